@@ -1,0 +1,54 @@
+# scep-agent: every developer and CI task is a target here. See README.md.
+#
+#   make demo     build the static binary and show what it does
+#   make test     install what is missing, then every test (unit, layering, Embedded static build, smoke)
+#   make static   the shipped binary: Embedded Swift, fully static, stripped -> dist/scep-agent
+#   make bench    size and speed table
+
+SWIFT          ?= swift
+SWIFT_BIN_DIR  := $(shell dirname "$$(command -v swiftc)")
+SWIFT_ROOT     := $(abspath $(SWIFT_BIN_DIR)/..)
+ARCH           := $(shell uname -m)
+EMBEDDED_LIBS  := $(SWIFT_ROOT)/lib/swift/embedded/$(ARCH)-unknown-linux-gnu
+# Embedded Swift keeps String's Unicode tables in a separate archive; link it by path.
+EMBEDDED_FLAGS := -c release --traits Embedded --scratch-path .build-embedded \
+                  -Xlinker -L$(EMBEDDED_LIBS) -Xlinker -lswiftUnicodeDataTables
+
+DIST           := dist
+BINARY         := $(DIST)/scep-agent
+
+.PHONY: all build static test unit-test smoke-test check-layers deps demo bench clean
+
+all: static
+
+deps:
+	@Scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+static: deps
+	$(SWIFT) build $(EMBEDDED_FLAGS)
+	@mkdir -p $(DIST)
+	strip -o $(BINARY) .build-embedded/release/scep-agent
+	@echo "built $(BINARY): $$(stat -c %s $(BINARY)) bytes"
+
+check-layers:
+	@Scripts/check-layers.sh
+
+unit-test: deps
+	$(SWIFT) test
+
+smoke-test: static
+	@Tests/Smoke/run-all.sh $(BINARY)
+
+test: deps check-layers unit-test smoke-test
+
+demo: static
+	@Scripts/demo.sh $(BINARY)
+
+bench: static
+	@Scripts/bench.sh $(BINARY)
+
+clean:
+	rm -rf .build .build-embedded $(DIST)

@@ -1,0 +1,69 @@
+// swift-tools-version:6.1
+//
+// One package, two build modes:
+//   swift build / swift test                       normal Swift, for development and tests
+//   swift build -c release --traits Embedded       Embedded Swift, fully static: the binary we ship
+//
+// The target graph is the architecture. Each arrow is the only way one layer may reach another:
+//
+//   scep-agent (executable) ─▶ CLI ─▶ Protocol ─▶ CMS ─▶ ASN1 ─▶ Encoding
+//                                 │             │          └────▶ Crypto ─▶ CMbedTLS (mbedTLS)
+//                                 │             └─▶ HTTP ─▶ Platform ─▶ CLibc (libc)
+//                                 └───────────────────────▶ Platform
+//
+// Only Crypto imports CMbedTLS, only Platform imports CLibc; `Scripts/check-layers.sh` enforces it.
+import PackageDescription
+
+/// Settings every Swift library target shares, so the two modes can never drift apart.
+let swiftSettings: [SwiftSetting] = [
+    .enableExperimentalFeature("Embedded", .when(traits: ["Embedded"])),
+    .unsafeFlags(["-Osize", "-Xfrontend", "-disable-stack-protector"], .when(traits: ["Embedded"])),
+]
+
+let package = Package(
+    name: "scep-agent",
+    products: [
+        .executable(name: "scep-agent", targets: ["scep-agent"]),
+    ],
+    traits: [
+        .trait(name: "Embedded",
+               description: "Build as Embedded Swift and link fully statically: the shipped binary."),
+    ],
+    targets: [
+        // C shims: the only doors to libc and mbedTLS.
+        .target(name: "CLibc", path: "Sources/CLibc"),
+        .target(name: "CMbedTLS", path: "Sources/CMbedTLS",
+                linkerSettings: [.linkedLibrary("mbedtls"), .linkedLibrary("mbedx509"),
+                                 .linkedLibrary("mbedcrypto")]),
+
+        // Layers, bottom up.
+        .target(name: "Platform", dependencies: ["CLibc"], path: "Sources/Platform",
+                swiftSettings: swiftSettings),
+        .target(name: "Encoding", path: "Sources/Encoding", swiftSettings: swiftSettings),
+        .target(name: "ASN1", dependencies: ["Encoding"], path: "Sources/ASN1",
+                swiftSettings: swiftSettings),
+        .target(name: "Crypto", dependencies: ["CMbedTLS", "Encoding"], path: "Sources/Crypto",
+                swiftSettings: swiftSettings),
+        .target(name: "CMS", dependencies: ["ASN1", "Crypto", "Encoding"], path: "Sources/CMS",
+                swiftSettings: swiftSettings),
+        .target(name: "HTTP", dependencies: ["Platform", "Crypto", "Encoding"], path: "Sources/HTTP",
+                swiftSettings: swiftSettings),
+        .target(name: "Protocol", dependencies: ["CMS", "ASN1", "Crypto", "Encoding"],
+                path: "Sources/Protocol", swiftSettings: swiftSettings),
+        .target(name: "CLI",
+                dependencies: ["Protocol", "HTTP", "CMS", "ASN1", "Crypto", "Platform", "Encoding"],
+                path: "Sources/CLI", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "scep-agent", dependencies: ["CLI", "Platform"], path: "Sources/scep-agent",
+            swiftSettings: swiftSettings,
+            linkerSettings: [.unsafeFlags(["-Xclang-linker", "-static",
+                                           "-Xlinker", "--gc-sections"],
+                                          .when(traits: ["Embedded"]))]),
+
+        .testTarget(name: "EncodingTests", dependencies: ["Encoding"]),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
+        .testTarget(name: "ASN1Tests", dependencies: ["ASN1"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "Platform"]),
+    ]
+)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The architecture rule the compiler cannot see: only the crypto layer touches mbedTLS, only the
+# platform layer touches libc, and nothing imports Foundation (the shipped build is Embedded Swift).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+failures=0
+fail() { echo "layering: $*"; failures=$((failures + 1)); }
+
+while IFS= read -r file; do
+    case "$file" in Sources/Crypto/*) ;; *) fail "$file imports CMbedTLS (only Sources/Crypto may)";; esac
+done < <(grep -rlE '^\s*(@_implementationOnly\s+)?import\s+CMbedTLS' Sources --include='*.swift')
+
+while IFS= read -r file; do
+    case "$file" in Sources/Platform/*) ;; *) fail "$file imports CLibc (only Sources/Platform may)";; esac
+done < <(grep -rlE '^\s*(@_implementationOnly\s+)?import\s+CLibc' Sources --include='*.swift')
+
+while IFS= read -r file; do
+    fail "$file imports a system module (Foundation/Glibc/Darwin/Musl); use the Platform layer"
+done < <(grep -rlE '^\s*import\s+(Foundation|Glibc|Darwin|Musl|FoundationEssentials)\b' Sources --include='*.swift')
+
+# Library code stays in the Embedded subset: no untyped throws, no existentials, no concurrency.
+while IFS= read -r hit; do fail "untyped throws: $hit (use throws(SomeError))"; done < \
+    <(grep -rnE '\bthrows\s*(->|\{|$)' Sources --include='*.swift')
+while IFS= read -r hit; do fail "existential: $hit (use generics)"; done < \
+    <(grep -rnE '(:|<|\(|,)\s*any\s+[A-Z]' Sources --include='*.swift')
+while IFS= read -r hit; do fail "concurrency: $hit (use the poll/clock loop)"; done < \
+    <(grep -rnE '\b(async|await|Task\s*\{|actor\s)' Sources --include='*.swift')
+
+if [ "$failures" -gt 0 ]; then
+    echo "layering: $failures violation(s)"
+    exit 1
+fi
+echo "layering: ok"

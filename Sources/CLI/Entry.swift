@@ -1,0 +1,57 @@
+import Platform
+
+/// The whole program behind `main`: parse, configure, run a command, and say how it ended.
+public func runMain(_ arguments: [String]) -> ExitStatus {
+    let invocation: Invocation
+    do {
+        invocation = try Invocation.parse(arguments)
+    } catch {
+        return usageFailure(error)
+    }
+
+    switch invocation.action {
+    case .version:
+        StandardStream.output.writeLine(Version.text)
+        return .success
+    case .help(let command):
+        StandardStream.output.write(command.map(Help.command) ?? Help.general())
+        return .success
+    case .run(let command):
+        let settings: Settings
+        do {
+            settings = try invocation.settings(configEntries: try loadConfigEntries(invocation.configPath))
+        } catch {
+            return usageFailure(error)
+        }
+        let logger = Logger(level: settings.logLevel, destination: settings.syslog ? .syslog : .standardError)
+        return execute(command, settings, logger)
+    }
+}
+
+/// Reads the named config file (which must exist) or the default one (if present).
+func loadConfigEntries(_ explicitPath: String?) throws(UsageError) -> [GivenOptionList.Entry] {
+    let path = explicitPath ?? ConfigFile.defaultPath
+    let text: [UInt8]
+    do {
+        text = try readFile(path, limit: ConfigFile.maximumSize)
+    } catch {
+        if explicitPath == nil && error.isNotFound { return [] }
+        throw UsageError("cannot read config file: \(error)")
+    }
+    return try ConfigFile.parse(text, path: path)
+}
+
+func usageFailure(_ error: UsageError) -> ExitStatus {
+    StandardStream.error.writeLine("scep-agent: \(error.message) (see 'scep-agent --help')")
+    return .usage
+}
+
+/// Runs one command. Commands are wired in as they are built; the others say so and exit 2
+/// rather than pretend to succeed.
+func execute(_ command: Command, _ settings: Settings, _ logger: Logger) -> ExitStatus {
+    switch command {
+    case .caps, .getca, .enroll, .renew, .run, .status:
+        StandardStream.error.writeLine("scep-agent: '\(command.rawValue)' is not built yet in this version")
+        return .usage
+    }
+}

@@ -1,0 +1,117 @@
+import ASN1
+import HTTP
+import Platform
+
+/// Everything the agent is configured with, validated and typed.
+///
+/// Values come from the config file first, then the command line, which overrides it. Every field
+/// here has a long option of the same name (see `OptionTable`).
+public struct Settings: Equatable {
+    public var url: ServerURL? = nil
+    public var caFingerprint: [UInt8]? = nil
+    public var challengeFile: String? = nil
+    public var subject: DistinguishedName? = nil
+    public var keyBits: Int = 2048
+    public var keystore: String = "/var/lib/scep-agent"
+    public var certOut: String? = nil
+    public var keyOut: String? = nil
+    public var chainOut: String? = nil
+    public var renewBefore: RenewalThreshold = .percentOfLifetime(33)
+    public var pollInterval: Int64 = 300
+    public var pollTimeout: Int64 = 3600
+    public var hook: String? = nil
+    public var reuseKey: Bool = false
+    public var tlsCA: String? = nil
+    public var logLevel: LogLevel = .info
+    public var syslog: Bool = false
+    public var allowWeakCrypto: Bool = false
+    /// `getca --out FILE`.
+    public var out: String? = nil
+    /// `status --json`.
+    public var json: Bool = false
+
+    public init() {}
+
+    public static let supportedKeyBits = [2048, 3072, 4096]
+
+    /// Sets one option from its text. `source` names where the text came from
+    /// ("--url", or "/etc/scep-agent.conf:3: url") so the error points at it.
+    mutating func apply(_ name: String, _ value: String, source: String) throws(UsageError) {
+        func invalid(_ why: String) -> UsageError { UsageError("\(source): \(why)") }
+        switch name {
+        case "url":
+            do { url = try ServerURL(value) } catch { throw invalid("the URL '\(value)' \(error)") }
+        case "ca-fingerprint":
+            guard let digest = FingerprintText.parse(value) else {
+                throw invalid("expected a SHA-256 fingerprint: 64 hex digits, colons and a 'sha256:' prefix allowed")
+            }
+            caFingerprint = digest
+        case "challenge-file": challengeFile = try path(value, source)
+        case "subject":
+            do { subject = try DistinguishedName(rfc4514: value) } catch { throw invalid("invalid subject: \(error)") }
+        case "key-bits":
+            guard let bits = Int(value), Settings.supportedKeyBits.contains(bits) else {
+                throw invalid("RSA key size must be 2048, 3072 or 4096, not '\(value)'")
+            }
+            keyBits = bits
+        case "keystore": keystore = try path(value, source)
+        case "cert-out": certOut = try path(value, source)
+        case "key-out": keyOut = try path(value, source)
+        case "chain-out": chainOut = try path(value, source)
+        case "renew-before":
+            guard let threshold = RenewalThreshold(value) else {
+                throw invalid("expected a duration such as 14d or a share of the lifetime such as 33%, not '\(value)'")
+            }
+            renewBefore = threshold
+        case "poll-interval": pollInterval = try duration(value, source, minimum: 1)
+        case "poll-timeout": pollTimeout = try duration(value, source, minimum: 0)
+        case "hook":
+            guard !value.isEmpty else { throw invalid("the hook command is empty") }
+            hook = value
+        case "reuse-key": reuseKey = try boolean(value, source)
+        case "tls-ca": tlsCA = try path(value, source)
+        case "log-level":
+            guard let level = LogLevel(name: value) else {
+                throw invalid("log level must be error, warn, info or debug, not '\(value)'")
+            }
+            logLevel = level
+        case "syslog": syslog = try boolean(value, source)
+        case "allow-weak-crypto": allowWeakCrypto = try boolean(value, source)
+        case "out": out = try path(value, source)
+        case "json": json = try boolean(value, source)
+        default:
+            throw UsageError("\(source): unknown option")
+        }
+    }
+
+    private func path(_ value: String, _ source: String) throws(UsageError) -> String {
+        guard !value.isEmpty else { throw UsageError("\(source): the path is empty") }
+        guard !value.utf8.contains(0) else { throw UsageError("\(source): the path contains a NUL byte") }
+        return value
+    }
+
+    private func duration(_ value: String, _ source: String, minimum: Int64) throws(UsageError) -> Int64 {
+        guard let seconds = DurationText.seconds(value), seconds >= minimum else {
+            throw UsageError("\(source): expected a duration such as 30s, 10m, 12h or 14d, not '\(value)'")
+        }
+        return seconds
+    }
+
+    private func boolean(_ value: String, _ source: String) throws(UsageError) -> Bool {
+        switch value.lowercased() {
+        case "yes", "true", "on", "1": return true
+        case "no", "false", "off", "0": return false
+        default: throw UsageError("\(source): expected yes or no, not '\(value)'")
+        }
+    }
+
+    /// Whether a setting named in `Command.requiredSettings` has a value.
+    func has(_ name: String) -> Bool {
+        switch name {
+        case "url": url != nil
+        case "ca-fingerprint": caFingerprint != nil
+        case "subject": subject != nil
+        default: true
+        }
+    }
+}

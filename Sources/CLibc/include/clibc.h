@@ -1,0 +1,60 @@
+/*
+ * CLibc: the platform layer's only door to libc.
+ *
+ * Swift imports plain prototypes well; what it cannot import (variadic calls, errno, function-like
+ * macros) gets a small inline wrapper here, named scep_*. Nothing above the platform layer may
+ * import this module (Scripts/check-layers.sh).
+ */
+#ifndef SCEP_CLIBC_H
+#define SCEP_CLIBC_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <netdb.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+static inline int scep_errno(void) { return errno; }
+static inline void scep_set_errno(int value) { errno = value; }
+
+/* open(2) and fcntl(2) are variadic, which Swift cannot call. */
+static inline int scep_open(const char *path, int flags, unsigned mode) {
+    return open(path, flags, (mode_t)mode);
+}
+static inline int scep_openat(int dirfd, const char *path, int flags, unsigned mode) {
+    return openat(dirfd, path, flags, (mode_t)mode);
+}
+static inline int scep_fcntl_getfl(int fd) { return fcntl(fd, F_GETFL); }
+static inline int scep_fcntl_setfl(int fd, int flags) { return fcntl(fd, F_SETFL, flags); }
+
+static inline int scep_s_isdir(unsigned mode) { return S_ISDIR(mode); }
+static inline int scep_s_isreg(unsigned mode) { return S_ISREG(mode); }
+static inline int scep_s_islnk(unsigned mode) { return S_ISLNK(mode); }
+
+static inline int scep_wifexited(int status) { return WIFEXITED(status); }
+static inline int scep_wexitstatus(int status) { return WEXITSTATUS(status); }
+
+/* syslog(3) is variadic: always log through a fixed "%s" so a message is never a format string. */
+static inline void scep_syslog(int priority, const char *message) { syslog(priority, "%s", message); }
+
+/* The process's arguments, captured before main (Embedded Swift has no CommandLine). */
+int scep_argc(void);
+char **scep_argv(void);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * CMbedTLS: the crypto layer's only door to mbedTLS 2.28 (Debian libmbedtls-dev).
+ *
+ * What Swift cannot import directly (string macros, size macros, variadic or macro-only helpers)
+ * is wrapped here as scep_mbedtls_*. Nothing outside Sources/Crypto may import this module
+ * (Scripts/check-layers.sh).
+ */
+#ifndef SCEP_CMBEDTLS_H
+#define SCEP_CMBEDTLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mbedtls/version.h>
+#include <mbedtls/aes.h>
+#include <mbedtls/bignum.h>
+#include <mbedtls/cipher.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/des.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/gcm.h>
+#include <mbedtls/md.h>
+#include <mbedtls/net_sockets.h> /* only for its MBEDTLS_ERR_NET_* codes; sockets are the platform layer's */
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/rsa.h>
+#include <mbedtls/sha1.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/sha512.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+
+static inline size_t scep_mbedtls_pk_signature_max_size(void) { return MBEDTLS_PK_SIGNATURE_MAX_SIZE; }
+static inline size_t scep_mbedtls_mpi_max_size(void) { return MBEDTLS_MPI_MAX_SIZE; }
+
+/* Status codes the TLS layer's I/O callbacks return; macros Swift does not see as constants. */
+static inline int scep_mbedtls_err_ssl_want_read(void) { return MBEDTLS_ERR_SSL_WANT_READ; }
+static inline int scep_mbedtls_err_ssl_want_write(void) { return MBEDTLS_ERR_SSL_WANT_WRITE; }
+static inline int scep_mbedtls_err_ssl_timeout(void) { return MBEDTLS_ERR_SSL_TIMEOUT; }
+static inline int scep_mbedtls_err_ssl_peer_close_notify(void) { return MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY; }
+static inline int scep_mbedtls_err_net_conn_reset(void) { return MBEDTLS_ERR_NET_CONN_RESET; }
+static inline int scep_mbedtls_err_net_recv_failed(void) { return MBEDTLS_ERR_NET_RECV_FAILED; }
+static inline int scep_mbedtls_err_net_send_failed(void) { return MBEDTLS_ERR_NET_SEND_FAILED; }
+
+#endif

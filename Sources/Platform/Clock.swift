@@ -1,0 +1,31 @@
+import CLibc
+
+/// Seconds since the Unix epoch, from the wall clock (CLOCK_REALTIME): certificate validity is
+/// judged against it.
+public func wallClockSeconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec)
+}
+
+/// Nanoseconds from an arbitrary origin that never jumps (CLOCK_MONOTONIC): timeouts use it.
+public func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+}
+
+/// Milliseconds from an arbitrary origin that never jumps.
+public func monotonicMilliseconds() -> Int64 {
+    Int64(monotonicNanoseconds() / 1_000_000)
+}
+
+/// Sleeps for `milliseconds`, resuming after signals until the time has passed.
+public func sleepMilliseconds(_ milliseconds: Int64) {
+    guard milliseconds > 0 else { return }
+    var request = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int((milliseconds % 1000) * 1_000_000))
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) != 0 && scep_errno() == EINTR {
+        request = remaining
+    }
+}

@@ -1,0 +1,126 @@
+import CLibc
+
+/// Reads a whole file, refusing anything larger than `limit` bytes so a hostile or corrupt file
+/// cannot exhaust memory. With `followSymlinks: false` a symlink at `path` is refused (ELOOP).
+public func readFile(_ path: String, limit: Int, followSymlinks: Bool = true) throws(SystemError) -> [UInt8] {
+    var flags = O_RDONLY | O_CLOEXEC
+    if !followSymlinks { flags |= O_NOFOLLOW }
+    let descriptor = scep_open(path, flags, 0)
+    guard descriptor >= 0 else { throw SystemError.last("open", path: path) }
+    defer { close(descriptor) }
+
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else { throw SystemError.last("stat", path: path) }
+    guard scep_s_isreg(info.st_mode) != 0 else { throw SystemError("read", path: path, code: EINVAL) }
+    guard info.st_size <= limit else { throw SystemError("read", path: path, code: EFBIG) }
+
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(Int(info.st_size))
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        if count < 0 {
+            if scep_errno() == EINTR { continue }
+            throw SystemError.last("read", path: path)
+        }
+        if count == 0 { break }
+        guard bytes.count + count <= limit else { throw SystemError("read", path: path, code: EFBIG) }
+        bytes.append(contentsOf: chunk[0..<count])
+    }
+    return bytes
+}
+
+/// What `stat` (or `lstat`, which does not follow a final symlink) says of a path.
+public struct FileStatus: Equatable {
+    public enum Kind: Equatable { case regular, directory, symlink, other }
+    public let kind: Kind
+    /// Permission bits only (the low 12 bits of st_mode).
+    public let permissions: UInt32
+    public let owner: UInt32
+    public let size: Int64
+}
+
+public func fileStatus(_ path: String, followSymlinks: Bool = false) throws(SystemError) -> FileStatus {
+    var info = stat()
+    let result = followSymlinks ? stat(path, &info) : lstat(path, &info)
+    guard result == 0 else { throw SystemError.last(followSymlinks ? "stat" : "lstat", path: path) }
+    let mode = UInt32(info.st_mode)
+    let kind: FileStatus.Kind
+    if scep_s_islnk(mode) != 0 { kind = .symlink }
+    else if scep_s_isdir(mode) != 0 { kind = .directory }
+    else if scep_s_isreg(mode) != 0 { kind = .regular }
+    else { kind = .other }
+    return FileStatus(kind: kind, permissions: mode & 0o7777, owner: UInt32(info.st_uid), size: Int64(info.st_size))
+}
+
+public func fileExists(_ path: String) -> Bool {
+    var info = stat()
+    return lstat(path, &info) == 0
+}
+
+/// Creates a directory with `permissions` if it does not exist yet.
+public func makeDirectory(_ path: String, permissions: UInt32) throws(SystemError) {
+    if mkdir(path, mode_t(permissions)) != 0 && scep_errno() != EEXIST {
+        throw SystemError.last("mkdir", path: path)
+    }
+}
+
+public func removeFile(_ path: String) throws(SystemError) {
+    if unlink(path) != 0 && scep_errno() != ENOENT { throw SystemError.last("unlink", path: path) }
+}
+
+/// Replaces `path` with `bytes` so that a reader, or a power cut, only ever sees the old or the new
+/// content: a fresh temporary file in the same directory (O_EXCL|O_NOFOLLOW, created with
+/// `permissions`), written, fsync'd, renamed over `path`, and the directory fsync'd.
+public func writeFileAtomically(_ path: String, _ bytes: [UInt8], permissions: UInt32) throws(SystemError) {
+    let directory = parentDirectory(of: path)
+    let temporary = path + ".tmp-\(getpid())"
+    let descriptor = scep_open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, permissions)
+    guard descriptor >= 0 else { throw SystemError.last("create", path: temporary) }
+
+    var failure: SystemError? = nil
+    if fchmod(descriptor, mode_t(permissions)) != 0 {
+        failure = SystemError.last("chmod", path: temporary)
+    }
+    if failure == nil {
+        failure = bytes.withUnsafeBufferPointer { buffer in writeEverything(descriptor, buffer, path: temporary) }
+    }
+    if failure == nil && fsync(descriptor) != 0 { failure = SystemError.last("fsync", path: temporary) }
+    if close(descriptor) != 0 && failure == nil { failure = SystemError.last("close", path: temporary) }
+    if failure == nil && rename(temporary, path) != 0 { failure = SystemError.last("rename", path: path) }
+    if let failure {
+        unlink(temporary)
+        throw failure
+    }
+    try syncDirectory(directory)
+}
+
+/// Makes a rename or unlink in `directory` durable.
+public func syncDirectory(_ directory: String) throws(SystemError) {
+    let descriptor = scep_open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+    guard descriptor >= 0 else { throw SystemError.last("open", path: directory) }
+    defer { close(descriptor) }
+    if fsync(descriptor) != 0 { throw SystemError.last("fsync", path: directory) }
+}
+
+func writeEverything(_ descriptor: Int32, _ buffer: UnsafeBufferPointer<UInt8>, path: String) -> SystemError? {
+    guard var cursor = buffer.baseAddress else { return nil }
+    var remaining = buffer.count
+    while remaining > 0 {
+        let written = write(descriptor, cursor, remaining)
+        if written < 0 {
+            if scep_errno() == EINTR { continue }
+            return SystemError.last("write", path: path)
+        }
+        cursor += written
+        remaining -= written
+    }
+    return nil
+}
+
+/// The directory part of a path: "a/b" -> "a", "b" -> ".", "/b" -> "/".
+public func parentDirectory(of path: String) -> String {
+    guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+    if slash == path.utf8.startIndex { return "/" }
+    return String(path[..<slash])
+}

@@ -1,0 +1,111 @@
+import CLibc
+
+/// How much the agent says. Ordered: a logger at `.info` also emits `.warn` and `.error`.
+public enum LogLevel: Int, Comparable, Sendable {
+    case error = 0, warn, info, debug
+
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "error": self = .error
+        case "warn", "warning": self = .warn
+        case "info": self = .info
+        case "debug": self = .debug
+        default: return nil
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .error: "error"
+        case .warn: "warn"
+        case .info: "info"
+        case .debug: "debug"
+        }
+    }
+
+    var syslogPriority: Int32 {
+        switch self {
+        case .error: LOG_ERR
+        case .warn: LOG_WARNING
+        case .info: LOG_INFO
+        case .debug: LOG_DEBUG
+        }
+    }
+
+    public static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// Where log lines go: standard error (the default; systemd and procd collect it), or syslog.
+public enum LogDestination: Sendable, Equatable {
+    case standardError
+    case syslog
+}
+
+/// One event per line, `key=value` style: `level=info event=enrolled serial=01ab`.
+///
+/// Callers pass only public facts; nothing that holds a secret has a description that reveals it,
+/// so a careless field cannot leak a key or a challenge.
+public struct Logger: Sendable {
+    public var level: LogLevel
+    public var destination: LogDestination
+
+    public init(level: LogLevel = .info, destination: LogDestination = .standardError) {
+        self.level = level
+        self.destination = destination
+        if destination == .syslog { openlog("scep-agent", LOG_PID, LOG_DAEMON) }
+    }
+
+    public func error(_ event: String, _ fields: [(String, String)] = []) { log(.error, event, fields) }
+    public func warn(_ event: String, _ fields: [(String, String)] = []) { log(.warn, event, fields) }
+    public func info(_ event: String, _ fields: [(String, String)] = []) { log(.info, event, fields) }
+    public func debug(_ event: String, _ fields: [(String, String)] = []) { log(.debug, event, fields) }
+
+    public func log(_ messageLevel: LogLevel, _ event: String, _ fields: [(String, String)]) {
+        guard messageLevel <= level else { return }
+        let line = Logger.format(messageLevel, event, fields)
+        switch destination {
+        case .standardError: StandardStream.error.writeLine("scep-agent: " + line)
+        case .syslog: scep_syslog(messageLevel.syslogPriority, line)
+        }
+    }
+
+    /// The text of one log line, without the program name.
+    public static func format(_ level: LogLevel, _ event: String, _ fields: [(String, String)]) -> String {
+        var line = "level=\(level.name) event=\(quoted(event))"
+        for (key, value) in fields { line += " \(key)=\(quoted(value))" }
+        return line
+    }
+
+    /// Quotes a value when it holds a space, quote, `=` or control character, so every line
+    /// splits back into its fields; control characters (a newline from a server) are escaped,
+    /// never passed through, so one event stays one line.
+    static func quoted(_ value: String) -> String {
+        var needsQuotes = value.isEmpty
+        for byte in value.utf8 where byte <= 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "=") || byte == 0x7f {
+            needsQuotes = true
+        }
+        guard needsQuotes else { return value }
+        var result = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7f {
+                    result += "\\x" + hexByte(UInt8(scalar.value))
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result + "\""
+    }
+}
+
+private func hexByte(_ byte: UInt8) -> String {
+    let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xf)]], as: UTF8.self)
+}

@@ -1,0 +1,2 @@
+// Placeholder until the SCEP protocol layer lands.
+import CMS

@@ -1,0 +1,165 @@
+import Testing
+@testable import CLI
+import ASN1
+import HTTP
+import Platform
+
+let pin = "sha256:" + String(repeating: "ab", count: 32)
+
+func settings(_ arguments: [String], config: String? = nil) throws(UsageError) -> Settings {
+    let invocation = try Invocation.parse(arguments)
+    let entries = try config.map { text throws(UsageError) in try ConfigFile.parse(Array(text.utf8), path: "test.conf") } ?? []
+    return try invocation.settings(configEntries: entries)
+}
+
+func usageError(_ arguments: [String], config: String? = nil) -> String? {
+    do {
+        _ = try settings(arguments, config: config)
+        return nil
+    } catch {
+        return error.message
+    }
+}
+
+@Suite struct InvocationTests {
+    @Test func helpAndVersionNeedNoCommand() throws {
+        #expect(try Invocation.parse(["--version"]).action == .version)
+        #expect(try Invocation.parse(["--help"]).action == .help(nil))
+        #expect(try Invocation.parse(["enroll", "--help"]).action == .help(.enroll))
+        #expect(try Invocation.parse(["help", "getca"]).action == .help(.getca))
+    }
+
+    @Test func bothOptionFormsAndPositions() throws {
+        let a = try settings(["--url", "http://127.0.0.1:8080/scep", "caps"])
+        let b = try settings(["caps", "--url=http://127.0.0.1:8080/scep"])
+        #expect(a == b)
+        #expect(a.url?.port == 8080)
+        #expect(a.url?.pathAndQuery == "/scep")
+    }
+
+    @Test("one-line errors name the problem", arguments: [
+        (["frobnicate"], "unknown command 'frobnicate'"),
+        (["caps", "--bogus"], "unknown option '--bogus'"),
+        (["caps", "-x"], "unknown option '-x'"),
+        (["caps", "--url"], "option '--url' needs a value"),
+        (["caps"], "'caps' needs --url"),
+        ([], "no command given"),
+        (["caps", "extra", "--url", "http://h/"], "unexpected argument 'extra'"),
+        (["caps", "--url", "ftp://h/"], "--url: the URL 'ftp://h/' must start with http:// or https://"),
+        (["caps", "--url", "http://h/", "--json"], "option '--json' does not apply to 'caps'"),
+        (["caps", "--url", "http://h/", "--key-bits", "1024"], "--key-bits: RSA key size must be 2048, 3072 or 4096"),
+        (["caps", "--url", "http://h/", "--poll-interval", "5x"], "--poll-interval: expected a duration"),
+        (["caps", "--url", "http://h/", "--log-level", "loud"], "--log-level: log level must be"),
+        (["getca", "--url", "http://h/", "--ca-fingerprint", "abcd"], "--ca-fingerprint: expected a SHA-256 fingerprint"),
+        (["enroll", "--url", "http://h/", "--ca-fingerprint", pin, "--subject", "XX=1"], "--subject: invalid subject: unknown attribute type 'XX'"),
+    ])
+    func errors(arguments: [String], expected: String) {
+        let message = usageError(arguments)
+        #expect(message?.hasPrefix(expected) == true, "got: \(message ?? "no error")")
+        #expect(message?.contains("\n") == false)
+    }
+
+    @Test func everyOptionIsAcceptedWithAValidValue() throws {
+        let values: [String: String] = [
+            "url": "https://[::1]:8443/scep", "ca-fingerprint": pin, "challenge-file": "/c", "subject": "CN=a",
+            "key-bits": "3072", "keystore": "/k", "cert-out": "/a", "key-out": "/b", "chain-out": "/d",
+            "renew-before": "14d", "poll-interval": "30s", "poll-timeout": "2h", "hook": "/bin/true",
+            "reuse-key": "yes", "tls-ca": "/t", "log-level": "debug", "syslog": "no", "allow-weak-crypto": "no",
+        ]
+        var arguments = ["run"]
+        for option in OptionTable.options where option.isConfigKey {
+            let value = try #require(values[option.name], "no test value for --\(option.name)")
+            arguments.append("--\(option.name)=\(value)")
+        }
+        let parsed = try settings(arguments)
+        #expect(parsed.url?.host == "::1")
+        #expect(parsed.url?.hostHeader == "[::1]:8443")
+        #expect(parsed.keyBits == 3072)
+        #expect(parsed.renewBefore == .before(seconds: 14 * 86_400))
+        #expect(parsed.pollInterval == 30 && parsed.pollTimeout == 7200)
+        #expect(parsed.reuseKey && !parsed.syslog)
+        #expect(parsed.logLevel == .debug)
+    }
+}
+
+@Suite struct ConfigFileTests {
+    @Test func commandLineOverridesConfigFile() throws {
+        let config = """
+        # factory settings
+        url = http://127.0.0.1:9000/scep
+        key-bits = 4096
+
+          log-level = "warn"
+        reuse-key = yes
+        """
+        let parsed = try settings(["caps", "--key-bits", "2048"], config: config)
+        #expect(parsed.url?.port == 9000)
+        #expect(parsed.keyBits == 2048)
+        #expect(parsed.logLevel == .warn)
+        #expect(parsed.reuseKey)
+    }
+
+    @Test("malformed lines are named with file and line", arguments: [
+        ("url = http://h/\nnonsense\n", "test.conf:2: expected 'key = value', found 'nonsense'"),
+        ("colour = blue\n", "test.conf:1: unknown key 'colour'"),
+        ("json = yes\n", "test.conf:1: unknown key 'json'"),
+        ("= x\n", "test.conf:1: a line has no key"),
+        ("key-bits = lots\n", "test.conf:1: key-bits: RSA key size must be"),
+        ("reuse-key = maybe\n", "test.conf:1: reuse-key: expected yes or no"),
+    ])
+    func malformed(config: String, expected: String) {
+        let message = usageError(["caps", "--url", "http://h/"], config: config)
+        #expect(message?.hasPrefix(expected) == true, "got: \(message ?? "no error")")
+    }
+
+    @Test func nulBytesAreRefused() {
+        #expect(throws: UsageError.self) { try ConfigFile.parse([0x61, 0, 0x3d], path: "x") }
+    }
+}
+
+@Suite struct ValueTests {
+    @Test func durations() {
+        #expect(DurationText.seconds("30s") == 30)
+        #expect(DurationText.seconds("10m") == 600)
+        #expect(DurationText.seconds("12h") == 43_200)
+        #expect(DurationText.seconds("14d") == 1_209_600)
+        #expect(DurationText.seconds("45") == 45)
+        #expect(DurationText.seconds("") == nil)
+        #expect(DurationText.seconds("d") == nil)
+        #expect(DurationText.seconds("-5s") == nil)
+        #expect(DurationText.seconds("99999999999d") == nil)
+        #expect(DurationText.format(86_400) == "1d")
+        #expect(DurationText.format(90) == "90s")
+    }
+
+    @Test func renewalThresholds() {
+        #expect(RenewalThreshold("33%") == .percentOfLifetime(33))
+        #expect(RenewalThreshold("14d") == .before(seconds: 1_209_600))
+        #expect(RenewalThreshold("0%") == nil)
+        #expect(RenewalThreshold("100%") == nil)
+        #expect(RenewalThreshold("%") == nil)
+    }
+
+    @Test func fingerprintForms() {
+        let digest = [UInt8](repeating: 0xab, count: 32)
+        #expect(FingerprintText.parse(String(repeating: "AB", count: 32)) == digest)
+        #expect(FingerprintText.parse(pin) == digest)
+        #expect(FingerprintText.parse(FingerprintText.format(digest)) == digest)
+        #expect(FingerprintText.parse(String(repeating: "ab", count: 31)) == nil)
+        #expect(FingerprintText.parse(String(repeating: "zz", count: 32)) == nil)
+    }
+}
+
+@Suite struct HelpTests {
+    @Test func helpListsEveryCommandAndEveryConfigOption() {
+        let text = Help.general()
+        for command in Command.all { #expect(text.contains("  \(command.rawValue) ")) }
+        for option in OptionTable.options where option.isConfigKey { #expect(text.contains("--\(option.name)")) }
+        #expect(Help.command(.getca).contains("--out FILE"))
+        #expect(Help.command(.status).contains("--json"))
+    }
+
+    @Test func versionNamesTheCryptoLibrary() {
+        #expect(Version.text.hasPrefix("scep-agent \(Version.number) (mbedTLS 2.28"))
+    }
+}

@@ -1,0 +1,58 @@
+import Testing
+@testable import Encoding
+
+@Suite struct Base64Tests {
+    @Test("RFC 4648 test vectors round-trip", arguments: [
+        ("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="),
+        ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy"),
+    ])
+    func vectors(plain: String, encoded: String) {
+        #expect(Base64.encode(Array(plain.utf8)) == encoded)
+        #expect(Base64.decode(Array(encoded.utf8)) == Array(plain.utf8))
+    }
+
+    @Test func usesStandardAlphabetNotURLSafe() {
+        #expect(Base64.encode([0xfb, 0xff, 0xbf]) == "+/+/")
+    }
+
+    @Test func decodeSkipsLineBreaksButRejectsGarbage() {
+        #expect(Base64.decode(Array("Zm9v\r\nYmFy".utf8)) == Array("foobar".utf8))
+        #expect(Base64.decode(Array("Zm9v-_==".utf8)) == nil)
+        #expect(Base64.decode(Array("Zm9".utf8)) == nil)
+        #expect(Base64.decode(Array("Zg==Zg==".utf8)) == nil)
+        #expect(Base64.decode(Array("Z===".utf8)) == nil)
+    }
+}
+
+@Suite struct HexTests {
+    @Test func roundTrip() {
+        #expect(Hex.encode([0x00, 0xab, 0xff]) == "00abff")
+        #expect(Hex.encode([0xde, 0xad], separator: ":") == "de:ad")
+        #expect(Hex.decode("00ABff") == [0x00, 0xab, 0xff])
+        #expect(Hex.decode("abc") == nil)
+        #expect(Hex.decode("zz") == nil)
+    }
+}
+
+@Suite struct PEMTests {
+    @Test func encodeThenDecodeAll() {
+        let der: [UInt8] = Array(0..<200).map { UInt8($0) }
+        let text = PEM.encode(der, label: "CERTIFICATE") + "junk between\n" + PEM.encode([1, 2, 3], label: "CERTIFICATE")
+        #expect(text.split(separator: "\n").allSatisfy { $0.count <= 64 })
+        let blocks = PEM.decodeAll(Array(text.utf8), label: "CERTIFICATE")
+        #expect(blocks == [der, [1, 2, 3]])
+        #expect(PEM.decodeAll(Array(text.utf8), label: "PRIVATE KEY") == [])
+    }
+
+    @Test func unterminatedOrCorruptBlockIsAnError() {
+        #expect(PEM.decodeAll(Array("-----BEGIN X-----\nZm9v\n".utf8), label: "X") == nil)
+        #expect(PEM.decodeAll(Array("-----BEGIN X-----\nZm9v!\n-----END X-----\n".utf8), label: "X") == nil)
+    }
+}
+
+@Suite struct PercentEncodingTests {
+    @Test func escapesBase64Specials() {
+        #expect(PercentEncoding.encodeQueryValue("a+b/c=") == "a%2Bb%2Fc%3D")
+        #expect(PercentEncoding.encodeQueryValue("AZaz09-._~") == "AZaz09-._~")
+    }
+}

@@ -1,0 +1,36 @@
+# Shared helpers for the shell-level tests of the shipped binary. Source it; call `finish` last.
+passed=0
+failed=0
+SCRATCH=$(mktemp -d /tmp/scep-agent-smoke.XXXXXX)
+trap 'rm -rf "$SCRATCH"' EXIT
+
+pass() { passed=$((passed + 1)); echo "ok   $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; [ $# -gt 1 ] && printf '     %s\n' "$2"; }
+
+# expect_status NAME STATUS COMMAND...: runs COMMAND, captures stdout/stderr in $OUT/$ERR.
+expect_status() {
+    local name=$1 want=$2
+    shift 2
+    "$@" >"$SCRATCH/out" 2>"$SCRATCH/err"
+    local got=$?
+    OUT=$(cat "$SCRATCH/out")
+    ERR=$(cat "$SCRATCH/err")
+    if [ "$got" -eq "$want" ]; then pass "$name"; else fail "$name" "exit $got, wanted $want; stderr: $ERR"; fi
+}
+
+# expect_text NAME HAYSTACK NEEDLE
+expect_text() {
+    case "$2" in *"$3"*) pass "$1" ;; *) fail "$1" "'$3' not found in: $2" ;; esac
+}
+
+# expect_one_line NAME TEXT: a usage error is exactly one line.
+expect_one_line() {
+    local lines
+    lines=$(printf '%s\n' "$2" | grep -c .)
+    if [ "$lines" -eq 1 ]; then pass "$1"; else fail "$1" "$lines lines: $2"; fi
+}
+
+finish() {
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
