@@ -6,8 +6,8 @@
 //
 // The target graph is the architecture. Each arrow is the only way one layer may reach another:
 //
-//   scep-agent (executable) ─▶ CLI ─▶ Protocol ─▶ CMS ─▶ ASN1 ─▶ Encoding
-//                                 │             │          └────▶ Crypto ─▶ CMbedTLS (mbedTLS)
+//   scep-agent (executable) ─▶ CLI ─▶ Protocol ─▶ CMS ─▶ X509 ─▶ ASN1 ─▶ Encoding
+//                                 │             │                 └────▶ Crypto ─▶ CMbedTLS (mbedTLS)
 //                                 │             └─▶ HTTP ─▶ Platform ─▶ CLibc (libc)
 //                                 └───────────────────────▶ Platform
 //
@@ -44,14 +44,16 @@ let package = Package(
                 swiftSettings: swiftSettings),
         .target(name: "Crypto", dependencies: ["CMbedTLS", "Encoding"], path: "Sources/Crypto",
                 swiftSettings: swiftSettings),
-        .target(name: "CMS", dependencies: ["ASN1", "Crypto", "Encoding"], path: "Sources/CMS",
+        .target(name: "X509", dependencies: ["ASN1", "Crypto", "Encoding"], path: "Sources/X509",
+                swiftSettings: swiftSettings),
+        .target(name: "CMS", dependencies: ["X509", "ASN1", "Crypto", "Encoding"], path: "Sources/CMS",
                 swiftSettings: swiftSettings),
         .target(name: "HTTP", dependencies: ["Platform", "Crypto", "Encoding"], path: "Sources/HTTP",
                 swiftSettings: swiftSettings),
-        .target(name: "Protocol", dependencies: ["CMS", "ASN1", "Crypto", "Encoding"],
+        .target(name: "Protocol", dependencies: ["CMS", "X509", "ASN1", "Crypto", "Encoding"],
                 path: "Sources/Protocol", swiftSettings: swiftSettings),
         .target(name: "CLI",
-                dependencies: ["Protocol", "HTTP", "CMS", "ASN1", "Crypto", "Platform", "Encoding"],
+                dependencies: ["Protocol", "HTTP", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
                 path: "Sources/CLI", swiftSettings: swiftSettings),
         .executableTarget(
             name: "scep-agent", dependencies: ["CLI", "Platform"], path: "Sources/scep-agent",
@@ -60,10 +62,13 @@ let package = Package(
                                            "-Xlinker", "--gc-sections"],
                                           .when(traits: ["Embedded"]))]),
 
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EncodingTests", dependencies: ["Encoding"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "ASN1Tests", dependencies: ["ASN1"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+        .testTarget(name: "X509Tests", dependencies: ["X509", "ASN1", "Crypto", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Platform"]),
     ]
 )

@@ -34,8 +34,9 @@ public enum DER {
 
     /// SET OF: DER orders the members by their encodings (X.690 11.6). Signed attributes are a
     /// SET OF, and a verifier that re-encodes them will only agree with a sorted set.
-    public static func setOf(_ members: [[UInt8]]) -> [UInt8] {
-        tlv(DERTag.set, members.sorted { lexicographicallyPrecedes($0, $1) })
+    /// `tag` other than SET serves IMPLICIT-tagged sets, such as CMS's signedAttrs [0].
+    public static func setOf(_ members: [[UInt8]], tag: UInt8 = DERTag.set) -> [UInt8] {
+        tlv(tag, members.sorted { lexicographicallyPrecedes($0, $1) })
     }
 
     static func lexicographicallyPrecedes(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {

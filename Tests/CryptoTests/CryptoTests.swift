@@ -1,0 +1,96 @@
+import Testing
+@testable import Crypto
+
+@Suite struct DigestTests {
+    @Test func knownAnswers() {
+        let abc: [UInt8] = Array("abc".utf8)
+        #expect(hexString(DigestAlgorithm.sha256.hash(abc)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(hexString(DigestAlgorithm.sha1.hash(abc)) == "a9993e364706816aba3e25717850c26c9cd0d89d")
+        #expect(DigestAlgorithm.sha512.hash(abc).count == 64)
+    }
+}
+
+@Suite(.serialized) struct RSATests {
+    nonisolated(unsafe) static let random = try! RandomGenerator()
+    nonisolated(unsafe) static let key = try! RSAPrivateKey.generate(bits: 2048, random: random)
+
+    @Test func signVerifyAndTamper() throws {
+        let digest = DigestAlgorithm.sha256.hash(Array("message".utf8))
+        let signature = try Self.key.sign(digest: digest, algorithm: .sha256, random: Self.random)
+        let publicKey = try RSAPublicKey(publicKeyInfo: try Self.key.publicKeyInfoDER())
+        #expect(publicKey.bits == 2048)
+        #expect(publicKey.verify(signature: signature, digest: digest, algorithm: .sha256))
+        var tampered = signature
+        tampered[10] ^= 1
+        #expect(!publicKey.verify(signature: tampered, digest: digest, algorithm: .sha256))
+        #expect(!publicKey.verify(signature: signature, digest: DigestAlgorithm.sha256.hash([1]), algorithm: .sha256))
+    }
+
+    @Test func encryptDecryptRoundTrip() throws {
+        let publicKey = try RSAPublicKey(publicKeyInfo: try Self.key.publicKeyInfoDER())
+        let secret = SecretBytes(try Self.random.bytes(32))
+        let ciphertext = try publicKey.encrypt(secret, random: Self.random)
+        #expect(ciphertext.count == 256)
+        let recovered = try Self.key.decrypt(ciphertext, random: Self.random)
+        #expect(secret.withBytes { recovered.constantTimeEquals(Array($0)) })
+    }
+
+    @Test func privateKeyDERRoundTrip() throws {
+        let der = try Self.key.pkcs1DER()
+        let parsed = try RSAPrivateKey.parse(der)
+        #expect(try parsed.publicKeyInfoDER() == Self.key.publicKeyInfoDER())
+        #expect(Self.key.matches(publicKeyInfo: try parsed.publicKeyInfoDER()))
+    }
+
+    @Test func garbageKeysAreRefused() {
+        #expect(throws: CryptoError.self) { try RSAPrivateKey.parse(SecretBytes([0x30, 0x03, 0x02, 0x01, 0x00])) }
+        #expect(throws: CryptoError.self) { try RSAPublicKey(publicKeyInfo: [0x30, 0x00]) }
+    }
+}
+
+@Suite struct CipherTests {
+    @Test(arguments: [ContentCipher.aes128CBC, .aes256CBC, .desEDE3CBC, .desCBC])
+    func roundTripAndWrongKey(cipher: ContentCipher) throws {
+        let random = try RandomGenerator()
+        let key = SecretBytes(try random.bytes(cipher.keySize))
+        let iv = try random.bytes(cipher.blockSize)
+        let plaintext: [UInt8] = Array("a certificate signing request, more than one block".utf8)
+        let ciphertext = try cipher.encrypt(plaintext, key: key, iv: iv)
+        #expect(ciphertext.count % cipher.blockSize == 0 && ciphertext.count > plaintext.count)
+        #expect(try cipher.decrypt(ciphertext, key: key, iv: iv) == plaintext)
+        #expect(throws: CryptoError.self) { try cipher.decrypt(Array(ciphertext.dropLast()), key: key, iv: iv) }
+    }
+
+    @Test func aesKnownAnswer() throws {
+        // NIST SP 800-38A F.2.1, first block (CBC-AES128), plus one PKCS#7 padding block.
+        let key = SecretBytes(hexBytes("2b7e151628aed2a6abf7158809cf4f3c"))
+        let iv = hexBytes("000102030405060708090a0b0c0d0e0f")
+        let output = try ContentCipher.aes128CBC.encrypt(hexBytes("6bc1bee22e409f96e93d7e117393172a"), key: key, iv: iv)
+        #expect(hexString(Array(output.prefix(16))) == "7649abac8119b246cee98e9b12e9197d")
+    }
+}
+
+@Suite struct SecretBytesTests {
+    @Test func wipeZeroesAndTrimDropsNewlines() {
+        let secret = SecretBytes(Array("s3cret\r\n".utf8))
+        secret.trimTrailingNewlines()
+        #expect(secret.constantTimeEquals(Array("s3cret".utf8)))
+        secret.wipe()
+        #expect(secret.withBytes { $0.allSatisfy { $0 == 0 } })
+    }
+}
+
+func hexString(_ bytes: [UInt8]) -> String {
+    bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+}
+
+func hexBytes(_ text: String) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var index = text.startIndex
+    while index < text.endIndex {
+        let next = text.index(index, offsetBy: 2)
+        bytes.append(UInt8(text[index..<next], radix: 16)!)
+        index = next
+    }
+    return bytes
+}
