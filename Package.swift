@@ -69,6 +69,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "X509Tests", dependencies: ["X509", "ASN1", "Crypto", "TestSupport"]),
+        .testTarget(name: "CMSTests", dependencies: ["CMS", "X509", "ASN1", "Crypto", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Platform"]),
     ]
 )
