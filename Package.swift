@@ -52,8 +52,10 @@ let package = Package(
                 swiftSettings: swiftSettings),
         .target(name: "Protocol", dependencies: ["CMS", "X509", "ASN1", "Crypto", "Encoding"],
                 path: "Sources/Protocol", swiftSettings: swiftSettings),
+        .target(name: "Keystore", dependencies: ["Platform", "Crypto", "X509", "Encoding"],
+                path: "Sources/Keystore", swiftSettings: swiftSettings),
         .target(name: "CLI",
-                dependencies: ["Protocol", "HTTP", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
+                dependencies: ["Protocol", "HTTP", "Keystore", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
                 path: "Sources/CLI", swiftSettings: swiftSettings),
         .executableTarget(
             name: "scep-agent", dependencies: ["CLI", "Platform"], path: "Sources/scep-agent",

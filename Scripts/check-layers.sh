@@ -27,6 +27,11 @@ while IFS= read -r hit; do fail "existential: $hit (use generics)"; done < \
 while IFS= read -r hit; do fail "concurrency: $hit (use the poll/clock loop)"; done < \
     <(grep -rnE '\b(async|await|Task\s*\{|actor\s)' Sources --include='*.swift')
 
+while IFS= read -r hit; do fail "key path: $hit (not in Embedded Swift; use a closure)"; done < \
+    <(grep -rnE '\(\\\.[a-zA-Z]|[=(,] *\\\.[a-z][A-Za-z]*[,)]' Sources --include='*.swift' | grep -vE '^\S+:\s*//')
+while IFS= read -r hit; do fail "untyped catch: $hit (Embedded Swift has no any Error)"; done < \
+    <(grep -rnE 'catch let [a-z]+ as ' Sources --include='*.swift')
+
 if [ "$failures" -gt 0 ]; then
     echo "layering: $failures violation(s)"
     exit 1

@@ -46,12 +46,21 @@ func usageFailure(_ error: UsageError) -> ExitStatus {
     return .usage
 }
 
-/// Runs one command. Commands are wired in as they are built; the others say so and exit 2
-/// rather than pretend to succeed.
+/// Runs one command. Commands not built yet say so and exit 2 rather than pretend to succeed.
 func execute(_ command: Command, _ settings: Settings, _ logger: Logger) -> ExitStatus {
-    switch command {
-    case .caps, .getca, .enroll, .renew, .run, .status:
-        StandardStream.error.writeLine("scep-agent: '\(command.rawValue)' is not built yet in this version")
-        return .usage
+    let context = CommandContext(settings: settings, logger: logger)
+    do throws(CommandFailure) {
+        switch command {
+        case .caps: try capsCommand(context)
+        case .getca: try getCACommand(context)
+        case .enroll: try enrollCommand(context, renewing: false)
+        case .renew: try enrollCommand(context, renewing: true)
+        case .run, .status:
+            throw CommandFailure(.usage, "'\(command.rawValue)' is not built yet in this version")
+        }
+        return .success
+    } catch {
+        StandardStream.error.writeLine("scep-agent: \(command.rawValue): \(error.message)")
+        return error.status
     }
 }

@@ -102,7 +102,7 @@ public enum EnvelopedData {
         } catch {
             throw .malformed(error)
         }
-        let candidates = encryptedKeys.filter(\.matches).map(\.key)
+        let candidates = encryptedKeys.filter { $0.matches }.map { $0.key }
         let chosen = candidates.first ?? (encryptedKeys.count == 1 ? encryptedKeys[0].key : nil)
         guard let encryptedKey = chosen else { throw .notARecipient }
         do throws(CryptoError) {

@@ -22,6 +22,8 @@ public struct SignedData {
     /// The encapsulated content (eContent), or nil when detached or certs-only.
     public let content: [UInt8]?
     public let certificates: [Certificate]
+    /// CertificateList encodings from the crls field (GetCRL replies).
+    public let crls: [[UInt8]]
     public let signers: [SignerInfo]
 
     // MARK: Building
@@ -35,7 +37,7 @@ public struct SignedData {
             Attribute(OID.contentType, DER.objectIdentifier(OID.data)),
             Attribute(OID.messageDigest, DER.octetString(signer.digest.hash(content))),
         ] + attributes
-        let signedSet = DER.setOf(signed.map(\.der))
+        let signedSet = DER.setOf(signed.map { $0.der })
         let signature: [UInt8]
         do {
             signature = try signer.key.sign(digest: signer.digest.hash(signedSet), algorithm: signer.digest, random: random)
@@ -107,7 +109,15 @@ public struct SignedData {
                 }
             }
             certificates = parsedCertificates
-            _ = try fields.readIfPresent(DERTag.contextConstructed(1))
+            var parsedCRLs: [[UInt8]] = []
+            if let set = try fields.readIfPresent(DERTag.contextConstructed(1)) {
+                var members = try set.reader(context + ".crls")
+                while !members.isAtEnd {
+                    let member = try members.read()
+                    if member.tag == DERTag.sequence { parsedCRLs.append(Array(member.encoded)) }
+                }
+            }
+            crls = parsedCRLs
 
             var signerSet = try fields.enter(DERTag.set, context + ".signerInfos")
             var parsedSigners: [SignerInfo] = []

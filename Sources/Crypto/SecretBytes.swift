@@ -17,8 +17,14 @@ public final class SecretBytes {
     public var count: Int { storage.count }
 
     /// Lends the bytes to `body` without copying them.
-    public func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
-        storage.withUnsafeBufferPointer(body)
+    public func withBytes<Value, Failure: Error>(
+        _ body: (UnsafeBufferPointer<UInt8>) throws(Failure) -> Value
+    ) throws(Failure) -> Value {
+        // The standard library's closure form is not typed-throws; carry the error across by hand.
+        let outcome: Result<Value, Failure> = storage.withUnsafeBufferPointer { buffer in
+            do throws(Failure) { return .success(try body(buffer)) } catch { return .failure(error) }
+        }
+        return try outcome.get()
     }
 
     func withMutableBytes<Result>(_ body: (UnsafeMutableBufferPointer<UInt8>) -> Result) -> Result {

@@ -7,26 +7,32 @@ public enum Base64 {
     public static func encode(_ bytes: [UInt8]) -> String {
         var text: [UInt8] = []
         text.reserveCapacity((bytes.count + 2) / 3 * 4)
+        bytes.withUnsafeBufferPointer { buffer in encode(buffer) { text.append($0) } }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Emits the encoding one character at a time, so callers decide where the text lives.
+    public static func encode(_ bytes: UnsafeBufferPointer<UInt8>, _ emit: (UInt8) -> Void) {
         var index = 0
         while index + 3 <= bytes.count {
             let block = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-            appendQuantum(block, characters: 4, to: &text)
+            emitQuantum(block, characters: 4, emit)
             index += 3
         }
         let remaining = bytes.count - index
         if remaining == 1 {
-            appendQuantum(UInt32(bytes[index]) << 16, characters: 2, to: &text)
-            text.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "=")])
+            emitQuantum(UInt32(bytes[index]) << 16, characters: 2, emit)
+            emit(UInt8(ascii: "="))
+            emit(UInt8(ascii: "="))
         } else if remaining == 2 {
-            appendQuantum(UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8, characters: 3, to: &text)
-            text.append(UInt8(ascii: "="))
+            emitQuantum(UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8, characters: 3, emit)
+            emit(UInt8(ascii: "="))
         }
-        return String(decoding: text, as: UTF8.self)
     }
 
-    private static func appendQuantum(_ block: UInt32, characters: Int, to text: inout [UInt8]) {
+    private static func emitQuantum(_ block: UInt32, characters: Int, _ emit: (UInt8) -> Void) {
         for position in 0..<characters {
-            text.append(alphabet[Int((block >> UInt32(18 - 6 * position)) & 0x3f)])
+            emit(alphabet[Int((block >> UInt32(18 - 6 * position)) & 0x3f)])
         }
     }
 

@@ -46,3 +46,28 @@ public enum PEM {
         return nil
     }
 }
+
+extension PEM {
+    /// PEM as bytes, for secrets: the caller can wipe the result, which a String never allows.
+    /// The capacity is reserved up front so no reallocation leaves a copy behind.
+    public static func encodeBytes(_ der: UnsafeBufferPointer<UInt8>, label: String) -> [UInt8] {
+        let begin = Array("-----BEGIN \(label)-----\n".utf8)
+        let end = Array("-----END \(label)-----\n".utf8)
+        let bodyLength = (der.count + 2) / 3 * 4
+        var text: [UInt8] = []
+        text.reserveCapacity(begin.count + bodyLength + bodyLength / 64 + 1 + end.count)
+        text.append(contentsOf: begin)
+        var column = 0
+        Base64.encode(der) { character in
+            text.append(character)
+            column += 1
+            if column == 64 {
+                text.append(0x0a)
+                column = 0
+            }
+        }
+        if column != 0 { text.append(0x0a) }
+        text.append(contentsOf: end)
+        return text
+    }
+}

@@ -91,6 +91,19 @@ public struct ServerURL: Equatable, CustomStringConvertible {
         }
     }
 
+    /// The same server with `query` appended to the path's query (with `&` if it already has one).
+    public func appendingQuery(_ query: String) -> ServerURL {
+        let separator = pathAndQuery.utf8.contains(UInt8(ascii: "?")) ? "&" : "?"
+        return ServerURL(scheme: scheme, host: host, port: port, pathAndQuery: pathAndQuery + separator + query)
+    }
+
+    private init(scheme: Scheme, host: String, port: UInt16, pathAndQuery: String) {
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.pathAndQuery = pathAndQuery
+    }
+
     static func isHostCharacter(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),

@@ -27,6 +27,8 @@ public func readFile(_ path: String, limit: Int, followSymlinks: Bool = true) th
         guard bytes.count + count <= limit else { throw SystemError("read", path: path, code: EFBIG) }
         bytes.append(contentsOf: chunk[0..<count])
     }
+    // The file may be a key or a challenge: leave no copy behind in the read buffer.
+    chunk.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
     return bytes
 }
 
@@ -73,6 +75,19 @@ public func removeFile(_ path: String) throws(SystemError) {
 /// content: a fresh temporary file in the same directory (O_EXCL|O_NOFOLLOW, created with
 /// `permissions`), written, fsync'd, renamed over `path`, and the directory fsync'd.
 public func writeFileAtomically(_ path: String, _ bytes: [UInt8], permissions: UInt32) throws(SystemError) {
+    let failure: SystemError? = bytes.withUnsafeBufferPointer { buffer in
+        do throws(SystemError) {
+            try writeFileAtomically(path, buffer, permissions: permissions)
+            return nil
+        } catch {
+            return error
+        }
+    }
+    if let failure { throw failure }
+}
+
+/// The same, from borrowed bytes, so a secret can be written without copying it into an array.
+public func writeFileAtomically(_ path: String, _ bytes: UnsafeBufferPointer<UInt8>, permissions: UInt32) throws(SystemError) {
     let directory = parentDirectory(of: path)
     let temporary = path + ".tmp-\(getpid())"
     let descriptor = scep_open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, permissions)
@@ -83,7 +98,7 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8], permissions: U
         failure = SystemError.last("chmod", path: temporary)
     }
     if failure == nil {
-        failure = bytes.withUnsafeBufferPointer { buffer in writeEverything(descriptor, buffer, path: temporary) }
+        failure = writeEverything(descriptor, bytes, path: temporary)
     }
     if failure == nil && fsync(descriptor) != 0 { failure = SystemError.last("fsync", path: temporary) }
     if close(descriptor) != 0 && failure == nil { failure = SystemError.last("close", path: temporary) }

@@ -26,7 +26,23 @@ public func environmentValue(_ name: String) -> String? {
     return String(cString: value)
 }
 
+/// The raw bytes of an environment variable, then removes it from the environment so hooks and
+/// other children never inherit it: for secrets such as SCEP_CHALLENGE.
+public func takeEnvironmentSecret(_ name: String) -> [UInt8]? {
+    guard let value = getenv(name) else { return nil }
+    let length = strlen(value)
+    var bytes = [UInt8](repeating: 0, count: length)
+    bytes.withUnsafeMutableBufferPointer { target in
+        for index in 0..<length { target[index] = UInt8(bitPattern: value[index]) }
+    }
+    unsetenv(name)
+    return bytes
+}
+
 /// Ends the process now with `status`. Output written through `StandardStream` is unbuffered.
 public func exitProcess(_ status: Int32) -> Never {
     exit(status)
 }
+
+/// The effective user ID: who owns what the agent creates.
+public func currentUserID() -> UInt32 { UInt32(geteuid()) }

@@ -24,7 +24,7 @@ public struct CertificationRequestBuilder {
         }
         if !extensions.isEmpty {
             attributes.append(DER.sequence([DER.objectIdentifier(OID.extensionRequest),
-                                            DER.setOf([DER.sequence(extensions.map(\.der))])]))
+                                            DER.setOf([DER.sequence(extensions.map { $0.der })])]))
         }
         let info = DER.sequence([
             DER.integer(0),

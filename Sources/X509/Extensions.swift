@@ -73,7 +73,7 @@ public struct CertificateExtension: Equatable, Sendable {
 
     /// subjectAltName from its names (RFC 5280 section 4.2.1.6).
     public static func subjectAltName(_ names: [SubjectAltName]) -> CertificateExtension {
-        CertificateExtension(OID.subjectAltName, value: DER.sequence(names.map(\.der)))
+        CertificateExtension(OID.subjectAltName, value: DER.sequence(names.map { $0.der }))
     }
 }
 

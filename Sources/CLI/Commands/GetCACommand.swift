@@ -1,0 +1,42 @@
+import ASN1
+import Encoding
+import Platform
+import Protocol
+import X509
+
+/// `getca`: GetCACert, checked against the pin; prints each certificate's subject and SHA-256
+/// fingerprint, and with `--out` writes the trusted ones as PEM.
+func getCACommand(_ context: CommandContext) throws(CommandFailure) {
+    guard let pin = context.settings.caFingerprint else { throw CommandFailure(.usage, "getca needs --ca-fingerprint") }
+    var client = try context.client()
+    let now = wallClockSeconds()
+    let certificates: [Certificate]
+    do { certificates = try client.caCertificatesUnpinned() } catch { throw CommandFailure(error) }
+    let ca: CACertificates
+    do {
+        ca = try CACertificates(certificates: certificates, pin: pin, now: now)
+    } catch {
+        for certificate in certificates { printCertificate(certificate, role: "untrusted") }
+        throw CommandFailure(error)
+    }
+    printCertificate(ca.anchor, role: "pinned CA")
+    for certificate in ca.others {
+        let role = certificate == ca.encryptionRecipient ? "RA (encryption)" : (certificate.isCA ? "intermediate CA" : "RA")
+        printCertificate(certificate, role: role)
+    }
+    if ca.ignored > 0 {
+        context.logger.warn("ignored certificates that do not chain to the pinned CA", [("count", "\(ca.ignored)")])
+    }
+    if let out = context.settings.out {
+        let pem = ca.all.map { PEM.encode($0.der, label: "CERTIFICATE") }.joined()
+        do { try writeFileAtomically(out, Array(pem.utf8), permissions: 0o644) } catch {
+            throw CommandFailure(.failure, "cannot write --out: \(error)")
+        }
+    }
+}
+
+private func printCertificate(_ certificate: Certificate, role: String) {
+    StandardStream.output.writeLine("subject=\(certificate.subject.rfc4514String)")
+    StandardStream.output.writeLine("  role=\(role) not_after=\(DERTime.iso8601(certificate.notAfter))")
+    StandardStream.output.writeLine("  sha256=\(FingerprintText.format(certificate.sha256Fingerprint))")
+}

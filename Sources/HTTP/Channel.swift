@@ -1,0 +1,69 @@
+import Crypto
+import Platform
+
+/// The byte stream under HTTP: a plain TCP connection, or TLS over one.
+enum Channel {
+    case plain(TCPConnection)
+    case tls(TLSSession, TCPConnection)
+
+    static func open(_ connection: TCPConnection, url: ServerURL, trust: [UInt8]?, deadline: Int64) throws(HTTPError) -> Channel {
+        guard url.scheme == .https else { return .plain(connection) }
+        guard let trust else { throw .tls("https:// needs --tls-ca (a PEM bundle of the CAs to trust)") }
+        let io = TLSTransportIO(
+            send: { bytes in
+                do throws(SystemError) {
+                    try connection.send(bytes, deadline: deadline)
+                    return bytes.count
+                } catch {
+                    return error.isTimeout ? TLSTransportIO.timedOut : TLSTransportIO.failed
+                }
+            },
+            receive: { buffer in
+                do throws(SystemError) {
+                    return try connection.receive(into: buffer, deadline: deadline)
+                } catch {
+                    return error.isTimeout ? TLSTransportIO.timedOut : TLSTransportIO.failed
+                }
+            })
+        do {
+            let session = try TLSSession(trustedCAs: trust, serverName: url.host, nameIsAddress: url.hostIsIPv6 || isIPv4(url.host), io: io)
+            try session.handshake()
+            return .tls(session, connection)
+        } catch {
+            throw .tls("\(error)")
+        }
+    }
+
+    func send(_ bytes: [UInt8], deadline: Int64) throws(HTTPError) {
+        switch self {
+        case .plain(let connection):
+            do { try connection.send(bytes, deadline: deadline) } catch { throw .system(error) }
+        case .tls(let session, _):
+            do { try session.write(bytes) } catch { throw .tls("\(error)") }
+        }
+    }
+
+    func receive(into buffer: inout [UInt8], deadline: Int64) throws(HTTPError) -> Int {
+        switch self {
+        case .plain(let connection):
+            let result: Result<Int, SystemError> = buffer.withUnsafeMutableBytes { raw in
+                do throws(SystemError) { return .success(try connection.receive(into: raw, deadline: deadline)) } catch { return .failure(error) }
+            }
+            switch result {
+            case .success(let count): return count
+            case .failure(let error): throw .system(error)
+            }
+        case .tls(let session, _):
+            do { return try session.read(into: &buffer) } catch { throw .tls("\(error)") }
+        }
+    }
+
+    mutating func close() {
+        if case .tls(let session, _) = self { session.closeNotify() }
+    }
+}
+
+func isIPv4(_ host: String) -> Bool {
+    let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+    return parts.count == 4 && parts.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+}

@@ -1,0 +1,24 @@
+import Platform
+
+/// Why an HTTP exchange failed. Descriptions name the server, never a request body.
+public enum HTTPError: Error, Equatable, CustomStringConvertible {
+    case system(SystemError)
+    case malformed(String)
+    case tooLarge(limit: Int)
+    case tooManyRedirects(Int)
+    case badRedirect(String)
+    case closedEarly
+    case tls(String)
+
+    public var description: String {
+        switch self {
+        case .system(let error): error.isTimeout ? "\(error.operation) \(error.path): timed out" : "\(error)"
+        case .malformed(let detail): "malformed HTTP response: \(detail)"
+        case .tooLarge(let limit): "HTTP response larger than \(limit) bytes"
+        case .tooManyRedirects(let count): "more than \(count) redirects"
+        case .badRedirect(let detail): "refusing redirect: \(detail)"
+        case .closedEarly: "the server closed the connection before the response was complete"
+        case .tls(let detail): "TLS: \(detail)"
+        }
+    }
+}

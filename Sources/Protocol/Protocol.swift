@@ -1,2 +1,0 @@
-// Placeholder until the SCEP protocol layer lands.
-import CMS

@@ -1,0 +1,68 @@
+import CMS
+import Crypto
+import Encoding
+import X509
+
+/// The SCEP operations of RFC 8894 section 4 over any transport. Every method is bytes in,
+/// bytes out through `Transport`, so tests drive it with an in-process responder.
+public struct SCEPClient<Transport: SCEPTransport> {
+    public var transport: Transport
+
+    public init(transport: Transport) { self.transport = transport }
+
+    /// GetCACaps. An HTTP error or an empty body means "no capabilities" (section 3.5.2); only a
+    /// failure to reach the server at all is an error.
+    public mutating func capabilities() throws(SCEPError) -> Capabilities {
+        let response = try transport.get(query: "operation=GetCACaps")
+        guard response.status == 200 else { return .none }
+        return Capabilities(text: response.body)
+    }
+
+    /// GetCACert, pinned. A mismatch throws before any request could be sent.
+    public mutating func caCertificates(pin: [UInt8], now: Int64?) throws(SCEPError) -> CACertificates {
+        try CACertificates(response: try transport.get(query: "operation=GetCACert"), pin: pin, now: now)
+    }
+
+    /// GetCACert without pinning: only for showing a person what the server offers.
+    public mutating func caCertificatesUnpinned() throws(SCEPError) -> [Certificate] {
+        try CACertificates.parse(try transport.get(query: "operation=GetCACert"))
+    }
+
+    /// GetNextCACert (section 4.7): the CA that will replace the current one, in a SignedData
+    /// signed by the current CA (or an RA under it). Nil when the server has none to offer.
+    public mutating func nextCACertificates(current ca: CACertificates, now: Int64?) throws(SCEPError) -> [Certificate]? {
+        let response = try transport.get(query: "operation=GetNextCACert")
+        guard response.status == 200, !response.body.isEmpty else { return nil }
+        let signed: SignedData
+        do { signed = try SignedData(der: response.body, context: "GetNextCACert") } catch { throw SCEPError.from(error, "GetNextCACert") }
+        guard signed.signers.count == 1, let signerInfo = signed.signers.first else {
+            throw .replyNotVerified("GetNextCACert is not signed by exactly one signer")
+        }
+        let signer = try ca.replySigner(for: signerInfo, extra: signed.certificates, now: now)
+        do { _ = try signed.verify(signer: signer, signerInfo: signerInfo) } catch { throw SCEPError.from(error, "GetNextCACert") }
+        guard let content = signed.content else { throw .malformedReply("GetNextCACert has no content") }
+        let bag: SignedData
+        do { bag = try SignedData(der: content, context: "GetNextCACert.certificates") } catch { throw SCEPError.from(error, "GetNextCACert") }
+        guard !bag.certificates.isEmpty else { throw .malformedReply("GetNextCACert carries no certificates") }
+        return bag.certificates
+    }
+
+    /// Sends a pkiMessage: POST when the server supports it, else GET with the message in standard
+    /// base64, percent-encoded (section 4.1). Returns the reply's DER.
+    public mutating func pkiOperation(_ message: [UInt8], capabilities: Capabilities) throws(SCEPError) -> [UInt8] {
+        let response: SCEPResponse
+        if capabilities.supportsPOST {
+            response = try transport.post(query: "operation=PKIOperation", body: message, contentType: "application/x-pki-message")
+        } else {
+            let encoded = PercentEncoding.encodeQueryValue(Base64.encode(message))
+            response = try transport.get(query: "operation=PKIOperation&message=" + encoded)
+        }
+        guard response.status == 200 else { throw .httpStatus(response.status, operation: "PKIOperation") }
+        let type = response.mediaType
+        guard type == "application/x-pki-message" || type == "application/pkcs7-mime" || type.isEmpty
+                || type == "application/octet-stream" else {
+            throw .unexpectedContentType(response.contentType, operation: "PKIOperation")
+        }
+        return response.body
+    }
+}
