@@ -10,14 +10,19 @@ SWIFT_BIN_DIR  := $(shell dirname "$$(command -v swiftc)")
 SWIFT_ROOT     := $(abspath $(SWIFT_BIN_DIR)/..)
 ARCH           := $(shell uname -m)
 EMBEDDED_LIBS  := $(SWIFT_ROOT)/lib/swift/embedded/$(ARCH)-unknown-linux-gnu
+# mbedTLS for the shipped binary: built from Debian's source with our trimmed config
+# (Board/mbedtls/scep-agent-config.h); Swift sees the same headers and config.
+MBEDTLS_OUT    := .build-mbedtls/$(ARCH)-linux-gnu
+MBEDTLS_FLAGS  := -Xcc -I$(MBEDTLS_OUT)/include -Xcc '-DMBEDTLS_CONFIG_FILE=<scep-agent-config.h>' \
+                  -Xlinker -L$(MBEDTLS_OUT)/lib
 # Embedded Swift keeps String's Unicode tables in a separate archive; link it by path.
-EMBEDDED_FLAGS := -c release --traits Embedded --scratch-path .build-embedded \
+EMBEDDED_FLAGS := -c release --traits Embedded --scratch-path .build-embedded $(MBEDTLS_FLAGS) \
                   -Xlinker -L$(EMBEDDED_LIBS) -Xlinker -lswiftUnicodeDataTables
 
 DIST           := dist
 BINARY         := $(DIST)/scep-agent
 
-.PHONY: all build static test unit-test smoke-test check-layers deps demo bench clean
+.PHONY: all build mbedtls static test unit-test smoke-test check-layers deps demo bench clean
 
 all: static
 
@@ -27,7 +32,10 @@ deps:
 build: deps
 	$(SWIFT) build
 
-static: deps
+mbedtls: deps
+	@Scripts/build-mbedtls.sh $(MBEDTLS_OUT) cc
+
+static: deps mbedtls
 	$(SWIFT) build $(EMBEDDED_FLAGS)
 	@mkdir -p $(DIST)
 	strip -o $(BINARY) .build-embedded/release/scep-agent

@@ -17,7 +17,8 @@ import PackageDescription
 /// Settings every Swift library target shares, so the two modes can never drift apart.
 let swiftSettings: [SwiftSetting] = [
     .enableExperimentalFeature("Embedded", .when(traits: ["Embedded"])),
-    .unsafeFlags(["-Osize", "-Xfrontend", "-disable-stack-protector"], .when(traits: ["Embedded"])),
+    .unsafeFlags(["-Osize", "-Xfrontend", "-disable-stack-protector", "-Xfrontend", "-function-sections"],
+                 .when(traits: ["Embedded"])),
 ]
 
 let package = Package(
@@ -61,7 +62,7 @@ let package = Package(
             name: "scep-agent", dependencies: ["CLI", "Platform"], path: "Sources/scep-agent",
             swiftSettings: swiftSettings,
             linkerSettings: [.unsafeFlags(["-Xclang-linker", "-static",
-                                           "-Xlinker", "--gc-sections"],
+                                           "-Xlinker", "--gc-sections", "-Xlinker", "--icf=all"],
                                           .when(traits: ["Embedded"]))]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),

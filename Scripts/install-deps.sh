@@ -9,7 +9,22 @@ packages=(
     file            # the static-binary smoke test asks file(1)
     openssl         # cross-checks our DER and CMS
     time            # /usr/bin/time for peak RSS in benchmarks
+    dpkg-dev        # dpkg-source, to unpack mbedTLS's source for the static builds
+    make
 )
+
+# --mbedtls-source: make Debian's source packages reachable (a deb-src entry) for
+# Scripts/build-mbedtls.sh, which builds mbedTLS for the static binaries.
+if [ "${1:-}" = "--mbedtls-source" ]; then
+    if ! apt-get source --print-uris -qq mbedtls >/dev/null 2>&1; then
+        src=/etc/apt/sources.list.d/scep-agent-deb-src.sources
+        echo "adding $src (Debian source packages) for building mbedTLS"
+        sed -n '/^Types: deb$/,/^$/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | sed 's/^Types: deb$/Types: deb-src/' > "$src"
+        [ -s "$src" ] || printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' > "$src"
+        apt-get update -qq
+    fi
+    exit 0
+fi
 
 missing=()
 for package in "${packages[@]}"; do

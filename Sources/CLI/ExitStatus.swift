@@ -1,5 +1,5 @@
 /// The exit statuses of `../shared/docs/interface.md`, which scripts and packages rely on.
-public enum ExitStatus: Int32 {
+public enum ExitStatus: Int32, Sendable {
     /// Done: a certificate was issued and committed, or the asked-for answer was printed.
     case success = 0
     /// The server said FAILURE, a reply did not verify, the network failed...

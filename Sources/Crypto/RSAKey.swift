@@ -103,17 +103,10 @@ public final class RSAPublicKey {
     public init(publicKeyInfo: [UInt8]) throws(CryptoError) {
         context = .allocate(capacity: 1)
         mbedtls_pk_init(context)
+        // Every stored property is set, so a throw below still runs deinit, which frees the context.
         let result = publicKeyInfo.withUnsafeBufferPointer { mbedtls_pk_parse_public_key(context, $0.baseAddress, $0.count) }
-        guard result == 0 else {
-            mbedtls_pk_free(context)
-            context.deallocate()
-            throw CryptoError("parsing a public key", code: result)
-        }
-        guard mbedtls_pk_get_type(context) == MBEDTLS_PK_RSA else {
-            mbedtls_pk_free(context)
-            context.deallocate()
-            throw CryptoError("the public key is not RSA")
-        }
+        guard result == 0 else { throw CryptoError("parsing a public key", code: result) }
+        guard mbedtls_pk_get_type(context) == MBEDTLS_PK_RSA else { throw CryptoError("the public key is not RSA") }
     }
 
     deinit {

@@ -25,6 +25,8 @@ public final class TLSSession {
     private let io: TLSTransportIO
 
     public init(trustedCAs pem: [UInt8], serverName: String, nameIsAddress: Bool, io: TLSTransportIO) throws(CryptoError) {
+        // First, before anything is allocated: a throw here has nothing to free.
+        random = try RandomGenerator()
         ssl = .allocate(capacity: 1)
         config = .allocate(capacity: 1)
         trusted = .allocate(capacity: 1)
@@ -32,7 +34,7 @@ public final class TLSSession {
         mbedtls_ssl_config_init(config)
         mbedtls_x509_crt_init(trusted)
         self.io = io
-        random = try RandomGenerator()
+        // Every stored property is set: from here a throw runs deinit, which frees the above.
 
         // PEM must be NUL-terminated, with the NUL counted.
         let terminated = pem + [0]

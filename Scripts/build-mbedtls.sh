@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds static mbedTLS libraries from Debian's source package, for the shipped binaries:
+# -Os, one section per function and datum (so --gc-sections drops what we never call), and
+# Board/mbedtls/scep-agent-config.h (so what we never use is not even compiled).
+#
+#   Scripts/build-mbedtls.sh OUTDIR [CC] [EXTRA_CFLAGS...]
+#
+# OUTDIR gets lib/*.a and include/ (the headers the libraries were built with). Reruns are free
+# while OUTDIR/lib/libmbedcrypto.a is newer than the config.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(realpath -m "${1:?usage: build-mbedtls.sh OUTDIR [CC] [CFLAGS...]}")
+cc=${2:-cc}
+shift $(( $# >= 2 ? 2 : 1 ))
+config=$(realpath Board/mbedtls/scep-agent-config.h)
+
+if [ -f "$out/lib/libmbedcrypto.a" ] && [ "$out/lib/libmbedcrypto.a" -nt "$config" ] && [ "$out/lib/libmbedcrypto.a" -nt "$0" ]; then
+    exit 0
+fi
+
+source_root=.build-mbedtls/source
+if [ ! -d "$source_root/library" ]; then
+    Scripts/install-deps.sh --mbedtls-source
+    rm -rf .build-mbedtls/download && mkdir -p .build-mbedtls/download
+    (cd .build-mbedtls/download && apt-get source -qq mbedtls >/dev/null 2>&1)
+    rm -rf "$source_root"
+    mv .build-mbedtls/download/mbedtls-*/ "$source_root"
+fi
+
+echo "building mbedTLS ($cc) into $out"
+build=$out/build
+rm -rf "$build" && mkdir -p "$build" "$out/lib"
+cp -r "$source_root/library" "$source_root/3rdparty" "$build/"
+rm -rf "$out/include" && cp -r "$source_root/include" "$out/include"
+cp "$config" "$out/include/scep-agent-config.h"
+ln -s "$out/include" "$build/include"
+make -s -C "$build/library" -j"$(nproc)" libmbedcrypto.a libmbedx509.a libmbedtls.a CC="$cc" AR="${AR:-ar}" \
+    CFLAGS="-Os -ffunction-sections -fdata-sections -I$out/include -DMBEDTLS_CONFIG_FILE='\"scep-agent-config.h\"' $*" \
+    >/dev/null
+mv "$build"/library/libmbed*.a "$out/lib/"
+rm -rf "$build"
