@@ -65,13 +65,15 @@ let package = Package(
                                            "-Xlinker", "--gc-sections", "-Xlinker", "--icf=all"],
                                           .when(traits: ["Embedded"]))]),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Protocol", "CMS", "X509", "ASN1", "Crypto", "Encoding"],
+                path: "Tests/TestSupport"),
         .testTarget(name: "EncodingTests", dependencies: ["Encoding"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "ASN1Tests", dependencies: ["ASN1"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "X509Tests", dependencies: ["X509", "ASN1", "Crypto", "TestSupport"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["Protocol", "CMS", "X509", "ASN1", "Crypto", "Encoding", "TestSupport"]),
         .testTarget(name: "CMSTests", dependencies: ["CMS", "X509", "ASN1", "Crypto", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Platform"]),
     ]
