@@ -16,13 +16,13 @@ MBEDTLS_OUT    := .build-mbedtls/$(ARCH)-linux-gnu
 MBEDTLS_FLAGS  := -Xcc -I$(MBEDTLS_OUT)/include -Xcc '-DMBEDTLS_CONFIG_FILE=<scep-agent-config.h>' \
                   -Xlinker -L$(MBEDTLS_OUT)/lib
 # Embedded Swift keeps String's Unicode tables in a separate archive; link it by path.
-EMBEDDED_FLAGS := -c release --traits Embedded --scratch-path .build-embedded $(MBEDTLS_FLAGS) \
+EMBEDDED_FLAGS := -c release --traits Embedded --product scep-agent --scratch-path .build-embedded $(MBEDTLS_FLAGS) \
                   -Xlinker -L$(EMBEDDED_LIBS) -Xlinker -lswiftUnicodeDataTables
 
 DIST           := dist
 BINARY         := $(DIST)/scep-agent
 
-.PHONY: all build mbedtls static test unit-test smoke-test check-layers deps demo bench clean
+.PHONY: all build mbedtls static test unit-test smoke-test responder interop-test check-layers deps demo bench clean
 
 all: static
 
@@ -50,7 +50,15 @@ unit-test: deps
 smoke-test: static
 	@Tests/Smoke/run-all.sh $(BINARY)
 
-test: deps check-layers unit-test smoke-test
+responder: deps
+	$(SWIFT) build --product scep-test-responder
+
+# The shipped binary against the fault-injecting responder and the real micromdm scepserver.
+interop-test: static responder
+	@echo "== faults.sh" && Tests/Interop/faults.sh $(BINARY) .build/debug/scep-test-responder
+	@echo "== micromdm.sh" && Tests/Interop/micromdm.sh $(BINARY)
+
+test: deps check-layers unit-test smoke-test interop-test
 
 demo: static
 	@Scripts/demo.sh $(BINARY)

@@ -67,6 +67,8 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["Protocol", "CMS", "X509", "ASN1", "Crypto", "Encoding"],
                 path: "Tests/TestSupport"),
+        .executableTarget(name: "scep-test-responder", dependencies: ["TestSupport", "Protocol", "Encoding"],
+                          path: "Tests/Responder"),
         .testTarget(name: "EncodingTests", dependencies: ["Encoding"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "ASN1Tests", dependencies: ["ASN1"]),

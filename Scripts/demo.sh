@@ -1,22 +1,62 @@
 #!/usr/bin/env bash
-# make demo: what the shipped binary is and does. Grows as the agent does (enroll and renew
-# against a local SCEP server come with the protocol engine).
+# make demo: the whole story on one machine. A local micromdm scepserver (in a network namespace
+# of its own when allowed, else on 127.0.0.1), first-boot enrollment with the factory challenge,
+# a renewal with a new key, and what ended up in the keystore.
 set -euo pipefail
-BIN=${1:?usage: demo.sh BINARY}
-
+BIN=$(readlink -f "${1:?usage: demo.sh BINARY}")
+WORK=$(mktemp -d /tmp/scep-agent-demo.XXXXXX)
+NS="scep-agent-demo-$$"
+SERVER_PID=
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+    ip netns del "$NS" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*" | sed "s|$WORK|\$DEMO|g; s|$BIN|scep-agent|g"; "${IN_NS[@]}" "$@"; }
+
+if ip netns add "$NS" 2>/dev/null; then ip -n "$NS" link set lo up; IN_NS=(ip netns exec "$NS"); else IN_NS=(); fi
+PORT=8080
+URL="http://127.0.0.1:$PORT/scep"
 
 step "the binary"
-file "$BIN"
-ls -l "$BIN"
-
-step "$BIN --version"
+file "$BIN" | sed "s|$BIN|scep-agent|"
 "$BIN" --version
 
-step "$BIN --help"
-"$BIN" --help
+step "a local SCEP server: micromdm scepserver with a fresh CA"
+scepserver ca -init -depot "$WORK/depot" >/dev/null
+"${IN_NS[@]}" scepserver -depot "$WORK/depot" -port "$PORT" -challenge factory-secret -allowrenew 0 >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 50); do "${IN_NS[@]}" "$BIN" caps --url "$URL" >/dev/null 2>&1 && break; sleep 0.1; done
+FP=$(openssl x509 -in "$WORK/depot/ca.pem" -outform DER | sha256sum | cut -d' ' -f1)
+echo "factory CA pin (SHA-256 of the CA certificate): $FP"
+printf 'factory-secret\n' > "$WORK/challenge"
+chmod 600 "$WORK/challenge"
 
-step "a mistake is one clear line and exit status 2"
+step "what the server offers"
+run "$BIN" caps --url "$URL"
+run "$BIN" getca --url "$URL" --ca-fingerprint "$FP"
+
+step "first boot: enroll with the factory challenge"
+run "$BIN" enroll --url "$URL" --ca-fingerprint "$FP" --subject "CN=dev-0042,O=Acme" \
+    --challenge-file "$WORK/challenge" --keystore "$WORK/keystore" --cert-out "$WORK/cert.pem" --key-out "$WORK/key.pem"
+openssl x509 -in "$WORK/cert.pem" -noout -subject -issuer -serial -enddate
+openssl verify -CAfile "$WORK/depot/ca.pem" "$WORK/cert.pem" | sed "s|$WORK|\$DEMO|"
+first=$(openssl x509 -in "$WORK/cert.pem" -noout -pubkey | sha256sum | cut -c1-16)
+
+step "renewal: RenewalReq signed by the current certificate, with a new key"
+run "$BIN" renew --url "$URL" --ca-fingerprint "$FP" --challenge-file "$WORK/challenge" \
+    --keystore "$WORK/keystore" --cert-out "$WORK/cert.pem" --key-out "$WORK/key.pem"
+openssl x509 -in "$WORK/cert.pem" -noout -subject -serial -enddate
+openssl verify -CAfile "$WORK/depot/ca.pem" "$WORK/cert.pem" | sed "s|$WORK|\$DEMO|"
+second=$(openssl x509 -in "$WORK/cert.pem" -noout -pubkey | sha256sum | cut -c1-16)
+echo "public key before: $first...  after: $second..."
+
+step "the keystore"
+ls -l "$WORK/keystore" | sed "s|$WORK|\$DEMO|"
+
+step "a wrong pin is refused before any request is sent"
 set +e
-"$BIN" enroll --url ftp://example.invalid/
+run "$BIN" enroll --url "$URL" --ca-fingerprint "$(printf '%064d' 0)" --subject CN=x --keystore "$WORK/other"
 echo "exit status: $?"

@@ -11,6 +11,8 @@ packages=(
     time            # /usr/bin/time for peak RSS in benchmarks
     dpkg-dev        # dpkg-source, to unpack mbedTLS's source for the static builds
     make
+    scep            # micromdm scepserver: the real SCEP server of the interop tests and the demo
+    iproute2        # ip netns: the test server runs in a network namespace of its own
 )
 
 # --mbedtls-source: make Debian's source packages reachable (a deb-src entry) for

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The shipped binary against the fault-injecting responder on loopback: every bad reply gives a
+# non-zero exit status, one clear line, and an unchanged keystore (for enroll and for renew).
+#
+#   Tests/Interop/faults.sh BINARY RESPONDER
+set -u
+BIN=$(readlink -f "$1")
+RESPONDER=$(readlink -f "$2")
+. "$(dirname "$0")/../Smoke/lib.sh"
+
+PORT=$((20000 + RANDOM % 20000))
+printf 's3cret\n' > "$SCRATCH/challenge"
+RESPONDER_PID=
+
+start_responder() { # FAULT [extra args]
+    stop_responder
+    mkdir -p "$SCRATCH/responder"
+    PORT=$((PORT + 1))
+    "$RESPONDER" --port "$PORT" --fault "$1" --state "$SCRATCH/responder" "${@:2}" >"$SCRATCH/responder/out" 2>"$SCRATCH/responder/log" &
+    RESPONDER_PID=$!
+    for _ in $(seq 100); do grep -q ready "$SCRATCH/responder/out" 2>/dev/null && return 0; sleep 0.1; done
+    echo "responder did not start: $(cat "$SCRATCH/responder/log")"
+    return 1
+}
+stop_responder() {
+    [ -n "$RESPONDER_PID" ] && kill "$RESPONDER_PID" 2>/dev/null && wait "$RESPONDER_PID" 2>/dev/null
+    RESPONDER_PID=
+}
+trap 'stop_responder; rm -rf "$SCRATCH"' EXIT
+
+agent() { # COMMAND KEYSTORE [options]
+    local command=$1 keystore=$2
+    shift 2
+    "$BIN" "$command" --url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" \
+        --subject "CN=dev-0042,O=Acme" --keystore "$keystore" --challenge-file "$SCRATCH/challenge" \
+        --poll-interval 1s --poll-timeout 3s "$@"
+}
+
+snapshot() { find "$1" -type f -exec sha256sum {} + 2>/dev/null | sort; }
+
+# expect_refusal NAME FAULT STATUS TEXT: enroll into an empty keystore, then renew an existing one.
+expect_refusal() {
+    local name=$1 fault=$2 status=$3 text=$4
+    start_responder "$fault" || { fail "$name: responder"; return; }
+    local empty="$SCRATCH/ks-empty-$fault"
+    expect_status "$name: enroll exits $status" "$status" agent enroll "$empty"
+    expect_text "$name: enroll says why" "$ERR" "$text"
+    expect_one_line "$name: enroll error is one line" "$(printf '%s\n' "$ERR" | grep -v 'level=')"
+    if [ ! -e "$empty/identity.pem" ]; then pass "$name: enroll wrote no identity"; else fail "$name: enroll wrote an identity"; fi
+
+    # A good identity from a healthy server, then the fault on renewal.
+    local held="$SCRATCH/ks-held-$fault"
+    start_responder none || return
+    agent enroll "$held" >/dev/null 2>&1 || { fail "$name: setup enroll"; return; }
+    local before after
+    before=$(snapshot "$held")
+    start_responder "$fault" || return
+    # The renewal goes to a new CA instance: pin it, and keep the identity from the old one.
+    expect_status "$name: renew exits $status" "$status" agent renew "$held"
+    expect_text "$name: renew says why" "$ERR" "$text"
+    after=$(snapshot "$held")
+    if [ "$before" = "$after" ]; then pass "$name: renew left the keystore unchanged"; else fail "$name: renew changed the keystore"; fi
+}
+
+expect_refusal "FAILURE badRequest"      failure-badrequest        1 "FAILURE badRequest"
+expect_refusal "FAILURE badMessageCheck" failure-badmessagecheck   1 "FAILURE badMessageCheck"
+expect_refusal "bad signature"           bad-signature             1 "signature does not verify"
+expect_refusal "signer outside the pin"  foreign-signer            1 "does not chain to the pinned CA"
+expect_refusal "wrong recipientNonce"    wrong-nonce               1 "recipientNonce does not match"
+expect_refusal "wrong transactionID"     wrong-transaction         1 "transactionID does not match"
+expect_refusal "wrong messageType"       wrong-message-type        1 "messageType is 19"
+expect_refusal "envelope for another"    encrypted-to-someone-else 1 "reply rejected"
+expect_refusal "certificate for another key" issued-for-other-key  1 "not for our key"
+expect_refusal "truncated reply"         truncated                 1 "malformed reply"
+expect_refusal "oversized reply"         oversized                 1 "larger than"
+expect_refusal "wrong Content-Type"      wrong-content-type        1 "unexpected Content-Type"
+expect_refusal "HTTP 404"                http-404                  1 "HTTP 404"
+expect_refusal "HTTP 500"                http-500                  1 "HTTP 500"
+expect_refusal "DES-only server"         des-only                  1 "no acceptable content cipher"
+expect_refusal "PENDING forever"         pending-forever           3 "polling timed out"
+
+# The pin is checked before any PKIOperation is sent.
+start_responder none
+expect_status "wrong fingerprint exits 1" 1 "$BIN" enroll --url "http://127.0.0.1:$PORT/scep" \
+    --ca-fingerprint "$(printf '%064d' 0)" --subject CN=x --keystore "$SCRATCH/ks-pin" --challenge-file "$SCRATCH/challenge"
+expect_text "wrong fingerprint prints the expected one" "$ERR" "expected $(printf '%064d' 0)"
+expect_text "wrong fingerprint prints the server's" "$ERR" "$(cat "$SCRATCH/responder/ca.sha256")"
+if grep -q PKIOperation "$SCRATCH/responder/log"; then fail "a PKIOperation was sent despite the wrong pin"; else pass "no PKIOperation sent with a wrong pin"; fi
+
+# Server down: a clear network error, exit 1.
+stop_responder
+expect_status "server down exits 1" 1 "$BIN" caps --url "http://127.0.0.1:$PORT/scep"
+expect_text "server down says so" "$ERR" "cannot reach the SCEP server"
+
+# PENDING twice, then issued: polling succeeds within the timeout.
+start_responder pending-twice
+expect_status "PENDING then issued exits 0" 0 agent enroll "$SCRATCH/ks-pending" --poll-timeout 30s
+expect_text "PENDING is logged" "$ERR" "event=pending"
+[ -f "$SCRATCH/ks-pending/identity.pem" ] && pass "PENDING then issued committed an identity" || fail "no identity after polling"
+
+# GET when the server lacks POSTPKIOperation.
+start_responder no-post
+expect_status "GET PKIOperation exits 0" 0 agent enroll "$SCRATCH/ks-get" --log-level debug
+expect_text "GET PKIOperation was used" "$ERR" "method=GET url=\"http://127.0.0.1:$PORT/scep?operation=PKIOperation&message=...\""
+
+# SHA-1 and DES replies (as micromdm sends) are accepted with warnings.
+start_responder none --legacy
+expect_status "legacy reply exits 0" 0 agent enroll "$SCRATCH/ks-legacy"
+expect_text "SHA-1 reply warns" "$ERR" "signed its reply with SHA-1"
+expect_text "DES reply warns" "$ERR" "encrypted its reply with DES-CBC"
+
+# No secret in any output.
+if grep -rq s3cret "$SCRATCH"/responder/log 2>/dev/null; then fail "challenge in responder log"; fi
+stop_responder
+finish

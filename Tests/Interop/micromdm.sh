@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The shipped binary against the real micromdm scepserver (Debian package `scep`): caps, getca,
+# enroll and renew, every issued certificate checked with `openssl verify`.
+#
+# The server listens on every interface, so it runs inside a network namespace of this test's
+# own (loopback only) when the kernel lets us make one; otherwise on 127.0.0.1.
+#
+#   Tests/Interop/micromdm.sh BINARY
+set -u
+BIN=$(readlink -f "$1")
+. "$(dirname "$0")/../Smoke/lib.sh"
+
+NS="scep-agent-test-$$"
+if ip netns add "$NS" 2>/dev/null; then
+    ip -n "$NS" link set lo up
+    IN_NS=(ip netns exec "$NS")
+    echo "# running scepserver in network namespace $NS"
+else
+    NS=
+    IN_NS=()
+    echo "# no network namespace (not permitted here); running scepserver on 127.0.0.1"
+fi
+SERVER_PID=
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    [ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
+    rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+
+PORT=$((20000 + RANDOM % 20000))
+URL="http://127.0.0.1:$PORT/scep"
+DEPOT="$SCRATCH/depot"
+scepserver ca -init -depot "$DEPOT" >/dev/null 2>&1 || { fail "scepserver ca -init"; finish; exit 1; }
+"${IN_NS[@]}" scepserver -depot "$DEPOT" -port "$PORT" -challenge factory-secret -allowrenew 0 >"$SCRATCH/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 50); do "${IN_NS[@]}" "$BIN" caps --url "$URL" >/dev/null 2>&1 && break; sleep 0.1; done
+
+FP=$(openssl x509 -in "$DEPOT/ca.pem" -outform DER | sha256sum | cut -d' ' -f1)
+printf 'factory-secret\n' > "$SCRATCH/challenge"
+printf 'wrong-secret\n' > "$SCRATCH/wrong"
+KS="$SCRATCH/keystore"
+agent() { "${IN_NS[@]}" "$BIN" "$@"; }
+pubkey() { openssl x509 -in "$1" -noout -pubkey | sha256sum; }
+
+expect_status "caps" 0 agent caps --url "$URL"
+expect_text "caps lists SCEPStandard" "$OUT" "SCEPStandard"
+expect_text "caps lists Renewal" "$OUT" "Renewal"
+
+expect_status "getca with the right pin" 0 agent getca --url "$URL" --ca-fingerprint "sha256:$FP" --out "$SCRATCH/ca-out.pem"
+expect_text "getca prints the fingerprint" "$OUT" "$(echo "$FP" | tr a-f A-F | sed 's/../&:/g; s/:$//')"
+cmp -s <(openssl x509 -in "$SCRATCH/ca-out.pem" -outform DER) <(openssl x509 -in "$DEPOT/ca.pem" -outform DER) \
+    && pass "getca --out wrote the CA" || fail "getca --out differs from the CA"
+
+WRONG=$(printf '%s' "$FP" | tr 0-9a-f 1-9a-f0)
+expect_status "getca with a wrong pin exits 1" 1 agent getca --url "$URL" --ca-fingerprint "$WRONG"
+expect_text "the mismatch names both fingerprints" "$ERR" "expected $WRONG, the server sent $FP"
+
+expect_status "enroll with a wrong challenge exits 1" 1 agent enroll --url "$URL" --ca-fingerprint "$FP" \
+    --subject "CN=dev-0042,O=Acme" --keystore "$KS" --challenge-file "$SCRATCH/wrong"
+expect_text "a wrong challenge is reported as FAILURE badRequest" "$ERR" "FAILURE badRequest"
+[ ! -e "$KS/identity.pem" ] && pass "a refused enroll stores nothing" || fail "a refused enroll stored an identity"
+
+expect_status "enroll" 0 agent enroll --url "$URL" --ca-fingerprint "$FP" --subject "CN=dev-0042,O=Acme" \
+    --keystore "$KS" --challenge-file "$SCRATCH/challenge" --cert-out "$SCRATCH/cert.pem" --key-out "$SCRATCH/key.pem"
+expect_text "enroll warns about micromdm's SHA-1" "$ERR" "SHA-1"
+openssl verify -CAfile "$DEPOT/ca.pem" "$SCRATCH/cert.pem" >/dev/null 2>&1 && pass "openssl verify accepts the enrolled certificate" \
+    || fail "openssl verify rejects the enrolled certificate"
+[ "$(stat -c %a "$KS")" = 700 ] && pass "keystore directory is 0700" || fail "keystore mode $(stat -c %a "$KS")"
+[ "$(stat -c %a "$KS/identity.pem")" = 600 ] && pass "identity file is 0600" || fail "identity mode $(stat -c %a "$KS/identity.pem")"
+[ "$(stat -c %a "$SCRATCH/key.pem")" = 600 ] && pass "published key is 0600" || fail "published key mode"
+[ "$(openssl rsa -in "$SCRATCH/key.pem" -pubout 2>/dev/null | sha256sum)" = "$(openssl x509 -in "$SCRATCH/cert.pem" -pubkey -noout | sha256sum)" ] \
+    && pass "published key matches published certificate" || fail "published key and certificate differ"
+first_key=$(pubkey "$SCRATCH/cert.pem")
+openssl x509 -in "$SCRATCH/cert.pem" -noout -subject | grep -q "CN = dev-0042" && pass "subject as requested" || fail "subject differs"
+
+expect_status "renew" 0 agent renew --url "$URL" --ca-fingerprint "$FP" --keystore "$KS" \
+    --challenge-file "$SCRATCH/challenge" --cert-out "$SCRATCH/cert.pem"
+openssl verify -CAfile "$DEPOT/ca.pem" "$SCRATCH/cert.pem" >/dev/null 2>&1 && pass "openssl verify accepts the renewed certificate" \
+    || fail "openssl verify rejects the renewed certificate"
+[ "$(pubkey "$SCRATCH/cert.pem")" != "$first_key" ] && pass "the renewed certificate carries a new key" || fail "the key was reused"
+[ "$(pubkey "$KS/previous.pem")" = "$first_key" ] && pass "the previous identity is kept" || fail "previous identity missing"
+
+expect_status "renew --reuse-key" 0 agent renew --url "$URL" --ca-fingerprint "$FP" --keystore "$KS" \
+    --challenge-file "$SCRATCH/challenge" --cert-out "$SCRATCH/cert2.pem" --reuse-key
+[ "$(pubkey "$SCRATCH/cert2.pem")" = "$(pubkey "$SCRATCH/cert.pem")" ] && pass "--reuse-key keeps the key" || fail "--reuse-key changed the key"
+
+finish
