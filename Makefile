@@ -57,6 +57,7 @@ responder: deps
 interop-test: static responder
 	@echo "== faults.sh" && Tests/Interop/faults.sh $(BINARY) .build/debug/scep-test-responder
 	@echo "== micromdm.sh" && Tests/Interop/micromdm.sh $(BINARY)
+	@echo "== tls.sh" && Tests/Interop/tls.sh $(BINARY)
 
 test: deps check-layers unit-test smoke-test interop-test
 

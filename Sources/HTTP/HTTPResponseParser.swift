@@ -21,7 +21,7 @@ public struct HTTPHeader: Equatable {
 /// Pure and bounded: headers are limited to `maximumHeaderSize`, the body (after de-chunking) to
 /// `maximumBodySize`, and every number is range-checked, so a hostile server gets an error, not
 /// memory. Call again with more bytes while it answers `nil`.
-public struct HTTPResponseParser {
+public struct HTTPResponseParser: Sendable {
     public let maximumBodySize: Int
     public let maximumHeaderSize: Int
 

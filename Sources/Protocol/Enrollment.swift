@@ -123,18 +123,64 @@ public struct Enrollment {
         return try exchange(.certPoll, content: content, for: pending, client: &client, now: now, random: random)
     }
 
+    /// GetCert (section 3.3.4): a certificate by issuer and serial number, signed with `signer`.
+    public mutating func getCertificate<Transport: SCEPTransport>(_ target: IssuerAndSerialNumber, signer: Identity,
+                                                                  client: inout SCEPClient<Transport>, now: Int64,
+                                                                  random: RandomGenerator) throws(SCEPError) -> [Certificate] {
+        try query(.getCert, target, signer: signer, client: &client, now: now, random: random).certificates
+    }
+
+    /// GetCRL (section 3.3.5): the CRL covering the certificate named by issuer and serial number,
+    /// as CertificateList DER, signed with `signer`.
+    public mutating func getCRL<Transport: SCEPTransport>(_ target: IssuerAndSerialNumber, signer: Identity,
+                                                          client: inout SCEPClient<Transport>, now: Int64,
+                                                          random: RandomGenerator) throws(SCEPError) -> [[UInt8]] {
+        let bag = try query(.getCRL, target, signer: signer, client: &client, now: now, random: random)
+        guard !bag.crls.isEmpty else { throw .malformedReply("GetCRL reply carries no CRL") }
+        return bag.crls
+    }
+
+    private mutating func query<Transport: SCEPTransport>(_ type: MessageType, _ target: IssuerAndSerialNumber, signer: Identity,
+                                                          client: inout SCEPClient<Transport>, now: Int64,
+                                                          random: RandomGenerator) throws(SCEPError) -> SignedData {
+        let transaction: String
+        do { transaction = try PKIRequest.newTransactionID(random: random) } catch { throw .request("\(error)") }
+        let certRep = try send(type, content: target.der, transactionID: transaction, signer: signer, client: &client,
+                                    now: now, random: random)
+        switch certRep.outcome {
+        case .pending: throw .malformedReply("\(type.name) answered PENDING")
+        case .failure(let info, let text): throw .serverFailure(info, text: text)
+        case .success(let envelope):
+            let opened: EnvelopedData.Opened
+            do { opened = try EnvelopedData.open(envelope, key: signer.key, certificate: signer.certificate, random: random, context: "CertRep.envelope") } catch {
+                throw SCEPError.from(error, "\(type.name) envelope")
+            }
+            if opened.cipher.isWeak { warnings.append("the server encrypted its reply with \(opened.cipher.name)") }
+            do { return try SignedData(der: opened.content, context: "\(type.name) reply") } catch { throw SCEPError.from(error, type.name) }
+        }
+    }
+
+    /// Signs, envelopes and sends one request, and returns the verified CertRep.
+    private mutating func send<Transport: SCEPTransport>(_ type: MessageType, content: [UInt8], transactionID: String, signer: Identity,
+                                                         client: inout SCEPClient<Transport>, now: Int64,
+                                                         random: RandomGenerator) throws(SCEPError) -> CertRep {
+        let nonce: [UInt8]
+        do { nonce = try PKIRequest.newNonce(random: random) } catch { throw .request("\(error)") }
+        let request = PKIRequest(messageType: type, transactionID: transactionID, senderNonce: nonce, content: content)
+        let message = try request.encode(recipient: ca.encryptionRecipient, cipher: cipher,
+                                         signer: CMSSigner(key: signer.key, certificate: signer.certificate, digest: digest),
+                                         now: now, random: random)
+        let reply = try client.pkiOperation(message, capabilities: capabilities)
+        let certRep = try CertRep(reply: reply, expectedTransactionID: transactionID, senderNonce: nonce, ca: ca, now: now)
+        warnings += certRep.warnings
+        return certRep
+    }
+
     private mutating func exchange<Transport: SCEPTransport>(_ type: MessageType, content: [UInt8], for pending: PendingTransaction,
                                                              client: inout SCEPClient<Transport>, now: Int64,
                                                              random: RandomGenerator) throws(SCEPError) -> EnrollmentResult {
-        let nonce: [UInt8]
-        do { nonce = try PKIRequest.newNonce(random: random) } catch { throw .request("\(error)") }
-        let request = PKIRequest(messageType: type, transactionID: pending.transactionID, senderNonce: nonce, content: content)
-        let message = try request.encode(recipient: ca.encryptionRecipient, cipher: cipher,
-                                         signer: CMSSigner(key: pending.signer.key, certificate: pending.signer.certificate, digest: digest),
-                                         now: now, random: random)
-        let reply = try client.pkiOperation(message, capabilities: capabilities)
-        let certRep = try CertRep(reply: reply, expectedTransactionID: pending.transactionID, senderNonce: nonce, ca: ca, now: now)
-        warnings += certRep.warnings
+        let certRep = try send(type, content: content, transactionID: pending.transactionID, signer: pending.signer,
+                                    client: &client, now: now, random: random)
         switch certRep.outcome {
         case .pending:
             return .pending(pending)

@@ -132,6 +132,92 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
     }
 }
 
+@Suite struct QueryTests {
+    @Test func getCertAndGetCRLByIssuerAndSerial() throws {
+        var harness = try Harness()
+        let key = try RSAPrivateKey.generate(bits: 2048, random: harness.random)
+        let (result, _) = try harness.enroll(key: key)
+        let mine = try #require(issued(result)).certificate
+        var enrollment = try harness.enrollment()
+        let identity = Identity(key: key, certificate: mine)
+        let fetched = try enrollment.getCertificate(IssuerAndSerialNumber(mine), signer: identity, client: &harness.client,
+                                                    now: harness.now, random: harness.random)
+        #expect(fetched == [mine])
+        let crls = try enrollment.getCRL(IssuerAndSerialNumber(mine), signer: identity, client: &harness.client,
+                                         now: harness.now, random: harness.random)
+        let printed = try OpenSSL.run(["crl", "-inform", "DER", "-noout", "-issuer"], input: Data(try #require(crls.first)))
+        #expect(printed.status == 0 && printed.text.contains("Test SCEP CA"))
+        #expect(harness.responder.pkiOperations == ["19", "21", "22"])
+
+        let unknown = IssuerAndSerialNumber(issuerDER: mine.issuerDER, serialNumber: [0x7f])
+        #expect(throws: SCEPError.serverFailure(.badCertId, text: "no such certificate")) {
+            try enrollment.getCertificate(unknown, signer: identity, client: &harness.client, now: harness.now, random: harness.random)
+        }
+    }
+}
+
+@Suite struct CACertificateSelectionTests {
+    func ra(_ ca: TestCA, _ name: String, _ usage: KeyUsage?) throws -> Certificate {
+        let key = try RSAPrivateKey.generate(bits: 2048, random: ca.random)
+        return try ca.issue(subject: try DistinguishedName(rfc4514: "CN=\(name)"), publicKeyInfo: try key.publicKeyInfoDER(),
+                            extensions: usage.map { [CertificateExtension.keyUsage($0)] } ?? [])
+    }
+
+    @Test func picksTheRAMarkedForKeyEnciphermentAndIgnoresStrangers() throws {
+        let ca = try TestCA()
+        let signing = try ra(ca, "RA signing", [.digitalSignature])
+        let encryption = try ra(ca, "RA encryption", [.keyEncipherment])
+        let stranger = try ra(try TestCA(subject: "CN=Other"), "RA stranger", [.keyEncipherment])
+        let bag = SignedData.certificatesOnly([signing.der, ca.certificate.der, stranger.der, encryption.der])
+        let response = SCEPResponse(status: 200, contentType: "application/x-x509-ca-ra-cert", body: bag)
+        let set = try CACertificates(response: response, pin: ca.pin, now: Int64(Date().timeIntervalSince1970))
+        #expect(set.anchor == ca.certificate)
+        #expect(set.others == [signing, encryption])
+        #expect(set.ignored == 1)
+        #expect(set.encryptionRecipient == encryption)
+    }
+
+    @Test func fallsBackToAnUnmarkedRAThenToTheCA() throws {
+        let ca = try TestCA()
+        let unmarked = try ra(ca, "RA", nil)
+        let withRA = try CACertificates(certificates: [ca.certificate, unmarked], pin: ca.pin, now: nil)
+        #expect(withRA.encryptionRecipient == unmarked)
+        let alone = try CACertificates(certificates: [ca.certificate], pin: ca.pin, now: nil)
+        #expect(alone.encryptionRecipient == ca.certificate)
+    }
+
+    @Test func acceptsPEMAndMislabelledBodies() throws {
+        let ca = try TestCA()
+        let pem = SCEPResponse(status: 200, contentType: "text/plain", body: Array(PEM.encode(ca.certificate.der, label: "CERTIFICATE").utf8))
+        #expect(try CACertificates.parse(pem) == [ca.certificate])
+        let bagAsSingle = SCEPResponse(status: 200, contentType: "application/x-x509-ca-cert",
+                                       body: SignedData.certificatesOnly([ca.certificate.der]))
+        #expect(try CACertificates.parse(bagAsSingle) == [ca.certificate])
+        #expect(throws: SCEPError.self) { try CACertificates.parse(SCEPResponse(status: 200, contentType: "", body: [0x30, 0x03, 1, 2, 3])) }
+    }
+}
+
+@Suite struct NextCATests {
+    @Test(arguments: [ResponderFault.none, .badSignature, .foreignSigner])
+    func nextCAIsAcceptedOnlyWhenSignedByTheCurrentCA(fault: ResponderFault) throws {
+        var harness = try Harness(fault)
+        let next = try TestCA(subject: "CN=Next SCEP CA")
+        harness.responder.nextCA = next
+        let ca = try harness.client.caCertificates(pin: harness.responder.ca.pin, now: harness.now)
+        if fault == .none {
+            #expect(try harness.client.nextCACertificates(current: ca, now: harness.now) == [next.certificate])
+        } else {
+            #expect(throws: SCEPError.self) { try harness.client.nextCACertificates(current: ca, now: harness.now) }
+        }
+    }
+
+    @Test func noNextCAIsNil() throws {
+        var harness = try Harness()
+        let ca = try harness.client.caCertificates(pin: harness.responder.ca.pin, now: harness.now)
+        #expect(try harness.client.nextCACertificates(current: ca, now: harness.now) == nil)
+    }
+}
+
 @Suite struct FaultTests {
     @Test("every bad reply is refused with the matching error", arguments: [
         (ResponderFault.badSignature, "replyNotVerified"),

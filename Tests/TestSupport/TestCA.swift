@@ -46,7 +46,7 @@ public final class TestCA {
 
     /// Issues a certificate for `publicKeyInfo` and `subject`, valid for `lifetime` seconds.
     public func issue(subject: DistinguishedName, publicKeyInfo: [UInt8], lifetime: Int64 = 86_400,
-                      notBefore: Int64? = nil) throws -> Certificate {
+                      notBefore: Int64? = nil, extensions: [CertificateExtension] = []) throws -> Certificate {
         serial += 1
         let start = notBefore ?? Int64(Date().timeIntervalSince1970) - 60
         let tbs = DER.sequence([
@@ -57,8 +57,22 @@ public final class TestCA {
             DER.sequence([DERTime.encode(start), DERTime.encode(start + lifetime)]),
             subject.der,
             publicKeyInfo,
+            extensions.isEmpty ? [] : DER.explicit(3, DER.sequence(extensions.map { $0.der })),
         ])
         return try Certificate(der: try TestCA.sign(tbs, with: key, random: random))
+    }
+
+    /// A CRL with no revoked certificates, valid for a day.
+    public func emptyCRL() throws -> [UInt8] {
+        let now = Int64(Date().timeIntervalSince1970)
+        let tbs = DER.sequence([
+            DER.integer(1),
+            AlgorithmIdentifier.withNull(OID.sha256WithRSAEncryption).der,
+            certificate.subjectDER,
+            DERTime.encode(now - 60),
+            DERTime.encode(now + 86_400),
+        ])
+        return try TestCA.sign(tbs, with: key, random: random)
     }
 
     static func sign(_ tbs: [UInt8], with key: RSAPrivateKey, random: RandomGenerator) throws -> [UInt8] {

@@ -40,6 +40,8 @@ public final class TestResponder {
     public var legacyAlgorithms = false
     public var challenge: [UInt8]? = Array("s3cret".utf8)
     public var certificateLifetime: Int64 = 86_400
+    /// The CA that GetNextCACert announces, if any.
+    public var nextCA: TestCA?
     /// What the responder saw, for assertions.
     public private(set) var pkiOperations: [String] = []
     public private(set) var lastRequestDER: [UInt8] = []
@@ -74,6 +76,18 @@ public final class TestResponder {
             return SCEPResponse(status: 200, contentType: "text/plain", body: Array(capabilitiesText.utf8))
         case "GetCACert":
             return SCEPResponse(status: 200, contentType: "application/x-x509-ca-cert", body: ca.certificate.der)
+        case "GetNextCACert":
+            guard let next = nextCA else { return SCEPResponse(status: 404, contentType: "text/plain", body: []) }
+            do {
+                let signerCA = fault == .foreignSigner ? stranger : ca
+                var body = try SignedData.build(content: SignedData.certificatesOnly([next.certificate.der]),
+                                                signer: CMSSigner(key: signerCA.key, certificate: signerCA.certificate, digest: .sha256),
+                                                attributes: [], random: ca.random)
+                if fault == .badSignature { body[body.count - 8] ^= 0x01 }
+                return SCEPResponse(status: 200, contentType: "application/x-x509-next-ca-cert", body: body)
+            } catch {
+                return SCEPResponse(status: 500, contentType: "text/plain", body: [])
+            }
         case "PKIOperation":
             guard let message else { return SCEPResponse(status: 400, contentType: "text/plain", body: []) }
             do {
@@ -132,6 +146,7 @@ public final class TestResponder {
         default: break
         }
 
+        if request.type == "21" || request.type == "22" { return try query(request) }
         guard request.type == "19" || request.type == "17" || request.type == "20" else {
             return try certRep(for: request, status: "2", failInfo: "2", failText: "unsupported messageType")
         }
@@ -145,6 +160,7 @@ public final class TestResponder {
         var publicKey = csr.publicKeyInfo
         if fault == .issuedForOtherKey { publicKey = try stranger.key.publicKeyInfoDER() }
         let issued = try ca.issue(subject: csr.subject, publicKeyInfo: publicKey, lifetime: certificateLifetime)
+        issuedCertificates.append(issued)
         let bag = SignedData.certificatesOnly([issued.der, ca.certificate.der])
         let recipient = fault == .encryptedToSomeoneElse ? stranger.certificate : request.signer
         let envelopeOut = try EnvelopedData.build(content: bag, recipient: recipient, cipher: legacyAlgorithms ? .desCBC : .aes128CBC,
@@ -153,6 +169,27 @@ public final class TestResponder {
     }
 
     private var pendingCSRs: [String: [UInt8]] = [:]
+    public private(set) var issuedCertificates: [Certificate] = []
+
+    /// GetCert and GetCRL: the content is an IssuerAndSerialNumber.
+    func query(_ request: Request) throws -> [UInt8] {
+        var reader = try DERReader(request.content, context: "query")
+        let target = try IssuerAndSerialNumber(from: &reader, "query")
+        guard let found = issuedCertificates.first(where: { target.identifies($0) }) else {
+            return try certRep(for: request, status: "2", failInfo: "4", failText: "no such certificate")
+        }
+        let bag: [UInt8]
+        if request.type == "21" {
+            bag = SignedData.certificatesOnly([found.der])
+        } else {
+            bag = ContentInfo.wrap(OID.signedData, DER.sequence([
+                DER.integer(1), DER.tlv(DERTag.set, [UInt8]()), DER.sequence([DER.objectIdentifier(OID.data)]),
+                DER.tlv(DERTag.contextConstructed(1), try ca.emptyCRL()), DER.tlv(DERTag.set, [UInt8]()),
+            ]))
+        }
+        let envelope = try EnvelopedData.build(content: bag, recipient: request.signer, cipher: .aes128CBC, random: ca.random)
+        return try certRep(for: request, status: "0", content: envelope)
+    }
 
     func certRep(for request: Request, status: String, failInfo: String? = nil, failText: String? = nil,
                  content: [UInt8] = []) throws -> [UInt8] {

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# HTTPS: the shipped binary against `openssl s_server -WWW` on loopback, which serves GetCACaps
+# from a file. Checks CA verification, name verification, SNI, and that https needs --tls-ca.
+#
+#   Tests/Interop/tls.sh BINARY
+set -u
+BIN=$(readlink -f "$1")
+. "$(dirname "$0")/../Smoke/lib.sh"
+SERVER_PID=
+trap '[ -n "$SERVER_PID" ] && kill $SERVER_PID 2>/dev/null; rm -rf "$SCRATCH"' EXIT
+cd "$SCRATCH"
+
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=TLS Test CA" 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -days 2 -subj "/CN=Other CA" 2>/dev/null
+issue() { # NAME SAN
+    openssl req -new -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$1" 2>/dev/null
+    printf 'subjectAltName=%s\n' "$2" > "$1.ext"
+    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
+}
+issue localhost "DNS:localhost,DNS:127.0.0.1"
+issue elsewhere "DNS:elsewhere.example"
+mkdir -p www && printf 'AES\nSHA-256\nPOSTPKIOperation\n' > 'www/scep?operation=GetCACaps'
+
+PORT=$((20000 + RANDOM % 20000))
+serve() { # CERT [s_server options]
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    PORT=$((PORT + 1))
+    (cd www && exec openssl s_server -accept "127.0.0.1:$PORT" -cert "../$1.pem" -key "../$1.key" -WWW -quiet "${@:2}") >/dev/null 2>&1 &
+    SERVER_PID=$!
+    # Wait for the listener without connecting: a probe connection would upset -servername_fatal.
+    for _ in $(seq 50); do ss -ltnH "sport = :$PORT" | grep -q . && return; sleep 0.1; done
+}
+
+serve localhost
+expect_status "https with the right CA" 0 "$BIN" caps --url "https://localhost:$PORT/scep" --tls-ca ca.pem
+expect_text "capabilities came over TLS" "$OUT" "POSTPKIOperation"
+expect_status "an IPv4 literal named in the certificate" 0 "$BIN" caps --url "https://127.0.0.1:$PORT/scep" --tls-ca ca.pem
+expect_status "an untrusted server is refused" 1 "$BIN" caps --url "https://localhost:$PORT/scep" --tls-ca other.pem
+expect_text "untrusted is explained" "$ERR" "not signed by a trusted CA"
+expect_status "https without --tls-ca is a configuration error" 2 "$BIN" caps --url "https://localhost:$PORT/scep"
+expect_text "https without --tls-ca is explained" "$ERR" "needs --tls-ca"
+
+serve elsewhere
+expect_status "a certificate for another name is refused" 1 "$BIN" caps --url "https://localhost:$PORT/scep" --tls-ca ca.pem
+expect_text "the name mismatch is explained" "$ERR" "name mismatch"
+
+# The server insists on SNI naming it: a client that sent no (or another) name would fail.
+serve elsewhere -servername localhost -cert2 ../localhost.pem -key2 ../localhost.key -servername_fatal
+expect_status "SNI selects the right certificate" 0 "$BIN" caps --url "https://localhost:$PORT/scep" --tls-ca ca.pem
+
+finish
