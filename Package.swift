@@ -77,6 +77,6 @@ let package = Package(
         .testTarget(name: "X509Tests", dependencies: ["X509", "ASN1", "Crypto", "TestSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol", "CMS", "X509", "ASN1", "Crypto", "Encoding", "TestSupport"]),
         .testTarget(name: "CMSTests", dependencies: ["CMS", "X509", "ASN1", "Crypto", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["CLI", "Platform"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "Platform", "X509", "ASN1"]),
     ]
 )

@@ -1,6 +1,7 @@
 import ASN1
 import HTTP
 import Platform
+import X509
 
 /// Everything the agent is configured with, validated and typed.
 ///
@@ -11,6 +12,10 @@ public struct Settings: Equatable {
     public var caFingerprint: [UInt8]? = nil
     public var challengeFile: String? = nil
     public var subject: DistinguishedName? = nil
+    /// The CSR's extensionRequest, from --san, --key-usage and --extended-key-usage.
+    public var subjectAltNames: [SubjectAltName] = []
+    public var keyUsage: KeyUsage? = nil
+    public var extendedKeyUsage: [ObjectIdentifier] = []
     public var keyBits: Int = 2048
     public var keystore: String = "/var/lib/scep-agent"
     public var certOut: String? = nil
@@ -49,6 +54,21 @@ public struct Settings: Equatable {
         case "challenge-file": challengeFile = try path(value, source)
         case "subject":
             do { subject = try DistinguishedName(rfc4514: value) } catch { throw invalid("invalid subject: \(error)") }
+        case "san":
+            guard let names = RequestExtensions.subjectAltNames(value) else {
+                throw invalid("expected names such as DNS:dev.example,IP:192.0.2.1,email:ops@example.com, not '\(value)'")
+            }
+            subjectAltNames = names
+        case "key-usage":
+            guard let usage = RequestExtensions.keyUsage(value) else {
+                throw invalid("expected key usages such as digitalSignature,keyEncipherment, not '\(value)'")
+            }
+            keyUsage = usage
+        case "extended-key-usage":
+            guard let purposes = RequestExtensions.extendedKeyUsage(value) else {
+                throw invalid("expected clientAuth and/or serverAuth, not '\(value)'")
+            }
+            extendedKeyUsage = purposes
         case "key-bits":
             guard let bits = Int(value), Settings.supportedKeyBits.contains(bits) else {
                 throw invalid("RSA key size must be 2048, 3072 or 4096, not '\(value)'")
@@ -103,6 +123,15 @@ public struct Settings: Equatable {
         case "no", "false", "off", "0": return false
         default: throw UsageError("\(source): expected yes or no, not '\(value)'")
         }
+    }
+
+    /// The extensionRequest for the CSR, empty when none of its options is set.
+    public var requestExtensions: [CertificateExtension] {
+        var extensions: [CertificateExtension] = []
+        if !subjectAltNames.isEmpty { extensions.append(.subjectAltName(subjectAltNames)) }
+        if let keyUsage { extensions.append(.keyUsage(keyUsage)) }
+        if !extendedKeyUsage.isEmpty { extensions.append(.extendedKeyUsage(extendedKeyUsage)) }
+        return extensions
     }
 
     /// Whether a setting named in `Command.requiredSettings` has a value.

@@ -46,3 +46,12 @@ public func exitProcess(_ status: Int32) -> Never {
 
 /// The effective user ID: who owns what the agent creates.
 public func currentUserID() -> UInt32 { UInt32(geteuid()) }
+
+/// An IPv4 or IPv6 address in network byte order (4 or 16 bytes), or nil if `text` is neither.
+public func parseIPAddress(_ text: String) -> [UInt8]? {
+    var v4 = [UInt8](repeating: 0, count: 4)
+    if v4.withUnsafeMutableBytes({ inet_pton(AF_INET, text, $0.baseAddress) }) == 1 { return v4 }
+    var v6 = [UInt8](repeating: 0, count: 16)
+    if v6.withUnsafeMutableBytes({ inet_pton(AF_INET6, text, $0.baseAddress) }) == 1 { return v6 }
+    return nil
+}

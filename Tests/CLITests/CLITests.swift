@@ -1,6 +1,7 @@
 import Testing
 @testable import CLI
 import ASN1
+import X509
 import HTTP
 import Platform
 
@@ -52,6 +53,10 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
         (["caps", "--url", "http://h/", "--log-level", "loud"], "--log-level: log level must be"),
         (["getca", "--url", "http://h/", "--ca-fingerprint", "abcd"], "--ca-fingerprint: expected a SHA-256 fingerprint"),
         (["enroll", "--url", "http://h/", "--ca-fingerprint", pin, "--subject", "XX=1"], "--subject: invalid subject: unknown attribute type 'XX'"),
+        (["caps", "--url", "http://h/", "--san", "IP:300.1.1.1"], "--san: expected names"),
+        (["caps", "--url", "http://h/", "--san", "X400:foo"], "--san: expected names"),
+        (["caps", "--url", "http://h/", "--key-usage", "everything"], "--key-usage: expected key usages"),
+        (["caps", "--url", "http://h/", "--extended-key-usage", "codeSigning"], "--extended-key-usage: expected clientAuth"),
     ])
     func errors(arguments: [String], expected: String) {
         let message = usageError(arguments)
@@ -65,6 +70,8 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
             "key-bits": "3072", "keystore": "/k", "cert-out": "/a", "key-out": "/b", "chain-out": "/d",
             "renew-before": "14d", "poll-interval": "30s", "poll-timeout": "2h", "hook": "/bin/true",
             "reuse-key": "yes", "tls-ca": "/t", "log-level": "debug", "syslog": "no", "allow-weak-crypto": "no",
+            "san": "DNS:dev.example,IP:192.0.2.1,IP:2001:db8::1,email:ops@example.com", "key-usage": "digitalSignature,keyEncipherment",
+            "extended-key-usage": "clientAuth",
         ]
         var arguments = ["run"]
         for option in OptionTable.options where option.isConfigKey {
@@ -79,6 +86,11 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
         #expect(parsed.pollInterval == 30 && parsed.pollTimeout == 7200)
         #expect(parsed.reuseKey && !parsed.syslog)
         #expect(parsed.logLevel == .debug)
+        #expect(parsed.subjectAltNames == [.dns("dev.example"), .ipAddress([192, 0, 2, 1]),
+                                           .ipAddress([0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1]),
+                                           .email("ops@example.com")])
+        #expect(parsed.keyUsage == [.digitalSignature, .keyEncipherment])
+        #expect(parsed.requestExtensions.count == 3)
     }
 }
 

@@ -44,6 +44,12 @@ agent() { "${IN_NS[@]}" "$BIN" "$@"; }
 pubkey() { openssl x509 -in "$1" -noout -pubkey | sha256sum; }
 
 expect_status "caps" 0 agent caps --url "$URL"
+if "${IN_NS[@]}" ip -6 addr show dev lo 2>/dev/null | grep -q '::1'; then
+    expect_status "caps over an IPv6 literal" 0 agent caps --url "http://[::1]:$PORT/scep"
+    expect_text "caps over IPv6 lists capabilities" "$OUT" "SCEPStandard"
+else
+    echo "# no ::1 on loopback here; IPv6 literal not tested"
+fi
 expect_text "caps lists SCEPStandard" "$OUT" "SCEPStandard"
 expect_text "caps lists Renewal" "$OUT" "Renewal"
 
@@ -62,7 +68,8 @@ expect_text "a wrong challenge is reported as FAILURE badRequest" "$ERR" "FAILUR
 [ ! -e "$KS/identity.pem" ] && pass "a refused enroll stores nothing" || fail "a refused enroll stored an identity"
 
 expect_status "enroll" 0 agent enroll --url "$URL" --ca-fingerprint "$FP" --subject "CN=dev-0042,O=Acme" \
-    --keystore "$KS" --challenge-file "$SCRATCH/challenge" --cert-out "$SCRATCH/cert.pem" --key-out "$SCRATCH/key.pem"
+    --keystore "$KS" --challenge-file "$SCRATCH/challenge" --cert-out "$SCRATCH/cert.pem" --key-out "$SCRATCH/key.pem" \
+    --san "DNS:dev-0042.example,IP:192.0.2.42"
 expect_text "enroll warns about micromdm's SHA-1" "$ERR" "SHA-1"
 openssl verify -CAfile "$DEPOT/ca.pem" "$SCRATCH/cert.pem" >/dev/null 2>&1 && pass "openssl verify accepts the enrolled certificate" \
     || fail "openssl verify rejects the enrolled certificate"
@@ -73,6 +80,8 @@ openssl verify -CAfile "$DEPOT/ca.pem" "$SCRATCH/cert.pem" >/dev/null 2>&1 && pa
     && pass "published key matches published certificate" || fail "published key and certificate differ"
 first_key=$(pubkey "$SCRATCH/cert.pem")
 openssl x509 -in "$SCRATCH/cert.pem" -noout -subject | grep -q "CN = dev-0042" && pass "subject as requested" || fail "subject differs"
+openssl x509 -in "$SCRATCH/cert.pem" -noout -ext subjectAltName 2>/dev/null | grep -q "DNS:dev-0042.example" \
+    && pass "micromdm copied the requested subjectAltName" || echo "# micromdm did not copy the subjectAltName (server policy)"
 
 expect_status "renew" 0 agent renew --url "$URL" --ca-fingerprint "$FP" --keystore "$KS" \
     --challenge-file "$SCRATCH/challenge" --cert-out "$SCRATCH/cert.pem"

@@ -56,7 +56,8 @@ func enrollCommand(_ context: CommandContext, renewing: Bool) throws(CommandFail
         do { key = try RSAPrivateKey.generate(bits: settings.keyBits, random: random) } catch { throw CommandFailure(.failure, "\(error)") }
     }
     let renewal = renewing ? existing.map { Identity(key: $0.key, certificate: $0.certificate) } : nil
-    let request = EnrollmentRequest(subject: subject, key: key, challenge: challenge, renewing: renewal)
+    let request = EnrollmentRequest(subject: subject, key: key, challenge: challenge, extensions: settings.requestExtensions,
+                                    renewing: renewal)
 
     let issued = try transact(request, enrollment: &enrollment, client: &client, context: context, random: random)
     context.log(warnings: enrollment.warnings)
