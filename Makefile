@@ -58,6 +58,7 @@ interop-test: static responder
 	@echo "== faults.sh" && Tests/Interop/faults.sh $(BINARY) .build/debug/scep-test-responder
 	@echo "== micromdm.sh" && Tests/Interop/micromdm.sh $(BINARY)
 	@echo "== tls.sh" && Tests/Interop/tls.sh $(BINARY)
+	@echo "== keystore.sh" && Tests/Interop/keystore.sh $(BINARY) .build/debug/scep-test-responder 200
 
 test: deps check-layers unit-test smoke-test interop-test
 

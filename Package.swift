@@ -32,7 +32,7 @@ let package = Package(
     ],
     targets: [
         // C shims: the only doors to libc and mbedTLS.
-        .target(name: "CLibc", path: "Sources/CLibc"),
+        .target(name: "CLibc", path: "Sources/CLibc", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "CMbedTLS", path: "Sources/CMbedTLS",
                 linkerSettings: [.linkedLibrary("mbedtls"), .linkedLibrary("mbedx509"),
                                  .linkedLibrary("mbedcrypto")]),
@@ -55,8 +55,10 @@ let package = Package(
                 path: "Sources/Protocol", swiftSettings: swiftSettings),
         .target(name: "Keystore", dependencies: ["Platform", "Crypto", "X509", "Encoding"],
                 path: "Sources/Keystore", swiftSettings: swiftSettings),
+        .target(name: "Agent", dependencies: ["Protocol", "Keystore", "X509", "Crypto", "Platform"],
+                path: "Sources/Agent", swiftSettings: swiftSettings),
         .target(name: "CLI",
-                dependencies: ["Protocol", "HTTP", "Keystore", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
+                dependencies: ["Agent", "Protocol", "HTTP", "Keystore", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
                 path: "Sources/CLI", swiftSettings: swiftSettings),
         .executableTarget(
             name: "scep-agent", dependencies: ["CLI", "Platform"], path: "Sources/scep-agent",
@@ -76,6 +78,7 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "X509Tests", dependencies: ["X509", "ASN1", "Crypto", "TestSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol", "CMS", "X509", "ASN1", "Crypto", "Encoding", "TestSupport"]),
+        .testTarget(name: "KeystoreTests", dependencies: ["Keystore", "X509", "ASN1", "Crypto", "Platform", "TestSupport"]),
         .testTarget(name: "CMSTests", dependencies: ["CMS", "X509", "ASN1", "Crypto", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Platform", "X509", "ASN1"]),
     ]

@@ -35,7 +35,7 @@ rm -rf "$out/include" && cp -r "$source_root/include" "$out/include"
 cp "$config" "$out/include/scep-agent-config.h"
 ln -s "$out/include" "$build/include"
 make -s -C "$build/library" -j"$(nproc)" libmbedcrypto.a libmbedx509.a libmbedtls.a CC="$cc" AR="${AR:-ar}" \
-    CFLAGS="-Os -ffunction-sections -fdata-sections -I$out/include -DMBEDTLS_CONFIG_FILE='\"scep-agent-config.h\"' $*" \
+    CFLAGS="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables -I$out/include -DMBEDTLS_CONFIG_FILE='\"scep-agent-config.h\"' $*" \
     >/dev/null
 mv "$build"/library/libmbed*.a "$out/lib/"
 rm -rf "$build"

@@ -55,7 +55,8 @@ func execute(_ command: Command, _ settings: Settings, _ logger: Logger) -> Exit
         case .getca: try getCACommand(context)
         case .enroll: try enrollCommand(context, renewing: false)
         case .renew: try enrollCommand(context, renewing: true)
-        case .run, .status:
+        case .status: try statusCommand(context)
+        case .run:
             throw CommandFailure(.usage, "'\(command.rawValue)' is not built yet in this version")
         }
         return .success

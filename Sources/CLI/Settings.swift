@@ -1,3 +1,4 @@
+import Agent
 import ASN1
 import HTTP
 import Platform
@@ -21,6 +22,12 @@ public struct Settings: Equatable {
     public var certOut: String? = nil
     public var keyOut: String? = nil
     public var chainOut: String? = nil
+    public var bundleOut: String? = nil
+    public var publishMode: UInt32 = 0o644
+    public var keyMode: UInt32 = 0o600
+    public var publishOwner: UInt32? = nil
+    public var publishGroup: UInt32? = nil
+    public var deviceSecret: String? = nil
     public var renewBefore: RenewalThreshold = .percentOfLifetime(33)
     public var pollInterval: Int64 = 300
     public var pollTimeout: Int64 = 3600
@@ -78,6 +85,16 @@ public struct Settings: Equatable {
         case "cert-out": certOut = try path(value, source)
         case "key-out": keyOut = try path(value, source)
         case "chain-out": chainOut = try path(value, source)
+        case "bundle-out": bundleOut = try path(value, source)
+        case "publish-mode": publishMode = try mode(value, source)
+        case "key-mode": keyMode = try mode(value, source)
+        case "publish-owner":
+            guard let id = userID(named: value) else { throw invalid("no such user '\(value)'") }
+            publishOwner = id
+        case "publish-group":
+            guard let id = groupID(named: value) else { throw invalid("no such group '\(value)'") }
+            publishGroup = id
+        case "device-secret": deviceSecret = try path(value, source)
         case "renew-before":
             guard let threshold = RenewalThreshold(value) else {
                 throw invalid("expected a duration such as 14d or a share of the lifetime such as 33%, not '\(value)'")
@@ -110,6 +127,18 @@ public struct Settings: Equatable {
         return value
     }
 
+    /// An octal file mode such as 0640; never world-writable, never set-id.
+    private func mode(_ value: String, _ source: String) throws(UsageError) -> UInt32 {
+        let digits = Array(value.utf8)
+        guard !digits.isEmpty, digits.count <= 4, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x37 }) else {
+            throw UsageError("\(source): expected an octal mode such as 0640, not '\(value)'")
+        }
+        var result: UInt32 = 0
+        for digit in digits { result = result * 8 + UInt32(digit - 0x30) }
+        guard result & 0o7002 == 0 else { throw UsageError("\(source): \(value) would be world-writable or set-id") }
+        return result
+    }
+
     private func duration(_ value: String, _ source: String, minimum: Int64) throws(UsageError) -> Int64 {
         guard let seconds = DurationText.seconds(value), seconds >= minimum else {
             throw UsageError("\(source): expected a duration such as 30s, 10m, 12h or 14d, not '\(value)'")
@@ -122,6 +151,13 @@ public struct Settings: Equatable {
         case "yes", "true", "on", "1": return true
         case "no", "false", "off", "0": return false
         default: throw UsageError("\(source): expected yes or no, not '\(value)'")
+        }
+    }
+
+    public var renewalThreshold: RenewalSchedule.Threshold {
+        switch renewBefore {
+        case .before(let seconds): .before(seconds: seconds)
+        case .percentOfLifetime(let percent): .percentOfLifetime(percent)
         }
     }
 

@@ -3,105 +3,330 @@ import Encoding
 import Platform
 import X509
 
-/// The identity in service: a private key, its certificate, and the chain up to the pinned CA.
+/// The identity in service: a private key, its certificate, the chain up to the pinned CA, and
+/// the facts recorded when it was committed.
 public struct StoredIdentity {
     public let key: RSAPrivateKey
     public let certificate: Certificate
     public let chain: [Certificate]
+    public let metadata: IdentityMetadata
+    public let generation: String
 }
 
-/// The agent's own state directory.
+/// How the keystore was found on opening.
+public struct KeystoreReport {
+    /// Problems repaired or worked around, for the log: a corrupt current generation, stale files.
+    public var warnings: [String] = []
+}
+
+/// The agent's state directory, which holds the device's identity for years.
 ///
-/// An identity is one file, `identity.pem`: key, certificate and chain together, so a single
-/// atomic rename commits a matched pair, and no crash can leave a key without its certificate.
-/// The identity it replaces is kept as `previous.pem`. The directory must be 0700 and owned by
-/// us; files are 0600; symlinks are refused.
-public struct Keystore {
-    public let directory: String
+///     DIR/                 0700, owned by the agent's user
+///       lock               flock(2): one writer at a time
+///       current            "generation=gen-000042" and the SHA-256 of its manifest: the commit point
+///       previous           the same for the generation before, kept for rollback
+///       gen-000042/        0700: key.pem (or key.enc), cert.pem, chain.pem, meta, manifest
+///       state              the daemon's notes for `status` (last attempt, last error)
+///
+/// A new identity is staged in `gen-N.staged`, read back and verified, renamed to `gen-N`, and
+/// committed by atomically replacing `current`. A crash at any point leaves `current` naming a
+/// complete, verified generation: the old one or the new one.
+public final class Keystore {
+    public let directory: Directory
+    private var lock: FileLock?
+    /// AES-256 key for the private key at rest, derived from the device secret; nil stores PEM.
+    private let sealingKey: SecretBytes?
+    public private(set) var report = KeystoreReport()
 
-    static let currentName = "identity.pem"
-    static let previousName = "previous.pem"
     static let maximumFileSize = 256 * 1024
+    public static let defaultLockWait: Int64 = 3000
 
-    public var currentPath: String { directory + "/" + Keystore.currentName }
-    public var previousPath: String { directory + "/" + Keystore.previousName }
+    /// Test hook: fail with EIO right after filesystem step number `failAfterStep` of a commit.
+    var failAfterStep: Int? = nil
+    private var step = 0
 
-    /// Opens (and with `create`, makes) the directory, refusing anything another user could
-    /// read, write or redirect.
-    public static func open(_ directory: String, create: Bool) throws(KeystoreError) -> Keystore {
-        if create && !fileExists(directory) {
-            do { try makeDirectory(directory, permissions: 0o700) } catch { throw .system(error) }
+    /// Opens the keystore. `forWriting` takes the lock (waiting briefly) and cleans up after any
+    /// crash; reading needs neither, because `current` only ever names a complete generation.
+    public init(path: String, create: Bool, forWriting: Bool, deviceSecret: SecretBytes? = nil,
+                lockWaitMilliseconds: Int64 = Keystore.defaultLockWait) throws(KeystoreError) {
+        sealingKey = deviceSecret.map { SealedBox.deriveKey(fromDeviceSecret: $0) }
+        if create && !fileExists(path) {
+            do { try makeDirectory(path, permissions: 0o700) } catch { throw .system(error) }
         }
-        let status: FileStatus
-        do { status = try fileStatus(directory) } catch { throw .system(error) }
-        guard status.kind != .symlink else { throw .insecure("\(directory) is a symlink") }
-        guard status.kind == .directory else { throw .insecure("\(directory) is not a directory") }
-        guard status.owner == currentUserID() else { throw .insecure("\(directory) is not owned by this user") }
+        if let status = try? fileStatus(path), status.kind == .symlink { throw .insecure("\(path) is a symlink") }
+        directory = try lift { () throws(SystemError) in try Directory(path) }
+        try checkOwnership()
+        if forWriting {
+            lock = try lift { () throws(SystemError) in try directory.lock("lock", timeoutMilliseconds: lockWaitMilliseconds) }
+            guard lock != nil else {
+                let holderBytes: [UInt8] = (try? directory.read("lock", limit: 64)) ?? []
+                let holder = holderBytes.isEmpty ? "unknown" : String(decoding: holderBytes.filter { $0 > 0x20 }, as: UTF8.self)
+                throw .locked("\(path) is in use by another scep-agent (pid \(holder)); not touching it")
+            }
+            try recover()
+        }
+    }
+
+    deinit {
+        lock?.release()
+        sealingKey?.wipe()
+    }
+
+    public var path: String { directory.path }
+
+    // MARK: Checks
+
+    /// Refuses a directory or entry another user could read, write or redirect.
+    private func checkOwnership() throws(KeystoreError) {
+        let me = currentUserID()
+        let status = try lift { () throws(SystemError) in try directory.status() }
+        guard status.owner == me else { throw .insecure("\(path) is not owned by this user (uid \(me))") }
         guard status.permissions & 0o077 == 0 else {
-            throw .insecure("\(directory) is accessible to group or others (mode \(octal(status.permissions)); want 0700)")
+            throw .insecure("\(path) is accessible to group or others (mode \(octal(status.permissions)); want 0700)")
         }
-        return Keystore(directory: directory)
+        for name in try lift({ () throws(SystemError) in try directory.entries() }) {
+            try checkEntry(name, in: directory, owner: me)
+            if GenerationFiles.number(name) != nil || name.hasSuffix(".staged") {
+                let generation = try lift { () throws(SystemError) in try directory.subdirectory(name) }
+                for inner in try lift({ () throws(SystemError) in try generation.entries() }) {
+                    try checkEntry(inner, in: generation, owner: me)
+                }
+            }
+        }
     }
 
-    /// The identity in service, or nil when there is none yet (first boot).
+    private func checkEntry(_ name: String, in directory: Directory, owner: UInt32) throws(KeystoreError) {
+        guard let status = try lift({ () throws(SystemError) in try directory.status(of: name) }) else { return }
+        let where_ = directory.path + "/" + name
+        if status.kind == .symlink { throw .insecure("\(where_) is a symlink; refusing to follow links in the keystore") }
+        if status.kind == .other { throw .insecure("\(where_) is not a regular file or directory") }
+        if status.owner != owner { throw .insecure("\(where_) is owned by uid \(status.owner), not by this user") }
+        if status.permissions & 0o077 != 0 {
+            throw .insecure("\(where_) is accessible to group or others (mode \(octal(status.permissions)))")
+        }
+    }
+
+    /// After a crash: stale temporary files and staged or orphaned generations go.
+    private func recover() throws(KeystoreError) {
+        try lift { () throws(SystemError) in
+            let keep = [readPointer("current")?.generation, readPointer("previous")?.generation].compactMap { $0 }
+            for name in try directory.entries() {
+                if name.hasPrefix(".tmp-") {
+                    try directory.remove(name)
+                    report.warnings.append("removed a stale temporary file \(name)")
+                } else if name.hasSuffix(".staged") || (GenerationFiles.number(name) != nil && !keep.contains(name)) {
+                    try removeGeneration(name)
+                    report.warnings.append("removed an uncommitted generation \(name)")
+                }
+            }
+            try directory.sync()
+        }
+    }
+
+    private func removeGeneration(_ name: String) throws(SystemError) {
+        let generation = try directory.subdirectory(name)
+        for inner in try generation.entries() { try generation.remove(inner) }
+        try directory.remove(name, directory: true)
+    }
+
+    private func readPointer(_ name: String) -> GenerationPointer? {
+        guard let bytes = try? directory.read(name, limit: 4096) else { return nil }
+        return GenerationPointer(bytes)
+    }
+
+    // MARK: Reading
+
+    /// The identity in service, or nil on first boot. A current generation that fails its
+    /// manifest, cannot be parsed or whose key does not match falls back to the previous one,
+    /// with a warning in `report`.
     public func load() throws(KeystoreError) -> StoredIdentity? {
-        guard fileExists(currentPath) else { return nil }
-        return try Keystore.read(currentPath)
+        let current = readPointer("current")
+        let currentExists = (try? directory.status(of: "current")) != nil
+        if current == nil && !currentExists { return nil }
+        var failure = "the current pointer is unreadable"
+        if let current {
+            do { return try loadGeneration(current) } catch { failure = "\(error)" }
+        }
+        guard let previous = readPointer("previous") else { throw .corrupt("\(failure), and there is no previous identity to fall back to") }
+        do {
+            let identity = try loadGeneration(previous)
+            report.warnings.append("the current identity is damaged (\(failure)); using the previous one, \(previous.generation)")
+            return identity
+        } catch {
+            throw .corrupt("\(failure); the previous identity is damaged too: \(error)")
+        }
     }
 
-    /// Commits a new identity: the key must match the certificate. The old one becomes previous.
-    public func commit(key: RSAPrivateKey, certificate: Certificate, chain: [Certificate]) throws(KeystoreError) {
+    func loadGeneration(_ pointer: GenerationPointer) throws(KeystoreError) -> StoredIdentity {
+        let generation = try lift { () throws(SystemError) in try directory.subdirectory(pointer.generation) }
+        return try Keystore.read(generation, name: pointer.generation, expectedManifest: pointer.manifestDigest, sealingKey: sealingKey)
+    }
+
+    static func read(_ generation: Directory, name: String, expectedManifest: [UInt8]?,
+                     sealingKey: SecretBytes?) throws(KeystoreError) -> StoredIdentity {
+        let manifestBytes = try lift { () throws(SystemError) in try generation.read(GenerationFiles.manifest, limit: 4096) }
+        if let expectedManifest, DigestAlgorithm.sha256.hash(manifestBytes) != expectedManifest {
+            throw .corrupt("\(name): the manifest does not match the pointer to it")
+        }
+        guard let manifest = GenerationFiles.parseManifest(manifestBytes) else { throw .corrupt("\(name): unreadable manifest") }
+        // A small list, not a dictionary: five files, and no hashing code in the binary.
+        var files: [(name: String, bytes: SecretBytes)] = []
+        defer { for file in files { file.bytes.wipe() } }
+        func file(_ name: String) -> SecretBytes? { files.first { $0.name == name }?.bytes }
+        for entry in manifest {
+            let bytes = SecretBytes(try lift { () throws(SystemError) in try generation.read(entry.name, limit: maximumFileSize) })
+            files.append((entry.name, bytes))
+            guard bytes.withBytes({ DigestAlgorithm.sha256.hash($0) }) == entry.digest else {
+                throw .corrupt("\(name)/\(entry.name) is truncated or corrupt (SHA-256 differs from the manifest)")
+            }
+        }
+        func publicFile(_ name: String) -> [UInt8] { file(name)?.withBytes { Array($0) } ?? [] }
+
+        let keySecret: SecretBytes
+        if let sealed = file(GenerationFiles.encryptedKey) {
+            guard let sealingKey else { throw .corrupt("\(name): the key is encrypted at rest; the device secret is needed") }
+            keySecret = try liftCrypto { () throws(CryptoError) in try SealedBox.open(sealed.withBytes { Array($0) }, key: sealingKey) }
+        } else if let pem = file(GenerationFiles.key) {
+            guard let der = pem.withBytes({ PEM.decodeAll(Array($0), label: "RSA PRIVATE KEY")?.first }) else {
+                throw .corrupt("\(name)/key.pem holds no RSA private key")
+            }
+            keySecret = SecretBytes(der)
+        } else {
+            throw .corrupt("\(name) has no key")
+        }
+        defer { keySecret.wipe() }
+        let key = try liftCrypto { () throws(CryptoError) in try RSAPrivateKey.parse(keySecret) }
+        guard let certificateDER = PEM.decodeAll(publicFile(GenerationFiles.certificate), label: "CERTIFICATE")?.first else {
+            throw .corrupt("\(name)/cert.pem holds no certificate")
+        }
+        let certificate: Certificate
+        do { certificate = try Certificate(der: certificateDER) } catch { throw .corrupt("\(name)/cert.pem: \(error)") }
+        guard key.matches(publicKeyInfo: certificate.publicKeyInfo) else {
+            throw .corrupt("\(name): the key does not match the certificate")
+        }
+        var chain: [Certificate] = []
+        for der in PEM.decodeAll(publicFile(GenerationFiles.chain), label: "CERTIFICATE") ?? [] {
+            do { chain.append(try Certificate(der: der)) } catch { throw .corrupt("\(name)/chain.pem: \(error)") }
+        }
+        let metadata = IdentityMetadata(parsing: publicFile(GenerationFiles.meta))
+        return StoredIdentity(key: key, certificate: certificate, chain: chain, metadata: metadata, generation: name)
+    }
+
+    // MARK: Committing
+
+    /// Stages, verifies and commits a new identity; the one in service becomes `previous`.
+    /// `anchor` is the pinned CA: the certificate must chain to it. Nothing changes on failure.
+    public func commit(key: RSAPrivateKey, certificate: Certificate, chain: [Certificate], anchor: Certificate,
+                       metadata: IdentityMetadata, random: RandomGenerator, now: Int64?) throws(KeystoreError) {
+        guard lock != nil else { throw .corrupt("internal: the keystore was opened read-only") }
         guard key.matches(publicKeyInfo: certificate.publicKeyInfo) else {
             throw .corrupt("refusing to store a certificate that does not match its key")
         }
-        let keyDER: SecretBytes
-        do { keyDER = try key.pkcs1DER() } catch { throw .crypto(error) }
-        let text = SecretBytes(keyDER.withBytes { PEM.encodeBytes($0, label: "RSA PRIVATE KEY") }
-            + Array(PEM.encode(certificate.der, label: "CERTIFICATE").utf8)
-            + chain.flatMap { Array(PEM.encode($0.der, label: "CERTIFICATE").utf8) })
-        defer {
-            keyDER.wipe()
-            text.wipe()
+        step = 0
+        let numbers = try lift { () throws(SystemError) in try directory.entries() }.compactMap { GenerationFiles.number($0) }
+        let name = GenerationFiles.name((numbers.max() ?? 0) + 1)
+        let staged = name + ".staged"
+        let manifest = try stage(staged, key: key, certificate: certificate, chain: chain, metadata: metadata, random: random)
+
+        // Verify what is on disk, not what we meant to write.
+        let generation = try lift { () throws(SystemError) in try directory.subdirectory(staged) }
+        let readBack = try Keystore.read(generation, name: staged, expectedManifest: DigestAlgorithm.sha256.hash(manifest),
+                                         sealingKey: sealingKey)
+        guard readBack.certificate == certificate, key.matches(publicKeyInfo: readBack.certificate.publicKeyInfo) else {
+            throw .corrupt("the staged identity does not read back as written")
         }
         do {
-            if fileExists(currentPath) {
-                let old = SecretBytes(try readFile(currentPath, limit: Keystore.maximumFileSize, followSymlinks: false))
-                defer { old.wipe() }
-                try old.withBytes { (buffer) throws(SystemError) in try writeFileAtomically(previousPath, buffer, permissions: 0o600) }
-            }
-            try text.withBytes { (buffer) throws(SystemError) in try writeFileAtomically(currentPath, buffer, permissions: 0o600) }
+            _ = try ChainVerification.verify(readBack.certificate, anchor: anchor, intermediates: readBack.chain + [anchor], now: now)
         } catch {
-            throw .system(error)
+            throw .corrupt("the staged certificate is not usable: \(error)")
+        }
+
+        try lift { () throws(SystemError) in
+            try directory.rename(staged, to: name)
+            try directory.sync()
+            try checkpoint()
+            if let current = try? directory.read("current", limit: 4096) {
+                try directory.writeAtomically("previous", current, permissions: 0o600)
+                try checkpoint()
+            }
+            let pointer = GenerationPointer(generation: name, manifestDigest: DigestAlgorithm.sha256.hash(manifest))
+            try directory.writeAtomically("current", pointer.bytes, permissions: 0o600)  // the commit point
+            try checkpoint()
+        }
+        try recover()
+    }
+
+    /// Writes a generation's files into `staged` and returns its manifest.
+    private func stage(_ staged: String, key: RSAPrivateKey, certificate: Certificate, chain: [Certificate],
+                       metadata: IdentityMetadata, random: RandomGenerator) throws(KeystoreError) -> [UInt8] {
+        let keyDER = try liftCrypto { () throws(CryptoError) in try key.pkcs1DER() }
+        defer { keyDER.wipe() }
+        let sealed: [UInt8]? = try sealingKey.map { (sealingKey) throws(KeystoreError) in
+            try liftCrypto { () throws(CryptoError) in try SealedBox.seal(keyDER, key: sealingKey, random: random) }
+        }
+        return try lift { () throws(SystemError) in
+            try directory.makeSubdirectory(staged, permissions: 0o700)
+            try checkpoint()
+            let generation = try directory.subdirectory(staged)
+            var written: [(name: String, digest: [UInt8])] = []
+            if let sealed {
+                try generation.writeAtomically(GenerationFiles.encryptedKey, sealed, permissions: 0o600, sync: false)
+                written.append((GenerationFiles.encryptedKey, DigestAlgorithm.sha256.hash(sealed)))
+            } else {
+                let pem = SecretBytes(keyDER.withBytes { PEM.encodeBytes($0, label: "RSA PRIVATE KEY") })
+                defer { pem.wipe() }
+                try pem.withBytes { (buffer) throws(SystemError) in
+                    try generation.writeAtomically(GenerationFiles.key, buffer, permissions: 0o600, sync: false)
+                }
+                written.append((GenerationFiles.key, pem.withBytes { DigestAlgorithm.sha256.hash($0) }))
+            }
+            try checkpoint()
+            let files: [(String, [UInt8])] = [
+                (GenerationFiles.certificate, Array(PEM.encode(certificate.der, label: "CERTIFICATE").utf8)),
+                (GenerationFiles.chain, Array(chain.map { PEM.encode($0.der, label: "CERTIFICATE") }.joined().utf8)),
+                (GenerationFiles.meta, metadata.bytes),
+            ]
+            for (file, bytes) in files {
+                try generation.writeAtomically(file, bytes, permissions: 0o600, sync: false)
+                written.append((file, DigestAlgorithm.sha256.hash(bytes)))
+                try checkpoint()
+            }
+            let manifest = GenerationFiles.manifest(written)
+            try generation.writeAtomically(GenerationFiles.manifest, manifest, permissions: 0o600)
+            try checkpoint()
+            return manifest
         }
     }
 
-    static func read(_ path: String) throws(KeystoreError) -> StoredIdentity {
-        let text: SecretBytes
-        do { text = SecretBytes(try readFile(path, limit: maximumFileSize, followSymlinks: false)) } catch { throw .system(error) }
-        defer { text.wipe() }
-        let blocks = text.withBytes { buffer -> (key: [UInt8]?, certificates: [[UInt8]]?) in
-            let bytes = Array(buffer)
-            return (PEM.decodeAll(bytes, label: "RSA PRIVATE KEY")?.first, PEM.decodeAll(bytes, label: "CERTIFICATE"))
-        }
-        guard let keyDER = blocks.key else { throw .corrupt("\(path) holds no private key") }
-        let keySecret = SecretBytes(keyDER)
-        defer { keySecret.wipe() }
-        guard let certificates = blocks.certificates, let leaf = certificates.first else {
-            throw .corrupt("\(path) holds no certificate")
-        }
-        let key: RSAPrivateKey
-        do { key = try RSAPrivateKey.parse(keySecret) } catch { throw .crypto(error) }
-        var parsed: [Certificate] = []
-        for der in certificates {
-            do { parsed.append(try Certificate(der: der)) } catch { throw .corrupt("\(path): \(error)") }
-        }
-        guard key.matches(publicKeyInfo: parsed[0].publicKeyInfo) else {
-            throw .corrupt("\(path): the key does not match the certificate")
-        }
-        _ = leaf
-        return StoredIdentity(key: key, certificate: parsed[0], chain: Array(parsed.dropFirst()))
+    private func checkpoint() throws(SystemError) {
+        step += 1
+        if let failAfterStep, step == failAfterStep { throw SystemError("injected failure after step \(step)", code: EIOCode) }
+    }
+
+    // MARK: Daemon notes
+
+    /// The daemon's notes for `status`: `key=value` lines, replaced atomically.
+    public func writeState(_ values: IdentityMetadata) throws(KeystoreError) {
+        try lift { () throws(SystemError) in try directory.writeAtomically("state", values.bytes, permissions: 0o600) }
+    }
+
+    public func readState() -> IdentityMetadata {
+        IdentityMetadata(parsing: (try? directory.read("state", limit: 64 * 1024)) ?? [])
     }
 }
+
+/// Runs a filesystem step, reporting its failure as a keystore error.
+func lift<Value>(_ body: () throws(SystemError) -> Value) throws(KeystoreError) -> Value {
+    do { return try body() } catch { throw .system(error) }
+}
+
+/// Runs a crypto step, reporting its failure as a keystore error.
+func liftCrypto<Value>(_ body: () throws(CryptoError) -> Value) throws(KeystoreError) -> Value {
+    do { return try body() } catch { throw .crypto(error) }
+}
+
+/// EIO, spelled without importing libc here.
+let EIOCode: Int32 = 5
 
 func octal(_ value: UInt32) -> String {
     var digits = ""

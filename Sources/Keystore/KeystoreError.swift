@@ -7,6 +7,7 @@ public enum KeystoreError: Error, Equatable, CustomStringConvertible {
     case insecure(String)
     case corrupt(String)
     case crypto(CryptoError)
+    case locked(String)
 
     public var description: String {
         switch self {
@@ -17,6 +18,7 @@ public enum KeystoreError: Error, Equatable, CustomStringConvertible {
         case .insecure(let detail): return "keystore refused: \(detail)"
         case .corrupt(let detail): return "keystore: \(detail)"
         case .crypto(let error): return "keystore: \(error)"
+        case .locked(let detail): return "keystore locked: \(detail)"
         }
     }
 }

@@ -9,27 +9,7 @@ public func readFile(_ path: String, limit: Int, followSymlinks: Bool = true) th
     guard descriptor >= 0 else { throw SystemError.last("open", path: path) }
     defer { close(descriptor) }
 
-    var info = stat()
-    guard fstat(descriptor, &info) == 0 else { throw SystemError.last("stat", path: path) }
-    guard scep_s_isreg(info.st_mode) != 0 else { throw SystemError("read", path: path, code: EINVAL) }
-    guard info.st_size <= limit else { throw SystemError("read", path: path, code: EFBIG) }
-
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(Int(info.st_size))
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        if count < 0 {
-            if scep_errno() == EINTR { continue }
-            throw SystemError.last("read", path: path)
-        }
-        if count == 0 { break }
-        guard bytes.count + count <= limit else { throw SystemError("read", path: path, code: EFBIG) }
-        bytes.append(contentsOf: chunk[0..<count])
-    }
-    // The file may be a key or a challenge: leave no copy behind in the read buffer.
-    chunk.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
-    return bytes
+    return try readAll(descriptor, path: path, limit: limit)
 }
 
 /// What `stat` (or `lstat`, which does not follow a final symlink) says of a path.
@@ -46,13 +26,7 @@ public func fileStatus(_ path: String, followSymlinks: Bool = false) throws(Syst
     var info = stat()
     let result = followSymlinks ? stat(path, &info) : lstat(path, &info)
     guard result == 0 else { throw SystemError.last(followSymlinks ? "stat" : "lstat", path: path) }
-    let mode = UInt32(info.st_mode)
-    let kind: FileStatus.Kind
-    if scep_s_islnk(mode) != 0 { kind = .symlink }
-    else if scep_s_isdir(mode) != 0 { kind = .directory }
-    else if scep_s_isreg(mode) != 0 { kind = .regular }
-    else { kind = .other }
-    return FileStatus(kind: kind, permissions: mode & 0o7777, owner: UInt32(info.st_uid), size: Int64(info.st_size))
+    return FileStatus(info)
 }
 
 public func fileExists(_ path: String) -> Bool {
@@ -74,10 +48,11 @@ public func removeFile(_ path: String) throws(SystemError) {
 /// Replaces `path` with `bytes` so that a reader, or a power cut, only ever sees the old or the new
 /// content: a fresh temporary file in the same directory (O_EXCL|O_NOFOLLOW, created with
 /// `permissions`), written, fsync'd, renamed over `path`, and the directory fsync'd.
-public func writeFileAtomically(_ path: String, _ bytes: [UInt8], permissions: UInt32) throws(SystemError) {
+public func writeFileAtomically(_ path: String, _ bytes: [UInt8], permissions: UInt32,
+                                owner: UInt32? = nil, group: UInt32? = nil) throws(SystemError) {
     let failure: SystemError? = bytes.withUnsafeBufferPointer { buffer in
         do throws(SystemError) {
-            try writeFileAtomically(path, buffer, permissions: permissions)
+            try writeFileAtomically(path, buffer, permissions: permissions, owner: owner, group: group)
             return nil
         } catch {
             return error
@@ -87,7 +62,10 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8], permissions: U
 }
 
 /// The same, from borrowed bytes, so a secret can be written without copying it into an array.
-public func writeFileAtomically(_ path: String, _ bytes: UnsafeBufferPointer<UInt8>, permissions: UInt32) throws(SystemError) {
+/// `owner` and `group` (when given) are set on the temporary file before it is renamed into place,
+/// so the final name never has the wrong owner, even for an instant.
+public func writeFileAtomically(_ path: String, _ bytes: UnsafeBufferPointer<UInt8>, permissions: UInt32,
+                                owner: UInt32? = nil, group: UInt32? = nil) throws(SystemError) {
     let directory = parentDirectory(of: path)
     let temporary = path + ".tmp-\(getpid())"
     let descriptor = scep_open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, permissions)
@@ -96,6 +74,10 @@ public func writeFileAtomically(_ path: String, _ bytes: UnsafeBufferPointer<UIn
     var failure: SystemError? = nil
     if fchmod(descriptor, mode_t(permissions)) != 0 {
         failure = SystemError.last("chmod", path: temporary)
+    }
+    if failure == nil && (owner != nil || group != nil)
+        && fchown(descriptor, owner.map { uid_t($0) } ?? uid_t.max, group.map { gid_t($0) } ?? gid_t.max) != 0 {
+        failure = SystemError.last("chown", path: temporary)
     }
     if failure == nil {
         failure = writeEverything(descriptor, bytes, path: temporary)

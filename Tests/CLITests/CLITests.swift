@@ -56,6 +56,9 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
         (["caps", "--url", "http://h/", "--san", "IP:300.1.1.1"], "--san: expected names"),
         (["caps", "--url", "http://h/", "--san", "X400:foo"], "--san: expected names"),
         (["caps", "--url", "http://h/", "--key-usage", "everything"], "--key-usage: expected key usages"),
+        (["caps", "--url", "http://h/", "--publish-mode", "0666"], "--publish-mode: 0666 would be world-writable"),
+        (["caps", "--url", "http://h/", "--key-mode", "rw"], "--key-mode: expected an octal mode"),
+        (["caps", "--url", "http://h/", "--publish-owner", "no-such-user-here"], "--publish-owner: no such user"),
         (["caps", "--url", "http://h/", "--extended-key-usage", "codeSigning"], "--extended-key-usage: expected clientAuth"),
     ])
     func errors(arguments: [String], expected: String) {
@@ -71,7 +74,8 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
             "renew-before": "14d", "poll-interval": "30s", "poll-timeout": "2h", "hook": "/bin/true",
             "reuse-key": "yes", "tls-ca": "/t", "log-level": "debug", "syslog": "no", "allow-weak-crypto": "no",
             "san": "DNS:dev.example,IP:192.0.2.1,IP:2001:db8::1,email:ops@example.com", "key-usage": "digitalSignature,keyEncipherment",
-            "extended-key-usage": "clientAuth",
+            "extended-key-usage": "clientAuth", "bundle-out": "/bundle", "publish-mode": "0640", "key-mode": "0440",
+            "publish-owner": "0", "publish-group": "root", "device-secret": "/secret",
         ]
         var arguments = ["run"]
         for option in OptionTable.options where option.isConfigKey {
@@ -91,6 +95,7 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
                                            .email("ops@example.com")])
         #expect(parsed.keyUsage == [.digitalSignature, .keyEncipherment])
         #expect(parsed.requestExtensions.count == 3)
+        #expect(parsed.publishMode == 0o640 && parsed.keyMode == 0o440 && parsed.publishOwner == 0 && parsed.publishGroup == 0)
     }
 }
 

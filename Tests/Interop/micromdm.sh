@@ -65,7 +65,8 @@ expect_text "the mismatch names both fingerprints" "$ERR" "expected $WRONG, the 
 expect_status "enroll with a wrong challenge exits 1" 1 agent enroll --url "$URL" --ca-fingerprint "$FP" \
     --subject "CN=dev-0042,O=Acme" --keystore "$KS" --challenge-file "$SCRATCH/wrong"
 expect_text "a wrong challenge is reported as FAILURE badRequest" "$ERR" "FAILURE badRequest"
-[ ! -e "$KS/identity.pem" ] && pass "a refused enroll stores nothing" || fail "a refused enroll stored an identity"
+[ ! -e "$KS/current" ] && ! agent status --keystore "$KS" >/dev/null 2>&1 && pass "a refused enroll stores nothing" \
+    || fail "a refused enroll stored an identity"
 
 expect_status "enroll" 0 agent enroll --url "$URL" --ca-fingerprint "$FP" --subject "CN=dev-0042,O=Acme" \
     --keystore "$KS" --challenge-file "$SCRATCH/challenge" --cert-out "$SCRATCH/cert.pem" --key-out "$SCRATCH/key.pem" \
@@ -74,7 +75,8 @@ expect_text "enroll warns about micromdm's SHA-1" "$ERR" "SHA-1"
 openssl verify -CAfile "$DEPOT/ca.pem" "$SCRATCH/cert.pem" >/dev/null 2>&1 && pass "openssl verify accepts the enrolled certificate" \
     || fail "openssl verify rejects the enrolled certificate"
 [ "$(stat -c %a "$KS")" = 700 ] && pass "keystore directory is 0700" || fail "keystore mode $(stat -c %a "$KS")"
-[ "$(stat -c %a "$KS/identity.pem")" = 600 ] && pass "identity file is 0600" || fail "identity mode $(stat -c %a "$KS/identity.pem")"
+loose=$(find "$KS" -type f ! -perm 600; find "$KS" -type d ! -perm 700)
+[ -z "$loose" ] && [ -e "$KS/current" ] && pass "keystore files are 0600 and directories 0700" || fail "loose modes: $loose"
 [ "$(stat -c %a "$SCRATCH/key.pem")" = 600 ] && pass "published key is 0600" || fail "published key mode"
 [ "$(openssl rsa -in "$SCRATCH/key.pem" -pubout 2>/dev/null | sha256sum)" = "$(openssl x509 -in "$SCRATCH/cert.pem" -pubkey -noout | sha256sum)" ] \
     && pass "published key matches published certificate" || fail "published key and certificate differ"
@@ -88,7 +90,10 @@ expect_status "renew" 0 agent renew --url "$URL" --ca-fingerprint "$FP" --keysto
 openssl verify -CAfile "$DEPOT/ca.pem" "$SCRATCH/cert.pem" >/dev/null 2>&1 && pass "openssl verify accepts the renewed certificate" \
     || fail "openssl verify rejects the renewed certificate"
 [ "$(pubkey "$SCRATCH/cert.pem")" != "$first_key" ] && pass "the renewed certificate carries a new key" || fail "the key was reused"
-[ "$(pubkey "$KS/previous.pem")" = "$first_key" ] && pass "the previous identity is kept" || fail "previous identity missing"
+previous=$(sed -n 's/^generation=//p' "$KS/previous")
+[ -n "$previous" ] && [ "$(pubkey "$KS/$previous/cert.pem")" = "$first_key" ] && pass "the previous identity is kept" || fail "previous identity missing"
+agent status --keystore "$KS" --json > "$SCRATCH/status.json"
+grep -q '"subject": "CN=dev-0042,O=Acme"' "$SCRATCH/status.json" && pass "status --json names the subject" || fail "status --json: $(cat "$SCRATCH/status.json")"
 
 expect_status "renew --reuse-key" 0 agent renew --url "$URL" --ca-fingerprint "$FP" --keystore "$KS" \
     --challenge-file "$SCRATCH/challenge" --cert-out "$SCRATCH/cert2.pem" --reuse-key

@@ -15,10 +15,11 @@ func enrollCommand(_ context: CommandContext, renewing: Bool) throws(CommandFail
     let settings = context.settings
     let logger = context.logger
     guard let pin = settings.caFingerprint else { throw CommandFailure(.usage, "needs --ca-fingerprint") }
-    let keystore: Keystore
-    do { keystore = try Keystore.open(settings.keystore, create: true) } catch { throw CommandFailure(.failure, "\(error)") }
+    let keystore = try context.openKeystore(forWriting: true)
     let existing: StoredIdentity?
     do { existing = try keystore.load() } catch { throw CommandFailure(.failure, "\(error)") }
+    for warning in keystore.report.warnings { logger.warn("keystore", [("detail", warning)]) }
+    if let existing { context.repairPublishedCopies(existing) }
     if renewing && existing == nil {
         throw CommandFailure(.failure, "renew: the keystore \(settings.keystore) holds no identity; run 'enroll' first")
     }
@@ -67,13 +68,22 @@ func enrollCommand(_ context: CommandContext, renewing: Bool) throws(CommandFail
         logger.warn("the issued certificate is not valid at the local time; check the clock",
                     [("not_before", DERTime.iso8601(issued.certificate.notBefore)), ("now", DERTime.iso8601(now))])
     }
-    do { try keystore.commit(key: key, certificate: issued.certificate, chain: issued.chain) } catch {
+    let metadata = IdentityMetadata([
+        ("subject", issued.certificate.subject.rfc4514String), ("issuer", issued.certificate.issuer.rfc4514String),
+        ("serial", issued.certificate.serialHex), ("not_before", DERTime.iso8601(issued.certificate.notBefore)),
+        ("not_after", DERTime.iso8601(issued.certificate.notAfter)), ("committed_at", DERTime.iso8601(now)),
+        ("ca_sha256", Hex.encode(enrollment.ca.anchor.sha256Fingerprint)), ("via", renewing ? "renew" : "enroll"),
+    ])
+    do {
+        try keystore.commit(key: key, certificate: issued.certificate, chain: issued.chain, anchor: enrollment.ca.anchor,
+                            metadata: metadata, random: random, now: now)
+    } catch {
         throw CommandFailure(.failure, "\(error)")
     }
     logger.info(renewing ? "renewed" : "enrolled",
                 [("subject", issued.certificate.subject.rfc4514String), ("serial", issued.certificate.serialHex),
                  ("not_after", DERTime.iso8601(issued.certificate.notAfter)), ("new_key", renewing && settings.reuseKey ? "no" : "yes")])
-    try publish(key: key, issued: issued, settings: settings)
+    try publish(key: key, issued: issued, context: context)
 }
 
 /// Sends the request, then polls while the server says PENDING, up to --poll-timeout.
@@ -104,31 +114,11 @@ private func transact(_ request: EnrollmentRequest, enrollment: inout Enrollment
     }
 }
 
-/// Writes the published copies other services read. Each is replaced atomically.
-private func publish(key: RSAPrivateKey, issued: IssuedCertificate, settings: Settings) throws(CommandFailure) {
-    func failed(_ detail: String) -> CommandFailure {
-        CommandFailure(.failure, "the identity is committed, but a published copy failed: \(detail)")
-    }
-    do throws(SystemError) {
-        if let path = settings.certOut {
-            try writeFileAtomically(path, Array(PEM.encode(issued.certificate.der, label: "CERTIFICATE").utf8), permissions: 0o644)
-        }
-        if let path = settings.chainOut {
-            let pem = issued.chain.map { PEM.encode($0.der, label: "CERTIFICATE") }.joined()
-            try writeFileAtomically(path, Array(pem.utf8), permissions: 0o644)
-        }
+/// Writes the published copies other services read, after the commit.
+private func publish(key: RSAPrivateKey, issued: IssuedCertificate, context: CommandContext) throws(CommandFailure) {
+    do {
+        try context.publishedCopies.publish(key: key, certificate: issued.certificate, chain: issued.chain)
     } catch {
-        throw failed("\(error)")
-    }
-    guard let path = settings.keyOut else { return }
-    let der: SecretBytes
-    do { der = try key.pkcs1DER() } catch { throw failed("\(error)") }
-    let pem = SecretBytes(der.withBytes { PEM.encodeBytes($0, label: "RSA PRIVATE KEY") })
-    defer {
-        der.wipe()
-        pem.wipe()
-    }
-    do { try pem.withBytes { (buffer) throws(SystemError) in try writeFileAtomically(path, buffer, permissions: 0o600) } } catch {
-        throw failed("\(error)")
+        throw CommandFailure(.failure, "the identity is committed, but a published copy failed: \(error)")
     }
 }

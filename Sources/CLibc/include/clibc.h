@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
 #include <netdb.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -29,6 +31,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/timerfd.h>
+#include <spawn.h>
 
 static inline int scep_errno(void) { return errno; }
 static inline void scep_set_errno(int value) { errno = value; }
@@ -52,6 +56,24 @@ static inline int scep_wexitstatus(int status) { return WEXITSTATUS(status); }
 
 /* syslog(3) is variadic: always log through a fixed "%s" so a message is never a format string. */
 static inline void scep_syslog(int priority, const char *message) { syslog(priority, "%s", message); }
+
+/* Signals arrive as bytes on a pipe (the self-pipe trick), so the daemon's one poll() wakes for
+ * them; returns the pipe's read end, or -1. */
+int scep_signals_install(void);
+/* The next signal number waiting on the pipe, or 0 when none. */
+int scep_signal_take(int fd);
+
+/* Arms a CLOCK_REALTIME timerfd for an absolute wall-clock time, cancelled when the clock is set. */
+static inline int scep_timerfd_arm(int fd, long long seconds) {
+    struct itimerspec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.it_value.tv_sec = (time_t)seconds;
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &spec, 0);
+}
+
+extern char **environ;
+static inline char **scep_environ(void) { return environ; }
+static inline int scep_wifsignaled(int status) { return WIFSIGNALED(status); }
 
 /* The process's arguments, captured before main (Embedded Swift has no CommandLine). */
 int scep_argc(void);

@@ -1,0 +1,44 @@
+/// When to renew a certificate: pure arithmetic on its validity, so the daemon, `status` and the
+/// fleet simulation all agree, and tests can drive it with any clock.
+public struct RenewalSchedule: Equatable, Sendable {
+    public enum Threshold: Equatable, Sendable {
+        /// Renew this many seconds before not-after.
+        case before(seconds: Int64)
+        /// Renew when this share (percent) of the lifetime remains.
+        case percentOfLifetime(Int)
+    }
+
+    public let threshold: Threshold
+
+    public init(threshold: Threshold) { self.threshold = threshold }
+
+    /// The moment renewal becomes due, before jitter: never before not-before.
+    public func dueTime(notBefore: Int64, notAfter: Int64) -> Int64 {
+        let lifetime = max(0, notAfter - notBefore)
+        let lead: Int64
+        switch threshold {
+        case .before(let seconds): lead = seconds
+        case .percentOfLifetime(let percent): lead = lifetime * Int64(percent) / 100
+        }
+        return max(notBefore, notAfter - min(lead, lifetime))
+    }
+
+    /// The renewal window's length: from when renewal is due to not-after.
+    public func window(notBefore: Int64, notAfter: Int64) -> Int64 {
+        notAfter - dueTime(notBefore: notBefore, notAfter: notAfter)
+    }
+
+    /// The due time pushed later by up to a tenth of the window, by `seed` (a per-device value),
+    /// so a fleet enrolled on the same day does not renew in the same minute. The same device
+    /// and certificate always get the same time.
+    public func jitteredTime(notBefore: Int64, notAfter: Int64, seed: UInt64) -> Int64 {
+        let due = dueTime(notBefore: notBefore, notAfter: notAfter)
+        let spread = window(notBefore: notBefore, notAfter: notAfter) / 10
+        guard spread > 0 else { return due }
+        var mixed = seed ^ UInt64(bitPattern: notAfter)
+        mixed = (mixed ^ (mixed >> 33)) &* 0xff51afd7ed558ccd
+        mixed = (mixed ^ (mixed >> 33)) &* 0xc4ceb9fe1a85ec53
+        mixed ^= mixed >> 33
+        return due + Int64(mixed % UInt64(spread))
+    }
+}

@@ -1,0 +1,51 @@
+import Crypto
+import Keystore
+import Platform
+
+/// Opening the keystore and the published copies as the settings describe them.
+extension CommandContext {
+    func openKeystore(forWriting: Bool) throws(CommandFailure) -> Keystore {
+        var secret: SecretBytes? = nil
+        if let path = settings.deviceSecret {
+            do { secret = SecretBytes(try readFile(path, limit: 4096)) } catch {
+                throw CommandFailure(.usage, "cannot read --device-secret: \(error)")
+            }
+            guard (secret?.count ?? 0) >= 16 else { throw CommandFailure(.usage, "--device-secret must hold at least 16 bytes") }
+        }
+        defer { secret?.wipe() }
+        let keystore: Keystore
+        do {
+            keystore = try Keystore(path: settings.keystore, create: forWriting, forWriting: forWriting, deviceSecret: secret)
+        } catch {
+            throw CommandFailure(.failure, "\(error)")
+        }
+        for warning in keystore.report.warnings { logger.warn("keystore", [("detail", warning)]) }
+        return keystore
+    }
+
+    var publishedCopies: PublishedCopies {
+        var copies = PublishedCopies()
+        copies.certificatePath = settings.certOut
+        copies.chainPath = settings.chainOut
+        copies.keyPath = settings.keyOut
+        copies.bundlePath = settings.bundleOut
+        copies.publicMode = settings.publishMode
+        copies.privateMode = settings.keyMode
+        copies.owner = settings.publishOwner
+        copies.group = settings.publishGroup
+        return copies
+    }
+
+    /// Rewrites published copies that differ from the identity in service (after a crash, or a
+    /// change of configuration), so other services never keep reading a stale or mismatched pair.
+    func repairPublishedCopies(_ identity: StoredIdentity) {
+        let copies = publishedCopies
+        guard !copies.isEmpty else { return }
+        do {
+            let written = try copies.publish(key: identity.key, certificate: identity.certificate, chain: identity.chain, force: false)
+            for path in written { logger.warn("repaired a published copy", [("path", path)]) }
+        } catch {
+            logger.error("cannot repair published copies", [("detail", "\(error)")])
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import Agent
+import ASN1
+import Encoding
+import Keystore
+import Platform
+import X509
+
+/// `status`: the identity in the keystore, for people or (`--json`) for machines. Read-only: it
+/// neither takes the lock nor repairs anything.
+func statusCommand(_ context: CommandContext) throws(CommandFailure) {
+    let keystore = try context.openKeystore(forWriting: false)
+    let loaded: StoredIdentity?
+    do { loaded = try keystore.load() } catch { throw CommandFailure(.failure, "\(error)") }
+    for warning in keystore.report.warnings { context.logger.warn("keystore", [("detail", warning)]) }
+    guard let identity = loaded else {
+        throw CommandFailure(.failure, "the keystore \(context.settings.keystore) holds no identity yet; run 'enroll' (or 'run')")
+    }
+    let certificate = identity.certificate
+    let schedule = RenewalSchedule(threshold: context.settings.renewalThreshold)
+    let renewal = schedule.jitteredTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter,
+                                        seed: deviceSeed(certificate.publicKeyInfo))
+    let now = wallClockSeconds()
+    let state = keystore.readState()
+    var fields: [(String, String)] = [
+        ("subject", certificate.subject.rfc4514String),
+        ("issuer", certificate.issuer.rfc4514String),
+        ("serial", certificate.serialHex),
+        ("not_before", DERTime.iso8601(certificate.notBefore)),
+        ("not_after", DERTime.iso8601(certificate.notAfter)),
+        ("valid", certificate.isValid(at: now) ? "yes" : "no"),
+        ("next_renewal", DERTime.iso8601(renewal)),
+        ("generation", identity.generation),
+        ("ca_sha256", identity.metadata["ca_sha256"] ?? identity.chain.last.map { Hex.encode($0.sha256Fingerprint) } ?? ""),
+    ]
+    for key in ["last_attempt", "last_result", "last_error", "next_attempt"] {
+        if let value = state[key] { fields.append((key, value)) }
+    }
+    if context.settings.json {
+        var text = "{"
+        for (index, field) in fields.enumerated() {
+            text += (index == 0 ? "" : ",") + "\n  " + jsonString(field.0) + ": " + jsonString(field.1)
+        }
+        StandardStream.output.writeLine(text + "\n}")
+    } else {
+        for (key, value) in fields { StandardStream.output.writeLine("\(key)=\(value)") }
+    }
+}
+
+/// A stable per-device seed for renewal jitter: from the public key, which is unique per device.
+func deviceSeed(_ publicKeyInfo: [UInt8]) -> UInt64 {
+    var seed: UInt64 = 0xcbf29ce484222325
+    for byte in publicKeyInfo {
+        seed ^= UInt64(byte)
+        seed = seed &* 0x100000001b3
+    }
+    return seed
+}
+
+func jsonString(_ text: String) -> String {
+    var result = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": result += "\\\""
+        case "\\": result += "\\\\"
+        case "\n": result += "\\n"
+        case "\r": result += "\\r"
+        case "\t": result += "\\t"
+        default:
+            if scalar.value < 0x20 {
+                let digits: [UInt8] = Array("0123456789abcdef".utf8)
+                result += "\\u00" + String(decoding: [digits[Int(scalar.value >> 4)], digits[Int(scalar.value & 0xf)]], as: UTF8.self)
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return result + "\""
+}

@@ -1,0 +1,229 @@
+import Foundation
+import Testing
+@testable import Keystore
+import ASN1
+import Crypto
+import Platform
+import X509
+import TestSupport
+
+/// A CA and fresh identities it issues, for keystore tests.
+final class Fixture {
+    let ca: TestCA
+    let random: RandomGenerator
+    let path: String
+
+    init() throws {
+        ca = try TestCA()
+        random = ca.random
+        path = try scratchDirectory("keystore").path + "/ks"
+    }
+
+    func identity(_ name: String = "dev") throws -> (RSAPrivateKey, Certificate) {
+        let key = try RSAPrivateKey.generate(bits: 2048, random: random)
+        let certificate = try ca.issue(subject: try DistinguishedName(rfc4514: "CN=\(name)"), publicKeyInfo: try key.publicKeyInfoDER())
+        return (key, certificate)
+    }
+
+    func open(forWriting: Bool = true, secret: String? = nil, lockWait: Int64 = 3000) throws -> Keystore {
+        try Keystore(path: path, create: true, forWriting: forWriting, deviceSecret: secret.map { SecretBytes(Array($0.utf8)) },
+                     lockWaitMilliseconds: lockWait)
+    }
+
+    func commit(_ keystore: Keystore, _ identity: (RSAPrivateKey, Certificate)) throws {
+        try keystore.commit(key: identity.0, certificate: identity.1, chain: [ca.certificate], anchor: ca.certificate,
+                            metadata: IdentityMetadata([("serial", identity.1.serialHex)]), random: random,
+                            now: Int64(Date().timeIntervalSince1970))
+    }
+
+    func mode(_ relative: String) -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: path + "/" + relative)[.posixPermissions] as? Int) ?? -1
+    }
+}
+
+@Suite(.serialized) struct KeystoreTests {
+    @Test func commitsAndLoadsWithStrictModes() throws {
+        let fixture = try Fixture()
+        let keystore = try fixture.open()
+        #expect(try keystore.load() == nil)
+        let first = try fixture.identity()
+        try fixture.commit(keystore, first)
+        let loaded = try #require(try keystore.load())
+        #expect(loaded.certificate == first.1 && loaded.chain == [fixture.ca.certificate])
+        #expect(loaded.metadata["serial"] == first.1.serialHex)
+        #expect(fixture.mode("") == 0o700 && fixture.mode(loaded.generation) == 0o700)
+        for file in ["current", "lock", "\(loaded.generation)/key.pem", "\(loaded.generation)/cert.pem", "\(loaded.generation)/manifest"] {
+            #expect(fixture.mode(file) == 0o600, "\(file)")
+        }
+        let keyPEM = try String(contentsOfFile: fixture.path + "/\(loaded.generation)/key.pem", encoding: .utf8)
+        let checked = try OpenSSL.run(["rsa", "-check", "-noout"], input: Data(keyPEM.utf8))
+        #expect(checked.status == 0, "other tools read the key: \(checked.error)")
+    }
+
+    @Test func keepsThePreviousGenerationAndPrunesOlderOnes() throws {
+        let fixture = try Fixture()
+        let keystore = try fixture.open()
+        for index in 0..<3 { try fixture.commit(keystore, try fixture.identity("dev\(index)")) }
+        let current = try #require(try keystore.load())
+        #expect(current.certificate.subject.rfc4514String == "CN=dev2")
+        let entries = try FileManager.default.contentsOfDirectory(atPath: fixture.path).filter { $0.hasPrefix("gen-") }.sorted()
+        #expect(entries == ["gen-000002", "gen-000003"])
+        let previous = try String(contentsOfFile: fixture.path + "/previous", encoding: .utf8)
+        #expect(previous.contains("generation=gen-000002"))
+    }
+
+    /// A failure after every filesystem step of a commit leaves the old identity or the new one,
+    /// complete, never a key without its certificate; reopening cleans up what was left.
+    @Test func aFailureAfterAnyStepLeavesOldOrNew() throws {
+        let fixture = try Fixture()
+        let old = try fixture.identity("old")
+        try fixture.commit(try fixture.open(), old)
+        var sawNew = false
+        var step = 1
+        while !sawNew {
+            try #require(step < 40, "the commit never completed")
+            let new = try fixture.identity("new\(step)")
+            let failed: Bool = try {
+                let keystore = try fixture.open()
+                keystore.failAfterStep = step
+                return (try? fixture.commit(keystore, new)) == nil
+            }()
+            let reopened = try fixture.open()
+            let loaded = try #require(try reopened.load(), "step \(step): no identity")
+            #expect(loaded.key.matches(publicKeyInfo: loaded.certificate.publicKeyInfo))
+            if loaded.certificate == new.1 {
+                sawNew = true
+            } else {
+                #expect(loaded.certificate.subject.value(of: OID.commonName)?.hasPrefix("new") == false || !failed)
+                #expect(failed, "step \(step): the commit reported success but the new identity is not in service")
+            }
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: fixture.path)
+                .filter { $0.hasSuffix(".staged") || $0.hasPrefix(".tmp-") }
+            #expect(leftovers.isEmpty, "step \(step): \(leftovers)")
+            step += 1
+        }
+        #expect(step > 8, "expected several filesystem steps, saw \(step - 1)")
+    }
+
+    @Test func aCorruptCurrentGenerationFallsBackToThePrevious() throws {
+        let fixture = try Fixture()
+        let keystore = try fixture.open()
+        let first = try fixture.identity("first")
+        try fixture.commit(keystore, first)
+        try fixture.commit(keystore, try fixture.identity("second"))
+        let current = try #require(try keystore.load()).generation
+        let certPath = fixture.path + "/\(current)/cert.pem"
+        let truncated = try Data(contentsOf: URL(fileURLWithPath: certPath)).prefix(100)
+        try truncated.write(to: URL(fileURLWithPath: certPath))
+        let reopened = try fixture.open(forWriting: false)
+        let loaded = try #require(try reopened.load())
+        #expect(loaded.certificate == first.1)
+        #expect(reopened.report.warnings.contains { $0.contains("truncated or corrupt") && $0.contains("previous") })
+    }
+
+    @Test func aPlantedSymlinkIsRefused() throws {
+        let fixture = try Fixture()
+        try fixture.commit(try fixture.open(), try fixture.identity())
+        let generation = try #require(try fixture.open().load()).generation
+        try FileManager.default.createSymbolicLink(atPath: fixture.path + "/\(generation)/evil", withDestinationPath: "/etc/passwd")
+        #expect(throws: KeystoreError.self) { try fixture.open(forWriting: false) }
+        do { _ = try fixture.open(forWriting: false) } catch { #expect("\(error)".contains("symlink")) }
+    }
+
+    @Test func theKeystoreItselfAsASymlinkIsRefused() throws {
+        let fixture = try Fixture()
+        try fixture.commit(try fixture.open(), try fixture.identity())
+        let link = fixture.path + "-link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: fixture.path)
+        #expect(throws: KeystoreError.self) { try Keystore(path: link, create: false, forWriting: false) }
+    }
+
+    @Test func looseModesAreRefused() throws {
+        let fixture = try Fixture()
+        try fixture.commit(try fixture.open(), try fixture.identity())
+        chmod(fixture.path + "/current", 0o644)
+        #expect(throws: KeystoreError.self) { try fixture.open(forWriting: false) }
+        chmod(fixture.path + "/current", 0o600)
+        chmod(fixture.path, 0o755)
+        #expect(throws: KeystoreError.self) { try fixture.open(forWriting: false) }
+        chmod(fixture.path, 0o700)
+        #expect(try fixture.open(forWriting: false).load() != nil)
+    }
+
+    @Test func aSecondWriterIsRefusedWhileTheFirstHoldsTheLock() throws {
+        let fixture = try Fixture()
+        let first = try fixture.open()
+        do {
+            _ = try fixture.open(lockWait: 200)
+            Issue.record("a second writer got the lock")
+        } catch {
+            #expect("\(error)".contains("in use by another scep-agent (pid \(getpid()))"))
+        }
+        #expect(try fixture.open(forWriting: false).load() == nil, "readers need no lock")
+        withExtendedLifetime(first) {}
+    }
+
+    @Test func encryptionAtRest() throws {
+        let fixture = try Fixture()
+        let secret = "device-secret-0123456789abcdef"
+        let identity = try fixture.identity()
+        try fixture.commit(try fixture.open(secret: secret), identity)
+        let generation = try #require(try fixture.open(secret: secret).load()).generation
+        let files = try FileManager.default.contentsOfDirectory(atPath: fixture.path + "/" + generation)
+        #expect(files.contains("key.enc") && !files.contains("key.pem"))
+        let sealed = try Data(contentsOf: URL(fileURLWithPath: fixture.path + "/\(generation)/key.enc"))
+        #expect(!sealed.contains(Data("PRIVATE KEY".utf8)))
+        #expect(try fixture.open(secret: secret).load()?.certificate == identity.1)
+        #expect(throws: KeystoreError.self) { try fixture.open(forWriting: false).load() }
+        #expect(throws: KeystoreError.self) { try fixture.open(forWriting: false, secret: "another-secret-0123456789").load() }
+    }
+
+    @Test func staleFilesFromACrashAreCleanedOnOpen() throws {
+        let fixture = try Fixture()
+        try fixture.commit(try fixture.open(), try fixture.identity())
+        FileManager.default.createFile(atPath: fixture.path + "/.tmp-current-99999", contents: Data("x".utf8), attributes: [.posixPermissions: 0o600])
+        try FileManager.default.createDirectory(atPath: fixture.path + "/gen-000009.staged", withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o700])
+        let keystore = try fixture.open()
+        #expect(keystore.report.warnings.count == 2)
+        let entries = try FileManager.default.contentsOfDirectory(atPath: fixture.path)
+        #expect(!entries.contains(".tmp-current-99999") && !entries.contains("gen-000009.staged"))
+        #expect(try keystore.load() != nil)
+    }
+
+    @Test func aCertificateOutsideThePinIsNotCommitted() throws {
+        let fixture = try Fixture()
+        let keystore = try fixture.open()
+        let stranger = try TestCA(subject: "CN=Stranger")
+        let key = try RSAPrivateKey.generate(bits: 2048, random: fixture.random)
+        let foreign = try stranger.issue(subject: try DistinguishedName(rfc4514: "CN=x"), publicKeyInfo: try key.publicKeyInfoDER())
+        #expect(throws: KeystoreError.self) {
+            try keystore.commit(key: key, certificate: foreign, chain: [], anchor: fixture.ca.certificate,
+                                metadata: IdentityMetadata([]), random: fixture.random, now: nil)
+        }
+        #expect(try keystore.load() == nil)
+    }
+}
+
+@Suite struct PublishedCopiesTests {
+    @Test func bundleAndSeparateCopiesAreWrittenAndRepairedOnlyWhenDifferent() throws {
+        let fixture = try Fixture()
+        let (key, certificate) = try fixture.identity()
+        let directory = try scratchDirectory("published").path
+        var copies = PublishedCopies()
+        copies.certificatePath = directory + "/cert.pem"
+        copies.keyPath = directory + "/key.pem"
+        copies.bundlePath = directory + "/bundle.pem"
+        copies.publicMode = 0o640
+        #expect(try copies.publish(key: key, certificate: certificate, chain: [fixture.ca.certificate]).count == 3)
+        #expect(try copies.publish(key: key, certificate: certificate, chain: [], force: false) == [directory + "/bundle.pem"])
+        try Data("stale".utf8).write(to: URL(fileURLWithPath: directory + "/cert.pem"))
+        #expect(try copies.publish(key: key, certificate: certificate, chain: [], force: false) == [directory + "/cert.pem"])
+        let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/cert.pem")
+        #expect(attributes[.posixPermissions] as? Int == 0o640)
+        let keyAttributes = try FileManager.default.attributesOfItem(atPath: directory + "/key.pem")
+        #expect(keyAttributes[.posixPermissions] as? Int == 0o600)
+        let bundle = try String(contentsOfFile: directory + "/bundle.pem", encoding: .utf8)
+        #expect(bundle.hasPrefix("-----BEGIN RSA PRIVATE KEY-----") && bundle.contains("-----BEGIN CERTIFICATE-----"))
+    }
+}
