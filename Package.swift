@@ -55,7 +55,7 @@ let package = Package(
                 path: "Sources/Protocol", swiftSettings: swiftSettings),
         .target(name: "Keystore", dependencies: ["Platform", "Crypto", "X509", "Encoding"],
                 path: "Sources/Keystore", swiftSettings: swiftSettings),
-        .target(name: "Agent", dependencies: ["Protocol", "Keystore", "X509", "Crypto", "Platform"],
+        .target(name: "Agent", dependencies: ["Protocol", "Keystore", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
                 path: "Sources/Agent", swiftSettings: swiftSettings),
         .target(name: "CLI",
                 dependencies: ["Agent", "Protocol", "HTTP", "Keystore", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
@@ -69,7 +69,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["Protocol", "CMS", "X509", "ASN1", "Crypto", "Encoding"],
                 path: "Tests/TestSupport"),
-        .executableTarget(name: "scep-test-responder", dependencies: ["TestSupport", "Protocol", "Encoding"],
+        .executableTarget(name: "scep-test-responder", dependencies: ["TestSupport", "Protocol", "Encoding", "Crypto", "X509"],
                           path: "Tests/Responder"),
         .testTarget(name: "EncodingTests", dependencies: ["Encoding"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
@@ -79,6 +79,7 @@ let package = Package(
         .testTarget(name: "X509Tests", dependencies: ["X509", "ASN1", "Crypto", "TestSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol", "CMS", "X509", "ASN1", "Crypto", "Encoding", "TestSupport"]),
         .testTarget(name: "KeystoreTests", dependencies: ["Keystore", "X509", "ASN1", "Crypto", "Platform", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Keystore", "Protocol", "X509", "ASN1", "Crypto", "Platform", "TestSupport"]),
         .testTarget(name: "CMSTests", dependencies: ["CMS", "X509", "ASN1", "Crypto", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Platform", "X509", "ASN1"]),
     ]

@@ -26,7 +26,8 @@ file "$BIN" | sed "s|$BIN|scep-agent|"
 
 step "a local SCEP server: micromdm scepserver with a fresh CA"
 scepserver ca -init -depot "$WORK/depot" >/dev/null
-"${IN_NS[@]}" scepserver -depot "$WORK/depot" -port "$PORT" -challenge factory-secret -allowrenew 0 >"$WORK/server.log" 2>&1 &
+"${IN_NS[@]}" scepserver -depot "$WORK/depot" -port "$PORT" -challenge factory-secret -allowrenew 0 -crtvalid 1 \
+    >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 50); do "${IN_NS[@]}" "$BIN" caps --url "$URL" >/dev/null 2>&1 && break; sleep 0.1; done
 FP=$(openssl x509 -in "$WORK/depot/ca.pem" -outform DER | sha256sum | cut -d' ' -f1)
@@ -52,6 +53,33 @@ openssl x509 -in "$WORK/cert.pem" -noout -subject -serial -enddate
 openssl verify -CAfile "$WORK/depot/ca.pem" "$WORK/cert.pem" | sed "s|$WORK|\$DEMO|"
 second=$(openssl x509 -in "$WORK/cert.pem" -noout -pubkey | sha256sum | cut -c1-16)
 echo "public key before: $first...  after: $second..."
+
+step "the daemon: unattended renewals"
+# micromdm issues certificates for a day at least, so renewals would fall due hours from now. To
+# show the daemon at work, this step uses the project's test responder (a SCEP CA of its own)
+# issuing 30-second certificates; the agent renews each when a third of its life remains.
+RESPONDER=.build/debug/scep-test-responder
+mkdir -p "$WORK/responder"
+"${IN_NS[@]}" "$RESPONDER" --port 8081 --lifetime 30 --state "$WORK/responder" >"$WORK/responder/out" 2>/dev/null &
+RESPONDER_PID=$!
+for _ in $(seq 100); do grep -q ready "$WORK/responder/out" 2>/dev/null && break; sleep 0.1; done
+printf 's3cret\n' > "$WORK/responder-challenge"
+echo "$ scep-agent run --url http://127.0.0.1:8081/scep ... --keystore \$DEMO/daemon-keystore --retry-min 5s"
+"${IN_NS[@]}" "$BIN" run --url "http://127.0.0.1:8081/scep" --ca-fingerprint "$(cat "$WORK/responder/ca.sha256")" \
+    --subject "CN=dev-0042,O=Acme" --challenge-file "$WORK/responder-challenge" --keystore "$WORK/daemon-keystore" \
+    --cert-out "$WORK/daemon-cert.pem" --retry-min 5s 2>"$WORK/daemon.log" &
+DAEMON=$!
+for _ in $(seq 600); do [ "$(grep -c 'event=renewed' "$WORK/daemon.log")" -ge 2 ] && break; sleep 0.1; done
+sed "s|$WORK|\$DEMO|g" "$WORK/daemon.log"
+kill -TERM "$DAEMON"
+wait "$DAEMON" && echo "(SIGTERM: the daemon exited with status 0)"
+kill "$RESPONDER_PID" 2>/dev/null
+
+step "status of the daemon's keystore"
+run "$BIN" status --keystore "$WORK/daemon-keystore"
+
+step "status of the first keystore, as JSON"
+run "$BIN" status --keystore "$WORK/keystore" --json
 
 step "the keystore"
 ls -l "$WORK/keystore" | sed "s|$WORK|\$DEMO|"

@@ -24,7 +24,7 @@ public func runMain(_ arguments: [String]) -> ExitStatus {
             return usageFailure(error)
         }
         let logger = Logger(level: settings.logLevel, destination: settings.syslog ? .syslog : .standardError)
-        return execute(command, settings, logger)
+        return execute(command, settings, logger, arguments: arguments)
     }
 }
 
@@ -47,7 +47,7 @@ func usageFailure(_ error: UsageError) -> ExitStatus {
 }
 
 /// Runs one command. Commands not built yet say so and exit 2 rather than pretend to succeed.
-func execute(_ command: Command, _ settings: Settings, _ logger: Logger) -> ExitStatus {
+func execute(_ command: Command, _ settings: Settings, _ logger: Logger, arguments: [String]) -> ExitStatus {
     let context = CommandContext(settings: settings, logger: logger)
     do throws(CommandFailure) {
         switch command {
@@ -56,8 +56,7 @@ func execute(_ command: Command, _ settings: Settings, _ logger: Logger) -> Exit
         case .enroll: try enrollCommand(context, renewing: false)
         case .renew: try enrollCommand(context, renewing: true)
         case .status: try statusCommand(context)
-        case .run:
-            throw CommandFailure(.usage, "'\(command.rawValue)' is not built yet in this version")
+        case .run: try runCommand(context, reloadArguments: arguments)
         }
         return .success
     } catch {

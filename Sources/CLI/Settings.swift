@@ -32,6 +32,9 @@ public struct Settings: Equatable {
     public var pollInterval: Int64 = 300
     public var pollTimeout: Int64 = 3600
     public var hook: String? = nil
+    public var consumeChallenge: Bool = false
+    public var retryMinimum: Int64 = 60
+    public var retryMaximum: Int64 = 6 * 3600
     public var reuseKey: Bool = false
     public var tlsCA: String? = nil
     public var logLevel: LogLevel = .info
@@ -60,7 +63,9 @@ public struct Settings: Equatable {
             caFingerprint = digest
         case "challenge-file": challengeFile = try path(value, source)
         case "subject":
-            do { subject = try DistinguishedName(rfc4514: value) } catch { throw invalid("invalid subject: \(error)") }
+            let expanded: String
+            do { expanded = try SubjectTemplate.expand(value, lookup: DeviceFacts.value) } catch { throw invalid(error.message) }
+            do { subject = try DistinguishedName(rfc4514: expanded) } catch { throw invalid("invalid subject: \(error)") }
         case "san":
             guard let names = RequestExtensions.subjectAltNames(value) else {
                 throw invalid("expected names such as DNS:dev.example,IP:192.0.2.1,email:ops@example.com, not '\(value)'")
@@ -106,6 +111,9 @@ public struct Settings: Equatable {
             guard !value.isEmpty else { throw invalid("the hook command is empty") }
             hook = value
         case "reuse-key": reuseKey = try boolean(value, source)
+        case "consume-challenge": consumeChallenge = try boolean(value, source)
+        case "retry-min": retryMinimum = try duration(value, source, minimum: 1)
+        case "retry-max": retryMaximum = try duration(value, source, minimum: 1)
         case "tls-ca": tlsCA = try path(value, source)
         case "log-level":
             guard let level = LogLevel(name: value) else {

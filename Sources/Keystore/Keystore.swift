@@ -38,6 +38,12 @@ public final class Keystore {
     private let sealingKey: SecretBytes?
     public private(set) var report = KeystoreReport()
 
+    /// The warnings gathered so far, each returned once.
+    public func takeWarnings() -> [String] {
+        defer { report.warnings = [] }
+        return report.warnings
+    }
+
     static let maximumFileSize = 256 * 1024
     public static let defaultLockWait: Int64 = 3000
 
@@ -87,8 +93,19 @@ public final class Keystore {
         for name in try lift({ () throws(SystemError) in try directory.entries() }) {
             try checkEntry(name, in: directory, owner: me)
             if GenerationFiles.number(name) != nil || name.hasSuffix(".staged") {
-                let generation = try lift { () throws(SystemError) in try directory.subdirectory(name) }
-                for inner in try lift({ () throws(SystemError) in try generation.entries() }) {
+                // A writer may prune a generation while a reader scans; a vanished one is fine.
+                let opened: Directory?
+                do { opened = try directory.subdirectory(name) } catch {
+                    if error.isNotFound { continue }
+                    throw .system(error)
+                }
+                guard let generation = opened else { continue }
+                let inners: [String]
+                do { inners = try generation.entries() } catch {
+                    if error.isNotFound { continue }
+                    throw .system(error)
+                }
+                for inner in inners {
                     try checkEntry(inner, in: generation, owner: me)
                 }
             }
@@ -106,17 +123,18 @@ public final class Keystore {
         }
     }
 
-    /// After a crash: stale temporary files and staged or orphaned generations go.
-    private func recover() throws(KeystoreError) {
+    /// After a crash: stale temporary files and staged or orphaned generations go. After a
+    /// commit (`quietly`) the same sweep prunes the generation before previous, which is routine.
+    private func recover(quietly: Bool = false) throws(KeystoreError) {
         try lift { () throws(SystemError) in
             let keep = [readPointer("current")?.generation, readPointer("previous")?.generation].compactMap { $0 }
             for name in try directory.entries() {
                 if name.hasPrefix(".tmp-") {
                     try directory.remove(name)
-                    report.warnings.append("removed a stale temporary file \(name)")
+                    if !quietly { report.warnings.append("removed a stale temporary file \(name)") }
                 } else if name.hasSuffix(".staged") || (GenerationFiles.number(name) != nil && !keep.contains(name)) {
                     try removeGeneration(name)
-                    report.warnings.append("removed an uncommitted generation \(name)")
+                    if !quietly { report.warnings.append("removed an uncommitted generation \(name)") }
                 }
             }
             try directory.sync()
@@ -253,7 +271,7 @@ public final class Keystore {
             try directory.writeAtomically("current", pointer.bytes, permissions: 0o600)  // the commit point
             try checkpoint()
         }
-        try recover()
+        try recover(quietly: true)
     }
 
     /// Writes a generation's files into `staged` and returns its manifest.

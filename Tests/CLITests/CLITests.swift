@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import CLI
 import ASN1
@@ -76,6 +77,7 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
             "san": "DNS:dev.example,IP:192.0.2.1,IP:2001:db8::1,email:ops@example.com", "key-usage": "digitalSignature,keyEncipherment",
             "extended-key-usage": "clientAuth", "bundle-out": "/bundle", "publish-mode": "0640", "key-mode": "0440",
             "publish-owner": "0", "publish-group": "root", "device-secret": "/secret",
+            "consume-challenge": "yes", "retry-min": "30s", "retry-max": "1h",
         ]
         var arguments = ["run"]
         for option in OptionTable.options where option.isConfigKey {
@@ -95,6 +97,7 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
                                            .email("ops@example.com")])
         #expect(parsed.keyUsage == [.digitalSignature, .keyEncipherment])
         #expect(parsed.requestExtensions.count == 3)
+        #expect(parsed.consumeChallenge && parsed.retryMinimum == 30 && parsed.retryMaximum == 3600)
         #expect(parsed.publishMode == 0o640 && parsed.keyMode == 0o440 && parsed.publishOwner == 0 && parsed.publishGroup == 0)
     }
 }
@@ -178,5 +181,20 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
 
     @Test func versionNamesTheCryptoLibrary() {
         #expect(Version.text.hasPrefix("scep-agent \(Version.number) (mbedTLS 2.28"))
+    }
+}
+
+@Suite struct SubjectTemplateTests {
+    @Test func fillsPlaceholdersAndEscapesTheirValues() throws {
+        let facts = ["serial": "SN,42", "hostname": "dev-7"]
+        #expect(try SubjectTemplate.expand("CN={serial},OU={hostname},O=Acme", lookup: { facts[$0] }) == "CN=SN\\,42,OU=dev-7,O=Acme")
+        #expect(throws: UsageError.self) { try SubjectTemplate.expand("CN={mac}", lookup: { facts[$0] }) }
+        #expect(throws: UsageError.self) { try SubjectTemplate.expand("CN={colour}", lookup: { facts[$0] }) }
+        #expect(throws: UsageError.self) { try SubjectTemplate.expand("CN={serial", lookup: { facts[$0] }) }
+    }
+
+    @Test func hostnameComesFromTheSystem() throws {
+        let parsed = try settings(["caps", "--url", "http://h/", "--subject", "CN={hostname}"])
+        #expect(parsed.subject?.value(of: OID.commonName) == ProcessInfo.processInfo.hostName)
     }
 }

@@ -27,11 +27,10 @@ FP=$(cat "$SCRATCH/responder/ca.sha256")
 KS="$SCRATCH/ks"
 PUB="$SCRATCH/pub"
 mkdir -p "$PUB"
-agent() { # COMMAND [options]
-    "$BIN" "$1" --url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$FP" --subject "CN=dev-0042,O=Acme" \
-        --challenge-file "$SCRATCH/challenge" --keystore "$KS" --cert-out "$PUB/cert.pem" --key-out "$PUB/key.pem" \
-        --bundle-out "$PUB/bundle.pem" "${@:2}"
-}
+ARGS=(--url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$FP" --subject "CN=dev-0042,O=Acme"
+      --challenge-file "$SCRATCH/challenge" --keystore "$KS" --cert-out "$PUB/cert.pem" --key-out "$PUB/key.pem"
+      --bundle-out "$PUB/bundle.pem")
+agent() { "$BIN" "$1" "${ARGS[@]}" "${@:2}"; }
 # Each prints nothing for a missing or unreadable file, so a comparison of two blanks never passes.
 key_hash() { local k; k=$(openssl rsa -in "$1" -pubout 2>/dev/null) && [ -n "$k" ] && printf '%s' "$k" | sha256sum | cut -c1-64; }
 cert_hash() { local k; k=$(openssl x509 -in "$1" -pubkey -noout 2>/dev/null) && [ -n "$k" ] && printf '%s' "$k" | sha256sum | cut -c1-64; }
@@ -46,20 +45,27 @@ start=$(date +%s%N); agent renew >/dev/null 2>&1; duration_ms=$(( ($(date +%s%N)
 echo "# one renewal takes about ${duration_ms} ms; killing $RENEWALS renewals at random moments"
 unopenable=0; mismatched=0; unrepaired=0; killed=0
 for i in $(seq "$RENEWALS"); do
-    agent renew >/dev/null 2>&1 &
+    # The binary itself in the background (not a shell function), so $! is the agent we kill.
+    "$BIN" renew "${ARGS[@]}" >/dev/null 2>&1 &
     pid=$!
     delay=$(( RANDOM % (duration_ms + duration_ms / 5 + 1) ))
     sleep "$(printf '0.%03d' "$delay")" 2>/dev/null || sleep 0
     kill -9 "$pid" 2>/dev/null && killed=$((killed + 1))
     wait "$pid" 2>/dev/null
     # The keystore opens, and its key matches its certificate (status checks both).
-    if ! "$BIN" status --keystore "$KS" >/dev/null 2>&1; then unopenable=$((unopenable + 1)); continue; fi
+    if ! "$BIN" status --keystore "$KS" >/dev/null 2>"$SCRATCH/status.err"; then
+        unopenable=$((unopenable + 1))
+        echo "# kill $i after ${delay} ms left: $(cat "$SCRATCH/status.err")"
+        ls -laR "$KS" | sed 's/^/#   /' | head -40
+        continue
+    fi
     # Once the agent has run again, the published copies match each other and the keystore.
     if [ $((i % 10)) -eq 0 ]; then
-        agent renew >/dev/null 2>&1 || { unrepaired=$((unrepaired + 1)); continue; }
-        same "$(key_hash "$PUB/key.pem")" "$(cert_hash "$PUB/cert.pem")" || mismatched=$((mismatched + 1))
-        same "$(cert_serial "$PUB/cert.pem")" "$(status_serial | sed 's/^0*//')" || mismatched=$((mismatched + 1))
-        same "$(key_hash "$PUB/bundle.pem")" "$(cert_hash "$PUB/bundle.pem")" || mismatched=$((mismatched + 1))
+        agent renew >/dev/null 2>"$SCRATCH/rerun.err" || { unrepaired=$((unrepaired + 1)); continue; }
+        same "$(key_hash "$PUB/key.pem")" "$(cert_hash "$PUB/cert.pem")" || { mismatched=$((mismatched + 1)); echo "# $i: key.pem vs cert.pem"; }
+        same "$(cert_serial "$PUB/cert.pem")" "$(status_serial | sed 's/^0*//')" \
+            || { mismatched=$((mismatched + 1)); echo "# $i: cert.pem $(cert_serial "$PUB/cert.pem") vs status $(status_serial)"; }
+        same "$(key_hash "$PUB/bundle.pem")" "$(cert_hash "$PUB/bundle.pem")" || { mismatched=$((mismatched + 1)); echo "# $i: bundle"; cp "$PUB/bundle.pem" /tmp/bad-bundle-$i.pem; cp "$SCRATCH/rerun.err" /tmp/bad-rerun-$i.err 2>/dev/null; }
     fi
 done
 echo "# killed $killed of $RENEWALS renewals mid-flight"

@@ -1,13 +1,16 @@
 // scep-test-responder: the fault-injecting SCEP server the shell tests run the shipped binary
 // against. Loopback only; one request at a time; exits after --max-requests or on SIGTERM.
 //
-//   scep-test-responder --port P --fault NAME [--legacy] [--state DIR] [--max-requests N]
+//   scep-test-responder --port P --fault NAME [--legacy] [--lifetime SECONDS] [--no-challenge]
+//                       [--state DIR] [--max-requests N]
 //
 // On start it writes DIR/ca.pem and DIR/ca.sha256 (the pin), then prints "ready" on stdout.
 import Foundation
 import Glibc
+import Crypto
 import Encoding
 import Protocol
+import X509
 import TestSupport
 
 func argument(_ name: String) -> String? {
@@ -24,9 +27,24 @@ guard let portText = argument("--port"), let port = UInt16(portText),
 let state = argument("--state") ?? NSTemporaryDirectory()
 let maximumRequests = Int(argument("--max-requests") ?? "1000") ?? 1000
 
-let ca = try TestCA()
+// The CA persists in the state directory, so a restarted responder is the same CA (same pin).
+let keyPath = state + "/ca.key"
+let ca: TestCA
+if let keyPEM = FileManager.default.contents(atPath: keyPath),
+   let certPEM = FileManager.default.contents(atPath: state + "/ca.pem"),
+   let keyDER = PEM.decodeAll([UInt8](keyPEM), label: "RSA PRIVATE KEY")?.first,
+   let certDER = PEM.decodeAll([UInt8](certPEM), label: "CERTIFICATE")?.first {
+    ca = try TestCA(key: try RSAPrivateKey.parse(SecretBytes(keyDER)), certificate: try Certificate(der: certDER))
+} else {
+    ca = try TestCA()
+    let keyDER = try ca.key.pkcs1DER().withBytes { Array($0) }
+    FileManager.default.createFile(atPath: keyPath, contents: Data(PEM.encode(keyDER, label: "RSA PRIVATE KEY").utf8),
+                                   attributes: [.posixPermissions: 0o600])
+}
 let responder = try TestResponder(ca: ca, fault: fault)
 responder.legacyAlgorithms = CommandLine.arguments.contains("--legacy")
+if let lifetime = argument("--lifetime").flatMap(Int64.init) { responder.certificateLifetime = lifetime }
+if CommandLine.arguments.contains("--no-challenge") { responder.challenge = nil }
 try Data(PEM.encode(ca.certificate.der, label: "CERTIFICATE").utf8).write(to: URL(fileURLWithPath: state + "/ca.pem"))
 try Data(Hex.encode(ca.pin).utf8).write(to: URL(fileURLWithPath: state + "/ca.sha256"))
 

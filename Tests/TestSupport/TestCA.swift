@@ -34,6 +34,13 @@ public final class TestCA {
         certificate = try Certificate(der: try TestCA.sign(tbs, with: key, random: random))
     }
 
+    /// A CA from an existing key and certificate (a responder restarted on the same state).
+    public init(key: RSAPrivateKey, certificate: Certificate) throws {
+        random = try RandomGenerator()
+        self.key = key
+        self.certificate = certificate
+    }
+
     public var pin: [UInt8] { certificate.sha256Fingerprint }
 
     public var pemPath: String {
@@ -48,7 +55,8 @@ public final class TestCA {
     public func issue(subject: DistinguishedName, publicKeyInfo: [UInt8], lifetime: Int64 = 86_400,
                       notBefore: Int64? = nil, extensions: [CertificateExtension] = []) throws -> Certificate {
         serial += 1
-        let start = notBefore ?? Int64(Date().timeIntervalSince1970) - 60
+        // Backdated a little for clock skew, but never by a large share of a short lifetime.
+        let start = notBefore ?? Int64(Date().timeIntervalSince1970) - min(60, lifetime / 20)
         let tbs = DER.sequence([
             DER.explicit(0, DER.integer(2)),
             DER.integer(serial),

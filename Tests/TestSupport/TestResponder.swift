@@ -29,6 +29,7 @@ public enum ResponderFault: String, CaseIterable, Sendable {
     case desOnlyCapabilities = "des-only"
     case noPOST = "no-post"
     case noRenewal = "no-renewal"
+    case refuseRenewal = "refuse-renewal"
 }
 
 /// A SCEP server in a box: answers GetCACaps, GetCACert and PKIOperation as a real CA would,
@@ -40,6 +41,8 @@ public final class TestResponder {
     public var legacyAlgorithms = false
     public var challenge: [UInt8]? = Array("s3cret".utf8)
     public var certificateLifetime: Int64 = 86_400
+    /// The responder's clock, for tests that simulate time; the real clock when nil.
+    public var clock: (() -> Int64)?
     /// The CA that GetNextCACert announces, if any.
     public var nextCA: TestCA?
     /// What the responder saw, for assertions.
@@ -136,6 +139,8 @@ public final class TestResponder {
         switch fault {
         case .failureBadRequest: return try certRep(for: request, status: "2", failInfo: "2", failText: "challenge password rejected")
         case .failureBadMessageCheck: return try certRep(for: request, status: "2", failInfo: "1", failText: nil)
+        case .refuseRenewal where request.type == "17":
+            return try certRep(for: request, status: "2", failInfo: "2", failText: "renewal refused")
         case .pendingForever: return try certRep(for: request, status: "3")
         case .pendingTwice:
             let count = pendingCounts[request.transactionID, default: 0]
@@ -159,7 +164,8 @@ public final class TestResponder {
         }
         var publicKey = csr.publicKeyInfo
         if fault == .issuedForOtherKey { publicKey = try stranger.key.publicKeyInfoDER() }
-        let issued = try ca.issue(subject: csr.subject, publicKeyInfo: publicKey, lifetime: certificateLifetime)
+        let issued = try ca.issue(subject: csr.subject, publicKeyInfo: publicKey, lifetime: certificateLifetime,
+                                  notBefore: clock.map { $0() - 60 })
         issuedCertificates.append(issued)
         let bag = SignedData.certificatesOnly([issued.der, ca.certificate.der])
         let recipient = fault == .encryptedToSomeoneElse ? stranger.certificate : request.signer

@@ -27,9 +27,6 @@ struct CommandContext {
         do { return try RandomGenerator() } catch { throw CommandFailure(.failure, "\(error)") }
     }
 
-    func log(warnings: [String]) {
-        for warning in warnings { logger.warn("weak or fallback", [("detail", warning)]) }
-    }
 }
 
 /// A command's failure: the exit status and the one line to print.

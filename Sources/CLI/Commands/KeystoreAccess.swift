@@ -19,7 +19,7 @@ extension CommandContext {
         } catch {
             throw CommandFailure(.failure, "\(error)")
         }
-        for warning in keystore.report.warnings { logger.warn("keystore", [("detail", warning)]) }
+        for warning in keystore.takeWarnings() { logger.warn("keystore", [("detail", warning)]) }
         return keystore
     }
 

@@ -11,14 +11,14 @@ func statusCommand(_ context: CommandContext) throws(CommandFailure) {
     let keystore = try context.openKeystore(forWriting: false)
     let loaded: StoredIdentity?
     do { loaded = try keystore.load() } catch { throw CommandFailure(.failure, "\(error)") }
-    for warning in keystore.report.warnings { context.logger.warn("keystore", [("detail", warning)]) }
+    for warning in keystore.takeWarnings() { context.logger.warn("keystore", [("detail", warning)]) }
     guard let identity = loaded else {
         throw CommandFailure(.failure, "the keystore \(context.settings.keystore) holds no identity yet; run 'enroll' (or 'run')")
     }
     let certificate = identity.certificate
     let schedule = RenewalSchedule(threshold: context.settings.renewalThreshold)
     let renewal = schedule.jitteredTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter,
-                                        seed: deviceSeed(certificate.publicKeyInfo))
+                                        seed: Daemon<SystemHost>.seed(certificate.publicKeyInfo))
     let now = wallClockSeconds()
     let state = keystore.readState()
     var fields: [(String, String)] = [
@@ -44,16 +44,6 @@ func statusCommand(_ context: CommandContext) throws(CommandFailure) {
     } else {
         for (key, value) in fields { StandardStream.output.writeLine("\(key)=\(value)") }
     }
-}
-
-/// A stable per-device seed for renewal jitter: from the public key, which is unique per device.
-func deviceSeed(_ publicKeyInfo: [UInt8]) -> UInt64 {
-    var seed: UInt64 = 0xcbf29ce484222325
-    for byte in publicKeyInfo {
-        seed ^= UInt64(byte)
-        seed = seed &* 0x100000001b3
-    }
-    return seed
 }
 
 func jsonString(_ text: String) -> String {

@@ -1,0 +1,152 @@
+import ASN1
+import Crypto
+import Encoding
+import Keystore
+import Platform
+import Protocol
+import X509
+
+/// One certificate transaction, from key generation to a committed, published identity: what
+/// `enroll`, `renew` and the daemon all do.
+///
+/// Order matters for "nothing lost": the reply is fully verified (signature, pin, nonce,
+/// transaction, our key) before anything is written; the keystore verifies again what it staged
+/// before the commit; published copies and the hook come only after the commit.
+public enum CertificateTransaction {
+    public enum Kind: Equatable {
+        /// PKCSReq with the challenge, signed by a self-signed certificate.
+        case enroll
+        /// RenewalReq signed by the identity in service.
+        case renew
+    }
+
+    public static func run<Host: AgentHost>(_ kind: Kind, host: inout Host, keystore: Keystore, configuration: AgentConfiguration,
+                                            random: RandomGenerator) throws(AgentFailure) -> StoredIdentity {
+        let logger = host.logger
+        let existing: StoredIdentity?
+        do { existing = try keystore.load() } catch { throw AgentFailure(.failed, "\(error)") }
+        if kind == .renew && existing == nil {
+            throw AgentFailure(.failed, "the keystore \(keystore.path) holds no identity; run 'enroll' first")
+        }
+        guard let subject = configuration.subject ?? existing?.certificate.subject else {
+            throw AgentFailure(.configuration, "enrollment needs --subject")
+        }
+        let challenge = try host.readChallenge()
+        defer { challenge?.wipe() }
+        if kind == .enroll && challenge == nil {
+            logger.warn("enrolling without a challenge password", [("hint", "--challenge-file or SCEP_CHALLENGE")])
+        }
+
+        var client = try host.makeClient()
+        let now = host.now()
+        var enrollment: Enrollment
+        do {
+            let capabilities = try client.capabilities()
+            let ca = try client.caCertificates(pin: configuration.pin, now: now)
+            enrollment = try Enrollment(capabilities: capabilities, ca: ca, allowWeakCrypto: configuration.allowWeakCrypto)
+        } catch {
+            throw AgentFailure(error)
+        }
+        logger.debug("algorithms", [("cipher", enrollment.cipher.name), ("digest", enrollment.digest.name),
+                                    ("recipient", enrollment.ca.encryptionRecipient.subject.rfc4514String)])
+
+        let key: RSAPrivateKey
+        if kind == .renew && configuration.reuseKey, let existing {
+            logger.warn("renewing with the current key (--reuse-key)")
+            key = existing.key
+        } else {
+            do { key = try RSAPrivateKey.generate(bits: configuration.keyBits, random: random) } catch {
+                throw AgentFailure(.failed, "\(error)")
+            }
+        }
+        let renewal = kind == .renew ? existing.map { Identity(key: $0.key, certificate: $0.certificate) } : nil
+        let request = EnrollmentRequest(subject: subject, key: key, challenge: challenge, extensions: configuration.extensions,
+                                        renewing: renewal)
+        let issued = try exchange(request, enrollment: &enrollment, client: &client, host: &host, configuration: configuration,
+                                  random: random)
+        for warning in enrollment.warnings { logger.warn("weak or fallback", [("detail", warning)]) }
+
+        let committedAt = host.now()
+        if !issued.certificate.isValid(at: committedAt) {
+            logger.warn("the issued certificate is not valid at the local time; check the clock",
+                        [("not_before", DERTime.iso8601(issued.certificate.notBefore)), ("now", DERTime.iso8601(committedAt))])
+        }
+        let metadata = IdentityMetadata([
+            ("subject", issued.certificate.subject.rfc4514String), ("issuer", issued.certificate.issuer.rfc4514String),
+            ("serial", issued.certificate.serialHex), ("not_before", DERTime.iso8601(issued.certificate.notBefore)),
+            ("not_after", DERTime.iso8601(issued.certificate.notAfter)), ("committed_at", DERTime.iso8601(committedAt)),
+            ("ca_sha256", Hex.encode(enrollment.ca.anchor.sha256Fingerprint)), ("via", kind == .renew ? "renew" : "enroll"),
+        ])
+        do {
+            // The validity check tolerates an unset clock only in the sense that it uses the
+            // local time the caller already judged sane.
+            try keystore.commit(key: key, certificate: issued.certificate, chain: issued.chain, anchor: enrollment.ca.anchor,
+                                metadata: metadata, random: random, now: committedAt)
+        } catch {
+            throw AgentFailure(.failed, "\(error)")
+        }
+        logger.info(kind == .renew ? "renewed" : "enrolled",
+                    [("subject", issued.certificate.subject.rfc4514String), ("serial", issued.certificate.serialHex),
+                     ("not_after", DERTime.iso8601(issued.certificate.notAfter)),
+                     ("new_key", kind == .renew && configuration.reuseKey ? "no" : "yes")])
+        let loaded: StoredIdentity?
+        do { loaded = try keystore.load() } catch { throw AgentFailure(.failed, "\(error)") }
+        guard let committed = loaded else { throw AgentFailure(.failed, "the committed identity is missing") }
+        if kind == .enroll && configuration.consumeChallenge && challenge != nil {
+            host.consumeChallenge()
+            logger.info("challenge consumed", [("detail", "the factory challenge is no longer needed and was removed")])
+        }
+        try host.publish(committed)
+        if let hook = configuration.hook { runHook(hook, committed, keystore: keystore, host: host) }
+        return committed
+    }
+
+    /// Sends the request, then CertPoll while the server says PENDING, up to the poll timeout.
+    static func exchange<Host: AgentHost>(_ request: EnrollmentRequest, enrollment: inout Enrollment,
+                                          client: inout SCEPClient<Host.Transport>, host: inout Host,
+                                          configuration: AgentConfiguration,
+                                          random: RandomGenerator) throws(AgentFailure) -> IssuedCertificate {
+        var result: EnrollmentResult
+        do { result = try enrollment.start(request, client: &client, now: host.now(), random: random) } catch {
+            for warning in enrollment.warnings { host.logger.warn("weak or fallback", [("detail", warning)]) }
+            throw AgentFailure(error)
+        }
+        let deadline = host.now() + configuration.pollTimeout
+        while true {
+            switch result {
+            case .issued(let issued):
+                return issued
+            case .pending(let pending):
+                guard host.now() < deadline else {
+                    throw AgentFailure(.pending, "the server has not issued the certificate yet (PENDING, transaction \(pending.transactionID)); polling timed out")
+                }
+                host.logger.info("pending", [("transaction", pending.transactionID), ("next_poll_in", "\(configuration.pollInterval)s")])
+                if host.wait(until: min(host.now() + configuration.pollInterval, deadline)) == .terminate {
+                    throw AgentFailure(.interrupted, "stopped while waiting for a PENDING request")
+                }
+                do { result = try enrollment.poll(pending, client: &client, now: host.now(), random: random) } catch {
+                    throw AgentFailure(error)
+                }
+            }
+        }
+    }
+
+    /// The hook runs after each committed certificate; a failing hook is logged, never fatal.
+    static func runHook<Host: AgentHost>(_ command: String, _ identity: StoredIdentity, keystore: Keystore, host: Host) {
+        let generation = keystore.path + "/" + identity.generation
+        let environment = [
+            ("SCEP_AGENT_EVENT", "certificate-committed"),
+            ("SCEP_AGENT_CERT", generation + "/cert.pem"),
+            ("SCEP_AGENT_CHAIN", generation + "/chain.pem"),
+            ("SCEP_AGENT_KEYSTORE", keystore.path),
+            ("SCEP_AGENT_SUBJECT", identity.certificate.subject.rfc4514String),
+            ("SCEP_AGENT_SERIAL", identity.certificate.serialHex),
+            ("SCEP_AGENT_NOT_AFTER", DERTime.iso8601(identity.certificate.notAfter)),
+        ]
+        if let status = host.runHook(command, environment: environment), status == 0 {
+            host.logger.info("hook ran", [("command", command)])
+        } else {
+            host.logger.warn("hook failed; the certificate is committed all the same", [("command", command)])
+        }
+    }
+}

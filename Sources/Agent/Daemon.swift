@@ -1,0 +1,186 @@
+import ASN1
+import Crypto
+import Keystore
+import Platform
+import X509
+
+/// `scep-agent run`: enroll if the keystore is empty, then renew before expiry, forever.
+///
+/// One loop, no threads: decide what is due, do it or sleep until it is due. Sleeping is one
+/// blocking wait on the wall clock (no CPU, no periodic wake-ups); a signal or a clock change
+/// wakes it to recompute. Failures back off exponentially with jitter; the identity in service
+/// is never touched by a failure.
+public struct Daemon<Host: AgentHost> {
+    public var host: Host
+    public var configuration: AgentConfiguration
+    public let keystore: Keystore
+    let random: RandomGenerator
+    var backoff: Backoff
+    var nextRetry: Int64? = nil
+    var warnedAboutClock = false
+    /// Before this (the build date), the wall clock is obviously unset: no RTC, no NTP yet.
+    public var earliestPlausibleTime: Int64 = 1_793_491_200  // 2026-11-01T00:00:00Z
+    /// Loaded at start and after each commit; the daemon's view of the identity in service.
+    var identity: StoredIdentity?
+    /// When the last certificate was obtained: renewals never follow each other more closely
+    /// than --retry-min, even if --renew-before exceeds the certificate's lifetime.
+    var lastSuccess: Int64? = nil
+
+    /// Called on SIGHUP; returns the new configuration, or nil to keep the current one.
+    public var reload: (() -> AgentConfiguration?)? = nil
+
+    public init(host: Host, configuration: AgentConfiguration, keystore: Keystore, random: RandomGenerator) {
+        self.host = host
+        self.configuration = configuration
+        self.keystore = keystore
+        self.random = random
+        backoff = Backoff(minimum: configuration.retryMinimum, maximum: configuration.retryMaximum)
+    }
+
+    /// What the loop does next.
+    public enum Step: Equatable {
+        case waitForClock(until: Int64)
+        case enroll
+        case renew
+        case sleep(until: Int64)
+    }
+
+    /// Decides the next step from the identity in service and the time: pure, so tests check it
+    /// directly at any simulated moment.
+    public func nextStep(now: Int64) -> Step {
+        if now < earliestPlausibleTime { return .waitForClock(until: now + 30) }
+        if let retry = nextRetry, now < retry { return .sleep(until: retry) }
+        guard let identity else { return .enroll }
+        let certificate = identity.certificate
+        var due = configuration.schedule.jitteredTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter,
+                                                      seed: Daemon.seed(certificate.publicKeyInfo))
+        if let lastSuccess { due = max(due, lastSuccess + configuration.retryMinimum) }
+        if now < due { return .sleep(until: due) }
+        return .renew
+    }
+
+    /// Runs until SIGTERM or SIGINT; returns normally then.
+    public mutating func run() {
+        loadIdentity()
+        host.logger.info("started", [("keystore", keystore.path),
+                                     ("identity", identity.map { $0.certificate.serialHex } ?? "none")])
+        while true {
+            if let signal = host.pendingSignal(), handle(signal) { return }
+            let now = host.now()
+            let step = nextStep(now: now)
+            switch step {
+            case .waitForClock(let until):
+                if !warnedAboutClock {
+                    host.logger.warn("the clock is not set; waiting for the time before judging certificates",
+                                     [("now", DERTime.iso8601(now)), ("earliest_plausible", DERTime.iso8601(earliestPlausibleTime))])
+                    warnedAboutClock = true
+                }
+                if handle(host.wait(until: until)) { return }
+            case .sleep(let until):
+                recordState(result: nil, error: nil, next: until)
+                host.logger.debug("sleeping", [("until", DERTime.iso8601(until))])
+                if handle(host.wait(until: until)) { return }
+            case .enroll, .renew:
+                if attempt(step) { return }
+            }
+        }
+    }
+
+    /// One transaction. Returns true when the daemon should stop (SIGTERM during it).
+    mutating func attempt(_ step: Step) -> Bool {
+        var kind: CertificateTransaction.Kind = step == .renew ? .renew : .enroll
+        if step == .renew, let identity, !identity.certificate.isValid(at: host.now()) {
+            host.logger.warn("the certificate has expired; renewing anyway", [("not_after", DERTime.iso8601(identity.certificate.notAfter))])
+        }
+        while true {
+            do {
+                _ = try CertificateTransaction.run(kind, host: &host, keystore: keystore, configuration: configuration, random: random)
+                backoff.succeeded()
+                nextRetry = nil
+                lastSuccess = host.now()
+                loadIdentity()
+                recordState(result: "success", error: nil, next: nil)
+                return false
+            } catch {
+                if error.kind == .interrupted { return true }
+                // An expired certificate whose renewal the server refuses: start over with the
+                // factory challenge, if there is one (RFC 8894 section 2.5 leaves this to policy).
+                if kind == .renew, error.serverRefused, let identity, !identity.certificate.isValid(at: host.now()),
+                   (try? host.readChallenge()) != nil {
+                    host.logger.warn("the certificate has expired and renewal was refused; falling back to a fresh PKCSReq with the challenge",
+                                     [("detail", error.message)])
+                    kind = .enroll
+                    continue
+                }
+                let delay = backoff.failed(randomUnit: randomUnit())
+                nextRetry = host.now() + delay
+                host.logger.error(kind == .renew ? "renewal failed" : "enrollment failed",
+                                  [("detail", error.message), ("retry_in", "\(delay)s"), ("failures", "\(backoff.failures)")])
+                recordState(result: "failure", error: error.message, next: nextRetry)
+                return false
+            }
+        }
+    }
+
+    /// Returns true when the daemon should stop.
+    mutating func handle(_ reason: WakeReason) -> Bool {
+        switch reason {
+        case .deadline:
+            return false
+        case .clockChanged:
+            host.logger.info("the clock changed; recomputing")
+            return false
+        case .terminate:
+            host.logger.info("stopping")
+            return true
+        case .reload:
+            if let newConfiguration = reload?() {
+                configuration = newConfiguration
+                backoff = Backoff(minimum: newConfiguration.retryMinimum, maximum: newConfiguration.retryMaximum)
+                nextRetry = nil
+                host.logger.info("configuration reloaded")
+            } else {
+                host.logger.warn("configuration reload failed; keeping the running configuration")
+            }
+            return false
+        }
+    }
+
+    mutating func loadIdentity() {
+        do { identity = try keystore.load() } catch {
+            identity = nil
+            host.logger.error("the keystore cannot be read", [("detail", "\(error)")])
+        }
+        for warning in keystore.takeWarnings() { host.logger.warn("keystore", [("detail", warning)]) }
+    }
+
+    func recordState(result: String?, error: String?, next: Int64?) {
+        var values = keystore.readState().values.filter { $0.0 != "next_attempt" }
+        if result != nil {
+            values = values.filter { $0.0 != "last_attempt" && $0.0 != "last_result" && $0.0 != "last_error" }
+            values.append(("last_attempt", DERTime.iso8601(host.now())))
+            values.append(("last_result", result ?? ""))
+            if let error { values.append(("last_error", error)) }
+        }
+        if let next { values.append(("next_attempt", DERTime.iso8601(next))) }
+        do { try keystore.writeState(IdentityMetadata(values)) } catch {
+            host.logger.warn("cannot record the daemon's state", [("detail", "\(error)")])
+        }
+    }
+
+    func randomUnit() -> Double {
+        guard let bytes = try? random.bytes(4) else { return 0.5 }
+        let value = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
+        return Double(value) / 4_294_967_296.0
+    }
+
+    /// The per-device jitter seed: from the public key, unique per device and per certificate.
+    public static func seed(_ publicKeyInfo: [UInt8]) -> UInt64 {
+        var seed: UInt64 = 0xcbf29ce484222325
+        for byte in publicKeyInfo {
+            seed ^= UInt64(byte)
+            seed = seed &* 0x100000001b3
+        }
+        return seed
+    }
+}

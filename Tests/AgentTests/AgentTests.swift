@@ -1,0 +1,233 @@
+import Foundation
+import Testing
+@testable import Agent
+import ASN1
+import Crypto
+import Keystore
+import Platform
+import Protocol
+import X509
+import TestSupport
+
+/// A host whose clock only moves when the daemon waits: days of renewals in a moment.
+final class SimulatedWorld {
+    var time: Int64
+    var waits: [Int64] = []
+    var stopAt: Int64
+    var hooks: [[(String, String)]] = []
+    var serverDown = false
+    var signals: [WakeReason] = []
+    let responder: TestResponder
+
+    init(responder: TestResponder, start: Int64, stopAfter: Int64) {
+        self.responder = responder
+        time = start
+        stopAt = start + stopAfter
+    }
+}
+
+struct SimulatedHost: AgentHost {
+    let world: SimulatedWorld
+    let logger = Logger(level: .error)
+
+    func now() -> Int64 { world.time }
+
+    mutating func wait(until deadline: Int64) -> WakeReason {
+        world.waits.append(deadline)
+        if !world.signals.isEmpty { return world.signals.removeFirst() }
+        if deadline >= world.stopAt {
+            world.time = world.stopAt
+            return .terminate
+        }
+        world.time = max(world.time, deadline)
+        return .deadline
+    }
+
+    mutating func pendingSignal() -> WakeReason? { nil }
+
+    func makeClient() throws(AgentFailure) -> SCEPClient<DownableTransport> {
+        SCEPClient(transport: DownableTransport(world: world))
+    }
+
+    func readChallenge() throws(AgentFailure) -> SecretBytes? { SecretBytes(Array("s3cret".utf8)) }
+    func consumeChallenge() {}
+    func publish(_ identity: StoredIdentity) throws(AgentFailure) {}
+    func runHook(_ command: String, environment: [(String, String)]) -> Int32? {
+        world.hooks.append(environment)
+        return 0
+    }
+}
+
+/// The in-process responder, or "connection refused" while the world's server is down.
+struct DownableTransport: SCEPTransport {
+    let world: SimulatedWorld
+    var inner: InProcessTransport
+
+    init(world: SimulatedWorld) {
+        self.world = world
+        inner = InProcessTransport(responder: world.responder)
+    }
+
+    mutating func get(query: String) throws(SCEPError) -> SCEPResponse {
+        if world.serverDown { throw .transport("connect: Connection refused") }
+        return try inner.get(query: query)
+    }
+
+    mutating func post(query: String, body: [UInt8], contentType: String) throws(SCEPError) -> SCEPResponse {
+        if world.serverDown { throw .transport("connect: Connection refused") }
+        return try inner.post(query: query, body: body, contentType: contentType)
+    }
+}
+
+func makeDaemon(fault: ResponderFault = .none, lifetime: Int64 = 86_400, stopAfter: Int64 = 5 * 86_400,
+                configure: (inout AgentConfiguration) -> Void = { _ in }) throws -> (Daemon<SimulatedHost>, SimulatedWorld) {
+    let ca = try TestCA()
+    let responder = try TestResponder(ca: ca, fault: fault)
+    responder.certificateLifetime = lifetime
+    let world = SimulatedWorld(responder: responder, start: Int64(Date().timeIntervalSince1970), stopAfter: stopAfter)
+    responder.clock = { world.time }
+    var configuration = AgentConfiguration(
+        pin: ca.pin, subject: try DistinguishedName(rfc4514: "CN=dev-0042"), keyBits: 2048, reuseKey: false, extensions: [],
+        schedule: RenewalSchedule(threshold: .percentOfLifetime(33)), pollInterval: 60, pollTimeout: 600,
+        retryMinimum: 60, retryMaximum: 6 * 3600, allowWeakCrypto: false, hook: "true", consumeChallenge: false)
+    configure(&configuration)
+    let path = try scratchDirectory("daemon").path + "/ks"
+    let keystore = try Keystore(path: path, create: true, forWriting: true)
+    let daemon = Daemon(host: SimulatedHost(world: world), configuration: configuration, keystore: keystore, random: ca.random)
+    return (daemon, world)
+}
+
+@Suite struct DaemonTests {
+    @Test func enrollsThenRenewsAtEachDueTimeWithNewKeysAndNoPolling() throws {
+        var (daemon, world) = try makeDaemon()
+        daemon.run()
+        let operations = world.responder.pkiOperations
+        #expect(operations.first == "19")
+        // 1-day certificates renewed at 67% of their life (plus up to 10% of the window): 6 or 7 in 5 days.
+        let renewals = operations.filter { $0 == "17" }.count
+        #expect(renewals >= 6 && renewals <= 8, "\(operations)")
+        let keys = world.responder.issuedCertificates.map { $0.publicKeyInfo }
+        #expect(Set(keys).count == keys.count, "every renewal uses a new key")
+        // It sleeps once per certificate, to the due time: no periodic wake-ups.
+        #expect(world.waits.count <= renewals + 2, "\(world.waits.count) waits for \(renewals) renewals")
+        #expect(world.hooks.count == operations.count)
+        #expect(world.hooks.last?.contains { $0.0 == "SCEP_AGENT_SERIAL" } == true)
+        let identity = try #require(try daemon.keystore.load())
+        #expect(identity.certificate == world.responder.issuedCertificates.last)
+    }
+
+    @Test func backsOffExponentiallyWhileTheServerIsDownAndKeepsTheIdentity() throws {
+        var (daemon, world) = try makeDaemon(stopAfter: 86_400 * 3)
+        world.serverDown = false
+        // Enroll, then take the server down just before renewal is due.
+        world.stopAt = world.time + 1
+        daemon.run()
+        let enrolled = try #require(try daemon.keystore.load())
+        world.serverDown = true
+        let due = daemon.configuration.schedule.jitteredTime(notBefore: enrolled.certificate.notBefore, notAfter: enrolled.certificate.notAfter,
+                                                            seed: Daemon<SimulatedHost>.seed(enrolled.certificate.publicKeyInfo))
+        world.time = due
+        world.stopAt = due + 12 * 3600
+        world.waits = []
+        daemon.run()
+        // The deadlines are absolute: the first is due + delay 1, each next one adds the next delay.
+        let delays = [world.waits[0] - due] + zip(world.waits.dropLast(), world.waits.dropFirst()).map { $1 - $0 }
+        #expect(delays.count >= 5)
+        // Each delay lies in the upper half of its ceiling: 60s, 120s, 240s... capped at 6h.
+        for (index, gap) in delays.enumerated() {
+            let ceiling = min(Int64(60) << Int64(index), Int64(6 * 3600))
+            #expect(gap >= ceiling / 2 && gap <= ceiling, "attempt \(index + 1): \(gap)s, ceiling \(ceiling)s")
+        }
+        #expect(try daemon.keystore.load()?.certificate == enrolled.certificate, "the identity stays in service")
+        // The server comes back: the next attempt renews.
+        world.serverDown = false
+        world.stopAt = world.time + 7 * 3600
+        daemon.run()
+        #expect(try daemon.keystore.load()?.certificate != enrolled.certificate)
+    }
+
+    @Test func pendingIsPolledUntilTheTimeoutThenRetriedAsANewRequest() throws {
+        var (daemon, world) = try makeDaemon(fault: .pendingForever, stopAfter: 3600)
+        daemon.run()
+        let operations = world.responder.pkiOperations
+        #expect(operations.filter { $0 == "19" }.count >= 2, "a fresh PKCSReq after the poll timeout: \(operations)")
+        #expect(operations.filter { $0 == "20" }.count >= 10)
+        #expect(try daemon.keystore.load() == nil)
+        #expect(daemon.keystore.readState()["last_error"]?.contains("PENDING") == true)
+    }
+
+    @Test func waitsForTheClockBeforeJudgingCertificates() throws {
+        var (daemon, world) = try makeDaemon(stopAfter: 600)
+        daemon.earliestPlausibleTime = world.time + 300
+        daemon.run()
+        let firstAttempt = world.waits.first
+        #expect(firstAttempt != nil)
+        #expect(world.responder.pkiOperations.count == 1, "enrolled once the clock was plausible")
+        #expect(daemon.nextStep(now: daemon.earliestPlausibleTime - 1) == .waitForClock(until: daemon.earliestPlausibleTime + 29))
+    }
+
+    @Test func anExpiredCertificateWhoseRenewalIsRefusedFallsBackToPKCSReq() throws {
+        var (daemon, world) = try makeDaemon(fault: .refuseRenewal, lifetime: 3600, stopAfter: 1)
+        daemon.run()
+        let first = try #require(try daemon.keystore.load())
+        world.time = first.certificate.notAfter + 10
+        world.stopAt = world.time + 30
+        daemon.run()
+        #expect(world.responder.pkiOperations == ["19", "17", "19"])
+        #expect(try daemon.keystore.load()?.certificate != first.certificate)
+    }
+
+    @Test func aRenewBeforeLongerThanTheLifetimeCannotCauseATightLoop() throws {
+        var (daemon, world) = try makeDaemon(lifetime: 3600, stopAfter: 3600) { $0.schedule = RenewalSchedule(threshold: .before(seconds: 7200)) }
+        daemon.run()
+        // Due immediately each time, yet never two transactions closer than --retry-min (60 s).
+        let count = world.responder.pkiOperations.count
+        #expect(count >= 5 && count <= 61, "\(count) transactions in an hour")
+        let notBefores = world.responder.issuedCertificates.map { $0.notBefore }
+        for (earlier, later) in zip(notBefores.dropLast(), notBefores.dropFirst()) { #expect(later - earlier >= 60) }
+    }
+
+    @Test func terminateDuringTheWaitStopsWithoutTouchingAnything() throws {
+        var (daemon, world) = try makeDaemon(stopAfter: 1)
+        daemon.run()
+        let identity = try #require(try daemon.keystore.load())
+        world.stopAt = world.time + 86_400 * 10
+        world.signals = [.terminate]
+        daemon.run()
+        #expect(try daemon.keystore.load()?.certificate == identity.certificate)
+        #expect(world.responder.pkiOperations == ["19"])
+    }
+}
+
+@Suite struct ScheduleTests {
+    @Test func dueTimesAndJitter() {
+        let percent = RenewalSchedule(threshold: .percentOfLifetime(33))
+        #expect(percent.dueTime(notBefore: 0, notAfter: 300) == 201)
+        #expect(percent.window(notBefore: 0, notAfter: 300) == 99)
+        let before = RenewalSchedule(threshold: .before(seconds: 14 * 86_400))
+        #expect(before.dueTime(notBefore: 0, notAfter: 365 * 86_400) == 351 * 86_400)
+        #expect(before.dueTime(notBefore: 0, notAfter: 86_400) == 0, "never before not-before")
+        var times: Set<Int64> = []
+        for seed in 0..<200 as Range<UInt64> {
+            let time = percent.jitteredTime(notBefore: 0, notAfter: 1_000_000, seed: seed &* 0x9e3779b97f4a7c15)
+            #expect(time >= 670_000 && time < 670_000 + 33_000)
+            times.insert(time)
+        }
+        #expect(times.count > 150, "jitter spreads devices")
+        #expect(percent.jitteredTime(notBefore: 0, notAfter: 1_000_000, seed: 7) == percent.jitteredTime(notBefore: 0, notAfter: 1_000_000, seed: 7))
+    }
+
+    @Test func backoffDoublesToItsCapWithinTheUpperHalf() {
+        var backoff = Backoff(minimum: 60, maximum: 6 * 3600)
+        var ceilings: [Int64] = []
+        for _ in 0..<12 {
+            let delay = backoff.failed(randomUnit: 0.5)
+            ceilings.append(backoff.ceiling)
+            #expect(delay >= backoff.ceiling / 2 && delay <= backoff.ceiling)
+        }
+        #expect(ceilings.prefix(4) == [60, 120, 240, 480])
+        #expect(ceilings.last == Int64(6 * 3600))
+        backoff.succeeded()
+        #expect(backoff.failures == 0 && backoff.ceiling == 0)
+    }
+}
