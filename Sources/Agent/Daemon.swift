@@ -1,7 +1,9 @@
 import ASN1
 import Crypto
+import Encoding
 import Keystore
 import Platform
+import Protocol
 import X509
 
 /// `scep-agent run`: enroll if the keystore is empty, then renew before expiry, forever.
@@ -25,6 +27,8 @@ public struct Daemon<Host: AgentHost> {
     /// When the last certificate was obtained: renewals never follow each other more closely
     /// than --retry-min, even if --renew-before exceeds the certificate's lifetime.
     var lastSuccess: Int64? = nil
+    /// When to look for the next CA again, once in its rollover window.
+    var nextCACheck: Int64 = 0
 
     /// Called on SIGHUP; returns the new configuration, or nil to keep the current one.
     public var reload: (() -> AgentConfiguration?)? = nil
@@ -62,11 +66,14 @@ public struct Daemon<Host: AgentHost> {
     /// Runs until SIGTERM or SIGINT; returns normally then.
     public mutating func run() {
         loadIdentity()
+        // A rollover completed in an earlier run: the pin moved to the next CA.
+        if let moved = keystore.readState()["ca_pin"], let pin = Hex.decode(moved), pin.count == 32 { configuration.pin = pin }
         host.logger.info("started", [("keystore", keystore.path),
                                      ("identity", identity.map { $0.certificate.serialHex } ?? "none")])
         while true {
             if let signal = host.pendingSignal(), handle(signal) { return }
             let now = host.now()
+            if now >= earliestPlausibleTime { rollCAIfDue(now: now) }
             let step = nextStep(now: now)
             switch step {
             case .waitForClock(let until):
@@ -76,8 +83,9 @@ public struct Daemon<Host: AgentHost> {
                     warnedAboutClock = true
                 }
                 if handle(host.wait(until: until)) { return }
-            case .sleep(let until):
-                recordState(result: nil, error: nil, next: until)
+            case .sleep(let renewalTime):
+                let until = min(renewalTime, caWakeTime(now: now) ?? renewalTime)
+                recordState(result: nil, error: nil, next: renewalTime)
                 host.logger.debug("sleeping", [("until", DERTime.iso8601(until))])
                 if handle(host.wait(until: until)) { return }
             case .enroll, .renew:
@@ -144,6 +152,51 @@ public struct Daemon<Host: AgentHost> {
             }
             return false
         }
+    }
+
+    /// CA rollover (RFC 8894 section 4.7): within the current CA's last tenth of life (at least
+    /// 30 days), fetch the next CA with GetNextCACert, verified against the current one, and keep
+    /// it; once the current CA has expired, move the pin to it. Failures are logged and retried
+    /// at the next wake; they never touch the identity in service.
+    mutating func rollCAIfDue(now: Int64) {
+        guard let anchor = identity?.chain.last, anchor.sha256Fingerprint == configuration.pin else { return }
+        if now > anchor.notAfter, let next = keystore.readNextCA(), next.isValid(at: now) {
+            configuration.pin = next.sha256Fingerprint
+            var values = keystore.readState().values.filter { $0.0 != "ca_pin" }
+            values.append(("ca_pin", Hex.encode(configuration.pin)))
+            try? keystore.writeState(IdentityMetadata(values))
+            host.logger.warn("the pinned CA has expired; switched to the next CA", [("ca_sha256", Hex.encode(configuration.pin))])
+            return
+        }
+        let lead = max(30 * 86_400, (anchor.notAfter - anchor.notBefore) / 10)
+        guard now >= anchor.notAfter - lead, keystore.readNextCA() == nil, now >= nextCACheck else { return }
+        nextCACheck = now + 86_400
+        do throws(AgentFailure) {
+            var client = try host.makeClient()
+            do throws(SCEPError) {
+                guard try client.capabilities().supportsGetNextCACert else { return }
+                let current = try client.caCertificates(pin: configuration.pin, now: now)
+                guard let certificates = try client.nextCACertificates(current: current, now: now),
+                      let next = certificates.first(where: { $0.isCA && $0.isSelfIssued }) ?? certificates.first else { return }
+                try? keystore.writeNextCA(next)
+                host.logger.info("fetched the next CA ahead of the current one's expiry",
+                                 [("subject", next.subject.rfc4514String), ("sha256", Hex.encode(next.sha256Fingerprint)),
+                                  ("switch_after", DERTime.iso8601(anchor.notAfter))])
+            } catch {
+                host.logger.warn("GetNextCACert failed; will try again", [("detail", "\(error)")])
+            }
+        } catch {
+            host.logger.warn("GetNextCACert failed; will try again", [("detail", error.message)])
+        }
+    }
+
+    /// When the CA rollover needs a wake of its own: the current CA's expiry, once the next CA is
+    /// in hand. Fetching it needs none: the daemon wakes for renewals far more often than the
+    /// 30-day window, and checks then (at most daily).
+    func caWakeTime(now: Int64) -> Int64? {
+        guard let anchor = identity?.chain.last, anchor.sha256Fingerprint == configuration.pin,
+              keystore.readNextCA() != nil else { return nil }
+        return max(now + 1, anchor.notAfter + 1)
     }
 
     mutating func loadIdentity() {

@@ -19,21 +19,14 @@ public enum SealedBox {
         let nonce = try random.bytes(nonceSize)
         var ciphertext = [UInt8](repeating: 0, count: plaintext.count)
         var tag = [UInt8](repeating: 0, count: tagSize)
-        let context = UnsafeMutablePointer<mbedtls_gcm_context>.allocate(capacity: 1)
-        mbedtls_gcm_init(context)
-        defer {
-            mbedtls_gcm_free(context)
-            context.deallocate()
-        }
-        try check("sealing key", key.withBytes { mbedtls_gcm_setkey(context, MBEDTLS_CIPHER_ID_AES, $0.baseAddress, 256) })
-        let result = plaintext.withBytes { input in
+        let result = try withGCM(key: key) { context in plaintext.withBytes { input in
             ciphertext.withUnsafeMutableBufferPointer { output in
                 tag.withUnsafeMutableBufferPointer { tagBuffer in
                     mbedtls_gcm_crypt_and_tag(context, MBEDTLS_GCM_ENCRYPT, input.count, nonce, nonceSize, magic, magic.count,
                                               input.baseAddress, output.baseAddress, tagSize, tagBuffer.baseAddress)
                 }
             }
-        }
+        } }
         try check("sealing", result)
         return magic + nonce + ciphertext + tag
     }
@@ -47,6 +40,19 @@ public enum SealedBox {
         let ciphertext = Array(sealed[(magic.count + nonceSize)..<(sealed.count - tagSize)])
         let tag = Array(sealed.suffix(tagSize))
         let plaintext = SecretBytes(count: ciphertext.count)
+        let result = try withGCM(key: key) { context in plaintext.withMutableBytes { output in
+            mbedtls_gcm_auth_decrypt(context, ciphertext.count, nonce, nonceSize, magic, magic.count, tag, tagSize,
+                                     ciphertext, output.baseAddress)
+        } }
+        guard result == 0 else {
+            plaintext.wipe()
+            throw CryptoError("the keystore key does not decrypt: wrong device secret, or the file was altered", code: result)
+        }
+        return plaintext
+    }
+
+    /// An AES-256-GCM context keyed with `key`, for the duration of `body`.
+    private static func withGCM(key: SecretBytes, _ body: (UnsafeMutablePointer<mbedtls_gcm_context>) -> Int32) throws(CryptoError) -> Int32 {
         let context = UnsafeMutablePointer<mbedtls_gcm_context>.allocate(capacity: 1)
         mbedtls_gcm_init(context)
         defer {
@@ -54,14 +60,6 @@ public enum SealedBox {
             context.deallocate()
         }
         try check("sealing key", key.withBytes { mbedtls_gcm_setkey(context, MBEDTLS_CIPHER_ID_AES, $0.baseAddress, 256) })
-        let result = plaintext.withMutableBytes { output in
-            mbedtls_gcm_auth_decrypt(context, ciphertext.count, nonce, nonceSize, magic, magic.count, tag, tagSize,
-                                     ciphertext, output.baseAddress)
-        }
-        guard result == 0 else {
-            plaintext.wipe()
-            throw CryptoError("the keystore key does not decrypt: wrong device secret, or the file was altered", code: result)
-        }
-        return plaintext
+        return body(context)
     }
 }

@@ -321,6 +321,25 @@ public final class Keystore {
         if let failAfterStep, step == failAfterStep { throw SystemError("injected failure after step \(step)", code: EIOCode) }
     }
 
+    // MARK: CA rollover
+
+    /// The next CA certificate, fetched with GetNextCACert and verified against the current CA,
+    /// kept until the current CA expires.
+    public func writeNextCA(_ certificate: Certificate) throws(KeystoreError) {
+        let pem = Array(PEM.encode(certificate.der, label: "CERTIFICATE").utf8)
+        try lift { () throws(SystemError) in try directory.writeAtomically("next-ca.pem", pem, permissions: 0o600) }
+    }
+
+    public func readNextCA() -> Certificate? {
+        guard let bytes = try? directory.read("next-ca.pem", limit: 64 * 1024),
+              let der = PEM.decodeAll(bytes, label: "CERTIFICATE")?.first else { return nil }
+        return try? Certificate(der: der)
+    }
+
+    public func removeNextCA() {
+        try? directory.remove("next-ca.pem")
+    }
+
     // MARK: Daemon notes
 
     /// The daemon's notes for `status`: `key=value` lines, replaced atomically.

@@ -187,6 +187,22 @@ func makeDaemon(fault: ResponderFault = .none, lifetime: Int64 = 86_400, stopAft
         for (earlier, later) in zip(notBefores.dropLast(), notBefores.dropFirst()) { #expect(later - earlier >= 60) }
     }
 
+    @Test func rollsOverToTheNextCAWhenTheCurrentOneExpires() throws {
+        var (daemon, world) = try makeDaemon(lifetime: 3 * 86_400, stopAfter: 34 * 86_400)
+        let oldCA = world.responder.ca
+        let nextCA = try TestCA(subject: "CN=Next SCEP CA", lifetime: 400 * 86_400)
+        world.responder.nextCA = nextCA
+        world.responder.rolloverAt = oldCA.certificate.notAfter + 1
+        daemon.run()
+        let identity = try #require(try daemon.keystore.load())
+        #expect(identity.chain.last == nextCA.certificate, "the identity now chains to the next CA")
+        #expect(daemon.configuration.pin == nextCA.pin)
+        #expect(daemon.keystore.readState()["ca_pin"] == nextCA.pin.map { String(format: "%02x", $0) }.joined())
+        #expect(identity.certificate.isValid(at: world.time))
+        // It woke for the fetch and the switch, not on a timer: few waits for 34 days.
+        #expect(world.waits.count < 40, "\(world.waits.count) waits")
+    }
+
     @Test func terminateDuringTheWaitStopsWithoutTouchingAnything() throws {
         var (daemon, world) = try makeDaemon(stopAfter: 1)
         daemon.run()

@@ -13,7 +13,9 @@ public final class TestCA {
     public let certificate: Certificate
     private var serial = 100
 
-    public init(subject: String = "CN=Test SCEP CA,O=scep-agent tests", keyUsage: KeyUsage = [.keyCertSign, .cRLSign, .digitalSignature, .keyEncipherment]) throws {
+    public init(subject: String = "CN=Test SCEP CA,O=scep-agent tests",
+                keyUsage: KeyUsage = [.keyCertSign, .cRLSign, .digitalSignature, .keyEncipherment],
+                lifetime: Int64 = 30 * 86_400) throws {
         random = try RandomGenerator()
         key = try RSAPrivateKey.generate(bits: 2048, random: random)
         let name = try DistinguishedName(rfc4514: subject)
@@ -23,7 +25,7 @@ public final class TestCA {
             DER.integer(1),
             AlgorithmIdentifier.withNull(OID.sha256WithRSAEncryption).der,
             name.der,
-            DER.sequence([DERTime.encode(now - 3600), DERTime.encode(now + 30 * 86_400)]),
+            DER.sequence([DERTime.encode(now - 3600), DERTime.encode(now + lifetime)]),
             name.der,
             try key.publicKeyInfoDER(),
             DER.explicit(3, DER.sequence([

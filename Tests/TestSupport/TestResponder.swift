@@ -36,7 +36,9 @@ public enum ResponderFault: String, CaseIterable, Sendable {
 /// except for the fault it was told to inject. Replies are built with the CMS layer and signed
 /// with SHA-256 and AES, or with SHA-1 and single DES when `legacyAlgorithms` mimics micromdm.
 public final class TestResponder {
-    public let ca: TestCA
+    public private(set) var ca: TestCA
+    /// With `nextCA`: from this time on (the responder's clock) the next CA takes over.
+    public var rolloverAt: Int64?
     public var fault: ResponderFault
     public var legacyAlgorithms = false
     public var challenge: [UInt8]? = Array("s3cret".utf8)
@@ -64,11 +66,17 @@ public final class TestResponder {
         case .noPOST: "AES\nSHA-256\nRenewal\n"
         case .noRenewal: "AES\nSHA-256\nPOSTPKIOperation\n"
         default: "Renewal\r\nSHA-1\r\nSHA-256\r\nAES\r\nDES3\r\nSCEPStandard\r\nPOSTPKIOperation\r\n"
+            + (nextCA != nil ? "GetNextCACert\r\n" : "")
         }
     }
 
     /// One HTTP exchange: operation and message in, status, content type and body out.
     public func handle(operation: String, message: [UInt8]?) -> SCEPResponse {
+        if let rolloverAt, let next = nextCA, let now = clock?(), now >= rolloverAt {
+            ca = next
+            nextCA = nil
+            self.rolloverAt = nil
+        }
         switch fault {
         case .http500: return SCEPResponse(status: 500, contentType: "text/plain", body: Array("internal error".utf8))
         case .http404 where operation == "PKIOperation": return SCEPResponse(status: 404, contentType: "text/plain", body: [])
