@@ -22,7 +22,7 @@ EMBEDDED_FLAGS := -c release --traits Embedded --product scep-agent --scratch-pa
 DIST           := dist
 BINARY         := $(DIST)/scep-agent
 
-.PHONY: all build mbedtls static test unit-test smoke-test responder interop-test check-layers deps demo bench clean
+.PHONY: all build mbedtls static deb package-test test unit-test smoke-test responder interop-test check-layers deps demo bench clean
 
 all: static
 
@@ -63,7 +63,13 @@ interop-test: static responder
 	@echo "== keystore.sh" && Tests/Interop/keystore.sh $(BINARY) .build/debug/scep-test-responder 200
 	@echo "== daemon.sh" && Tests/Interop/daemon.sh $(BINARY) .build/debug/scep-test-responder
 
-test: deps check-layers unit-test smoke-test interop-test
+deb: static
+	@Scripts/build-deb.sh $(BINARY) $(DIST)
+
+package-test: deb
+	@echo "== deb.sh" && Tests/Packaging/deb.sh $(DIST)/scep-agent_*.deb
+
+test: deps check-layers unit-test smoke-test interop-test package-test
 
 demo: static responder
 	@Scripts/demo.sh $(BINARY)

@@ -13,6 +13,8 @@ packages=(
     make
     scep            # micromdm scepserver: the real SCEP server of the interop tests and the demo
     iproute2        # ip netns: the test server runs in a network namespace of its own
+    systemd         # systemd-analyze verify, for the packaged unit
+    adduser         # the package's maintainer scripts
 )
 
 # --mbedtls-source: make Debian's source packages reachable (a deb-src entry) for
