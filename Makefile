@@ -22,7 +22,7 @@ EMBEDDED_FLAGS := -c release --traits Embedded --product scep-agent --scratch-pa
 DIST           := dist
 BINARY         := $(DIST)/scep-agent
 
-.PHONY: all build mbedtls static deb package-test test unit-test smoke-test responder interop-test check-layers deps demo bench clean
+.PHONY: all build mbedtls static deb package-test fleet-sim test unit-test smoke-test responder interop-test check-layers deps demo bench clean
 
 all: static
 
@@ -74,8 +74,11 @@ test: deps check-layers unit-test smoke-test interop-test package-test
 demo: static responder
 	@Scripts/demo.sh $(BINARY)
 
-bench: static
-	@Scripts/bench.sh $(BINARY)
+fleet-sim: deps
+	$(SWIFT) build -c release --product scep-fleet-sim --scratch-path .build-sim
+
+bench: static responder fleet-sim
+	@Scripts/bench.sh $(BINARY) .build/debug/scep-test-responder .build-sim/release/scep-fleet-sim
 
 clean:
 	rm -rf .build .build-embedded $(DIST)

@@ -71,6 +71,7 @@ let package = Package(
                 path: "Tests/TestSupport"),
         .executableTarget(name: "scep-test-responder", dependencies: ["TestSupport", "Protocol", "Encoding", "Crypto", "X509"],
                           path: "Tests/Responder"),
+        .executableTarget(name: "scep-fleet-sim", dependencies: ["Agent"], path: "Tests/FleetSim"),
         .testTarget(name: "EncodingTests", dependencies: ["Encoding"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "ASN1Tests", dependencies: ["ASN1"]),

@@ -42,7 +42,7 @@ public struct AgentConfiguration {
 
 /// A failed step, classified so the command line can choose an exit status.
 public struct AgentFailure: Error {
-    public enum Kind: Equatable {
+    public enum Kind: Equatable, Sendable {
         /// The configuration cannot work (missing challenge file, ...): exit 2.
         case configuration
         /// The server refused, a reply did not verify, the network failed...: exit 1.

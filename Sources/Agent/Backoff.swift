@@ -1,6 +1,11 @@
 /// Exponential backoff with jitter between failed attempts: `minimum` doubling to `maximum`, each
 /// delay drawn from its upper half ("equal jitter"), so a fleet that failed together does not
 /// retry together, and no device ever retries in a tight loop.
+///
+/// A renewal that still has days of validity left need not retry within a minute: the ceiling is
+/// at least a fiftieth of the remaining validity (up to `maximum`). After a server outage this
+/// keeps the devices that had only just started failing from all returning in the first minutes;
+/// the fleet simulation (Tests/FleetSim) measures the effect.
 public struct Backoff: Equatable, Sendable {
     public let minimum: Int64
     public let maximum: Int64
@@ -23,10 +28,11 @@ public struct Backoff: Equatable, Sendable {
     }
 
     /// Records a failure and returns the delay before the next attempt; `randomUnit` is a value
-    /// in [0, 1) from the caller's randomness.
-    public mutating func failed(randomUnit: Double) -> Int64 {
+    /// in [0, 1) from the caller's randomness, `remainingValidity` the seconds the certificate in
+    /// service has left (0 when there is none).
+    public mutating func failed(randomUnit: Double, remainingValidity: Int64 = 0) -> Int64 {
         failures += 1
-        let top = ceiling
+        let top = max(ceiling, min(maximum, remainingValidity / 50))
         let half = top / 2
         return half + Int64(Double(top - half) * min(max(randomUnit, 0), 0.999_999))
     }

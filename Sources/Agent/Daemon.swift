@@ -120,7 +120,8 @@ public struct Daemon<Host: AgentHost> {
                     kind = .enroll
                     continue
                 }
-                let delay = backoff.failed(randomUnit: randomUnit())
+                let remaining = identity.map { max(0, $0.certificate.notAfter - host.now()) } ?? 0
+                let delay = backoff.failed(randomUnit: randomUnit(), remainingValidity: remaining)
                 nextRetry = host.now() + delay
                 host.logger.error(kind == .renew ? "renewal failed" : "enrollment failed",
                                   [("detail", error.message), ("retry_in", "\(delay)s"), ("failures", "\(backoff.failures)")])

@@ -131,11 +131,14 @@ func makeDaemon(fault: ResponderFault = .none, lifetime: Int64 = 86_400, stopAft
         world.waits = []
         daemon.run()
         // The deadlines are absolute: the first is due + delay 1, each next one adds the next delay.
+        let attempts = [due] + world.waits.dropLast()
         let delays = [world.waits[0] - due] + zip(world.waits.dropLast(), world.waits.dropFirst()).map { $1 - $0 }
         #expect(delays.count >= 5)
-        // Each delay lies in the upper half of its ceiling: 60s, 120s, 240s... capped at 6h.
+        // Each delay lies in the upper half of its ceiling: 60s, 120s, 240s... capped at 6h, and
+        // never below a fiftieth of the validity left.
         for (index, gap) in delays.enumerated() {
-            let ceiling = min(Int64(60) << Int64(index), Int64(6 * 3600))
+            let remaining = max(0, enrolled.certificate.notAfter - attempts[index])
+            let ceiling = max(min(Int64(60) << Int64(index), Int64(6 * 3600)), min(Int64(6 * 3600), remaining / 50))
             #expect(gap >= ceiling / 2 && gap <= ceiling, "attempt \(index + 1): \(gap)s, ceiling \(ceiling)s")
         }
         #expect(try daemon.keystore.load()?.certificate == enrolled.certificate, "the identity stays in service")
@@ -245,5 +248,9 @@ func makeDaemon(fault: ResponderFault = .none, lifetime: Int64 = 86_400, stopAft
         #expect(ceilings.last == Int64(6 * 3600))
         backoff.succeeded()
         #expect(backoff.failures == 0 && backoff.ceiling == 0)
+        // Ten days of validity left: no retry sooner than 2.4 hours (half a fiftieth).
+        let relaxed = backoff.failed(randomUnit: 0, remainingValidity: 10 * 86_400)
+        #expect(relaxed == 10 * 86_400 / 50 / 2)
+        #expect(backoff.failed(randomUnit: 0.999, remainingValidity: 365 * 86_400) <= 6 * 3600)
     }
 }
