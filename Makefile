@@ -36,6 +36,9 @@ mbedtls: deps
 	@Scripts/build-mbedtls.sh $(MBEDTLS_OUT) cc
 
 static: deps mbedtls
+	@# SwiftPM does not notice a rebuilt mbedTLS archive: relink when one is newer than the binary.
+	@if [ -f .build-embedded/release/scep-agent ] && [ -n "$$(find $(MBEDTLS_OUT)/lib -newer .build-embedded/release/scep-agent)" ]; then \
+		rm -f .build-embedded/release/scep-agent; fi
 	$(SWIFT) build $(EMBEDDED_FLAGS)
 	@mkdir -p $(DIST)
 	@# Unwind tables are dropped too: nothing in this program unwinds (no C++ exceptions,

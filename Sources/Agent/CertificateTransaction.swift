@@ -77,11 +77,10 @@ public enum CertificateTransaction {
             ("not_after", DERTime.iso8601(issued.certificate.notAfter)), ("committed_at", DERTime.iso8601(committedAt)),
             ("ca_sha256", Hex.encode(enrollment.ca.anchor.sha256Fingerprint)), ("via", kind == .renew ? "renew" : "enroll"),
         ])
+        let committed: StoredIdentity
         do {
-            // The validity check tolerates an unset clock only in the sense that it uses the
-            // local time the caller already judged sane.
-            try keystore.commit(key: key, certificate: issued.certificate, chain: issued.chain, anchor: enrollment.ca.anchor,
-                                metadata: metadata, random: random, now: committedAt)
+            committed = try keystore.commit(key: key, certificate: issued.certificate, chain: issued.chain,
+                                            anchor: enrollment.ca.anchor, metadata: metadata, random: random, now: committedAt)
         } catch {
             throw AgentFailure(.failed, "\(error)")
         }
@@ -89,9 +88,6 @@ public enum CertificateTransaction {
                     [("subject", issued.certificate.subject.rfc4514String), ("serial", issued.certificate.serialHex),
                      ("not_after", DERTime.iso8601(issued.certificate.notAfter)),
                      ("new_key", kind == .renew && configuration.reuseKey ? "no" : "yes")])
-        let loaded: StoredIdentity?
-        do { loaded = try keystore.load() } catch { throw AgentFailure(.failed, "\(error)") }
-        guard let committed = loaded else { throw AgentFailure(.failed, "the committed identity is missing") }
         if kind == .enroll && configuration.consumeChallenge && challenge != nil {
             host.consumeChallenge()
             logger.info("challenge consumed", [("detail", "the factory challenge is no longer needed and was removed")])

@@ -102,11 +102,11 @@ public struct Daemon<Host: AgentHost> {
         }
         while true {
             do {
-                _ = try CertificateTransaction.run(kind, host: &host, keystore: keystore, configuration: configuration, random: random)
+                identity = try CertificateTransaction.run(kind, host: &host, keystore: keystore, configuration: configuration,
+                                                          random: random)
                 backoff.succeeded()
                 nextRetry = nil
                 lastSuccess = host.now()
-                loadIdentity()
                 recordState(result: "success", error: nil, next: nil)
                 return false
             } catch {

@@ -180,8 +180,11 @@ public final class Keystore {
         return try Keystore.read(generation, name: pointer.generation, expectedManifest: pointer.manifestDigest, sealingKey: sealingKey)
     }
 
+    /// Reads and checks a generation. With `knownKey` (the commit's own read-back) the key file
+    /// is checked against the manifest like every other file, which proves it holds the bytes
+    /// written, and is not parsed again.
     static func read(_ generation: Directory, name: String, expectedManifest: [UInt8]?,
-                     sealingKey: SecretBytes?) throws(KeystoreError) -> StoredIdentity {
+                     sealingKey: SecretBytes?, knownKey: RSAPrivateKey? = nil) throws(KeystoreError) -> StoredIdentity {
         let manifestBytes = try lift { () throws(SystemError) in try generation.read(GenerationFiles.manifest, limit: 4096) }
         if let expectedManifest, DigestAlgorithm.sha256.hash(manifestBytes) != expectedManifest {
             throw .corrupt("\(name): the manifest does not match the pointer to it")
@@ -200,20 +203,13 @@ public final class Keystore {
         }
         func publicFile(_ name: String) -> [UInt8] { file(name)?.withBytes { Array($0) } ?? [] }
 
-        let keySecret: SecretBytes
-        if let sealed = file(GenerationFiles.encryptedKey) {
-            guard let sealingKey else { throw .corrupt("\(name): the key is encrypted at rest; the device secret is needed") }
-            keySecret = try liftCrypto { () throws(CryptoError) in try SealedBox.open(sealed.withBytes { Array($0) }, key: sealingKey) }
-        } else if let pem = file(GenerationFiles.key) {
-            guard let der = pem.withBytes({ PEM.decodeAll(Array($0), label: "RSA PRIVATE KEY")?.first }) else {
-                throw .corrupt("\(name)/key.pem holds no RSA private key")
-            }
-            keySecret = SecretBytes(der)
+        let key: RSAPrivateKey
+        if let knownKey {
+            key = knownKey
         } else {
-            throw .corrupt("\(name) has no key")
+            key = try parseKey(name: name, sealed: file(GenerationFiles.encryptedKey), pem: file(GenerationFiles.key),
+                               sealingKey: sealingKey)
         }
-        defer { keySecret.wipe() }
-        let key = try liftCrypto { () throws(CryptoError) in try RSAPrivateKey.parse(keySecret) }
         guard let certificateDER = PEM.decodeAll(publicFile(GenerationFiles.certificate), label: "CERTIFICATE")?.first else {
             throw .corrupt("\(name)/cert.pem holds no certificate")
         }
@@ -230,12 +226,31 @@ public final class Keystore {
         return StoredIdentity(key: key, certificate: certificate, chain: chain, metadata: metadata, generation: name)
     }
 
+    static func parseKey(name: String, sealed: SecretBytes?, pem: SecretBytes?,
+                         sealingKey: SecretBytes?) throws(KeystoreError) -> RSAPrivateKey {
+        let keySecret: SecretBytes
+        if let sealed {
+            guard let sealingKey else { throw .corrupt("\(name): the key is encrypted at rest; the device secret is needed") }
+            keySecret = try liftCrypto { () throws(CryptoError) in try SealedBox.open(sealed.withBytes { Array($0) }, key: sealingKey) }
+        } else if let pem {
+            guard let der = pem.withBytes({ PEM.decodeAll(Array($0), label: "RSA PRIVATE KEY")?.first }) else {
+                throw .corrupt("\(name)/key.pem holds no RSA private key")
+            }
+            keySecret = SecretBytes(der)
+        } else {
+            throw .corrupt("\(name) has no key")
+        }
+        defer { keySecret.wipe() }
+        return try liftCrypto { () throws(CryptoError) in try RSAPrivateKey.parse(keySecret) }
+    }
+
     // MARK: Committing
 
     /// Stages, verifies and commits a new identity; the one in service becomes `previous`.
     /// `anchor` is the pinned CA: the certificate must chain to it. Nothing changes on failure.
+    @discardableResult
     public func commit(key: RSAPrivateKey, certificate: Certificate, chain: [Certificate], anchor: Certificate,
-                       metadata: IdentityMetadata, random: RandomGenerator, now: Int64?) throws(KeystoreError) {
+                       metadata: IdentityMetadata, random: RandomGenerator, now: Int64?) throws(KeystoreError) -> StoredIdentity {
         guard lock != nil else { throw .corrupt("internal: the keystore was opened read-only") }
         guard key.matches(publicKeyInfo: certificate.publicKeyInfo) else {
             throw .corrupt("refusing to store a certificate that does not match its key")
@@ -249,7 +264,7 @@ public final class Keystore {
         // Verify what is on disk, not what we meant to write.
         let generation = try lift { () throws(SystemError) in try directory.subdirectory(staged) }
         let readBack = try Keystore.read(generation, name: staged, expectedManifest: DigestAlgorithm.sha256.hash(manifest),
-                                         sealingKey: sealingKey)
+                                         sealingKey: sealingKey, knownKey: key)
         guard readBack.certificate == certificate, key.matches(publicKeyInfo: readBack.certificate.publicKeyInfo) else {
             throw .corrupt("the staged identity does not read back as written")
         }
@@ -272,6 +287,8 @@ public final class Keystore {
             try checkpoint()
         }
         try recover(quietly: true)
+        return StoredIdentity(key: key, certificate: readBack.certificate, chain: readBack.chain, metadata: readBack.metadata,
+                              generation: name)
     }
 
     /// Writes a generation's files into `staged` and returns its manifest.

@@ -115,7 +115,15 @@ expect_status "legacy reply exits 0" 0 agent enroll "$SCRATCH/ks-legacy"
 expect_text "SHA-1 reply warns" "$ERR" "signed its reply with SHA-1"
 expect_text "DES reply warns" "$ERR" "encrypted its reply with DES-CBC"
 
-# No secret in any output.
-if grep -rq s3cret "$SCRATCH"/responder/log 2>/dev/null; then fail "challenge in responder log"; fi
+# No secret in any output, even at debug level and on failure: not the challenge from a file or
+# the environment, not the private key.
+start_responder failure-badrequest
+printf 'Fil3-Secret-Challenge\n' > "$SCRATCH/secret-challenge"
+"$BIN" enroll --url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" --subject CN=x \
+    --keystore "$SCRATCH/ks-secret" --challenge-file "$SCRATCH/secret-challenge" --log-level debug >"$SCRATCH/secret.out" 2>&1
+SCEP_CHALLENGE=Env-Secret-Challenge "$BIN" enroll --url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" \
+    --subject CN=x --keystore "$SCRATCH/ks-secret" --log-level debug >>"$SCRATCH/secret.out" 2>&1
+grep -q "level=debug" "$SCRATCH/secret.out" && pass "debug output was produced" || fail "no debug output"
+grep -qE "Fil3-Secret|Env-Secret|PRIVATE KEY" "$SCRATCH/secret.out" && fail "a secret reached the output" || pass "no challenge or key in the output at debug level"
 stop_responder
 finish
