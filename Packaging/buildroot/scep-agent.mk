@@ -1,7 +1,12 @@
 ################################################################################
 #
 # scep-agent: installs the prebuilt static binary for the target, the default
-# configuration, and an init script or systemd unit as the image uses.
+# configuration, and an init script or systemd unit as the image uses. The
+# files/ directory of the external tree holds, from the scep-agent tree:
+#   scep-agent.$(BR2_ARCH)  dist/scep-agent built for the target
+#   scep-agent.conf         Packaging/etc/scep-agent.conf
+#   scep-agent.init         Packaging/sysvinit/scep-agent
+#   scep-agent.service      Packaging/systemd/scep-agent.service
 #
 ################################################################################
 

@@ -2,8 +2,13 @@ SUMMARY = "SCEP certificate enrollment and renewal agent"
 DESCRIPTION = "Obtains a device certificate from a SCEP (RFC 8894) server and renews it unattended."
 LICENSE = "CLOSED"
 
-# The agent is a static binary built outside BitBake (make cross); SRC_URI points at the binary
-# for the machine, the unit, the init script and the default configuration.
+# The agent is a static binary built outside BitBake (make static, or the board builds); SRC_URI
+# points at the binary for the machine, the unit, the init script and the default configuration.
+# Put them in the recipe's files/ directory, from the scep-agent tree:
+#   scep-agent.${TARGET_ARCH}  <- dist/scep-agent (built for that architecture)
+#   scep-agent.service         <- Packaging/systemd/scep-agent.service
+#   scep-agent.init            <- Packaging/sysvinit/scep-agent
+#   scep-agent.conf            <- Packaging/etc/scep-agent.conf
 SRC_URI = "file://scep-agent.${TARGET_ARCH} \
            file://scep-agent.service \
            file://scep-agent.init \
