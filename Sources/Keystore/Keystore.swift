@@ -128,16 +128,21 @@ public final class Keystore {
     private func recover(quietly: Bool = false) throws(KeystoreError) {
         try lift { () throws(SystemError) in
             let keep = [readPointer("current")?.generation, readPointer("previous")?.generation].compactMap { $0 }
+            var removed = false
             for name in try directory.entries() {
                 if name.hasPrefix(".tmp-") {
                     try directory.remove(name)
+                    removed = true
                     if !quietly { report.warnings.append("removed a stale temporary file \(name)") }
                 } else if name.hasSuffix(".staged") || (GenerationFiles.number(name) != nil && !keep.contains(name)) {
                     try removeGeneration(name)
+                    removed = true
                     if !quietly { report.warnings.append("removed an uncommitted generation \(name)") }
                 }
             }
-            try directory.sync()
+            // Removals need not be durable: anything a power cut brings back is swept again at
+            // the next open. Syncing only after a crash's leftovers spares the flash.
+            if removed && !quietly { try directory.sync() }
         }
     }
 
@@ -279,7 +284,8 @@ public final class Keystore {
             try directory.sync()
             try checkpoint()
             if let current = try? directory.read("current", limit: 4096) {
-                try directory.writeAtomically("previous", current, permissions: 0o600)
+                // No directory sync of its own: the one after `current`, below, covers both.
+                try directory.writeAtomically("previous", current, permissions: 0o600, sync: false)
                 try checkpoint()
             }
             let pointer = GenerationPointer(generation: name, manifestDigest: DigestAlgorithm.sha256.hash(manifest))
