@@ -20,11 +20,12 @@ public enum CertificateTransaction {
         case renew
     }
 
-    public static func run<Host: AgentHost>(_ kind: Kind, host: inout Host, keystore: Keystore, configuration: AgentConfiguration,
+    /// `existing` is the identity in service, as the caller loaded it from `keystore` (nil on
+    /// first boot); the caller already holds it, so it is not read and parsed again here.
+    public static func run<Host: AgentHost>(_ kind: Kind, existing: StoredIdentity?, host: inout Host, keystore: Keystore,
+                                            configuration: AgentConfiguration,
                                             random: RandomGenerator) throws(AgentFailure) -> StoredIdentity {
         let logger = host.logger
-        let existing: StoredIdentity?
-        do { existing = try keystore.load() } catch { throw AgentFailure(.failed, "\(error)") }
         if kind == .renew && existing == nil {
             throw AgentFailure(.failed, "the keystore \(keystore.path) holds no identity; run 'enroll' first")
         }

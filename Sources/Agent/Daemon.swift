@@ -24,6 +24,9 @@ public struct Daemon<Host: AgentHost> {
     public var earliestPlausibleTime: Int64 = 1_793_491_200  // 2026-11-01T00:00:00Z
     /// Loaded at start and after each commit; the daemon's view of the identity in service.
     var identity: StoredIdentity?
+    /// Why the keystore could not be read, if it could not: an attempt then fails (and backs off)
+    /// rather than mistake a damaged keystore for first boot.
+    var loadFailure: String? = nil
     /// When the last certificate was obtained: renewals never follow each other more closely
     /// than --retry-min, even if --renew-before exceeds the certificate's lifetime.
     var lastSuccess: Int64? = nil
@@ -100,10 +103,12 @@ public struct Daemon<Host: AgentHost> {
         if step == .renew, let identity, !identity.certificate.isValid(at: host.now()) {
             host.logger.warn("the certificate has expired; renewing anyway", [("not_after", DERTime.iso8601(identity.certificate.notAfter))])
         }
+        if loadFailure != nil { loadIdentity() }
         while true {
-            do {
-                identity = try CertificateTransaction.run(kind, host: &host, keystore: keystore, configuration: configuration,
-                                                          random: random)
+            do throws(AgentFailure) {
+                if let loadFailure { throw AgentFailure(.failed, loadFailure) }
+                identity = try CertificateTransaction.run(kind, existing: identity, host: &host, keystore: keystore,
+                                                          configuration: configuration, random: random)
                 backoff.succeeded()
                 nextRetry = nil
                 lastSuccess = host.now()
@@ -201,8 +206,10 @@ public struct Daemon<Host: AgentHost> {
     }
 
     mutating func loadIdentity() {
+        loadFailure = nil
         do { identity = try keystore.load() } catch {
             identity = nil
+            loadFailure = "\(error)"
             host.logger.error("the keystore cannot be read", [("detail", "\(error)")])
         }
         for warning in keystore.takeWarnings() { host.logger.warn("keystore", [("detail", warning)]) }

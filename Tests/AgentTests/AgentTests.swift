@@ -206,6 +206,19 @@ func makeDaemon(fault: ResponderFault = .none, lifetime: Int64 = 86_400, stopAft
         #expect(world.waits.count < 40, "\(world.waits.count) waits")
     }
 
+    @Test func aDamagedKeystoreIsNotMistakenForFirstBoot() throws {
+        var (daemon, world) = try makeDaemon(stopAfter: 1)
+        daemon.run()
+        #expect(world.responder.pkiOperations == ["19"])
+        // Damage the only generation's certificate: nothing to fall back to.
+        let current = try #require(try daemon.keystore.load()).generation
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: daemon.keystore.path + "/\(current)/cert.pem"))
+        world.stopAt = world.time + 3600
+        daemon.run()
+        #expect(world.responder.pkiOperations == ["19"], "no new enrollment over a damaged keystore")
+        #expect(daemon.keystore.readState()["last_error"]?.contains("truncated or corrupt") == true)
+    }
+
     @Test func terminateDuringTheWaitStopsWithoutTouchingAnything() throws {
         var (daemon, world) = try makeDaemon(stopAfter: 1)
         daemon.run()

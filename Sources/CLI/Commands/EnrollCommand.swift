@@ -7,16 +7,14 @@ import Platform
 func enrollCommand(_ context: CommandContext, renewing: Bool) throws(CommandFailure) {
     guard context.settings.caFingerprint != nil else { throw CommandFailure(.usage, "needs --ca-fingerprint") }
     let keystore = try context.openKeystore(forWriting: true)
-    do {
-        if let existing = try keystore.load() { context.repairPublishedCopies(existing) }
-    } catch {
-        throw CommandFailure(.failure, "\(error)")
-    }
+    let existing: StoredIdentity?
+    do { existing = try keystore.load() } catch { throw CommandFailure(.failure, "\(error)") }
+    if let existing { context.repairPublishedCopies(existing) }
     for warning in keystore.takeWarnings() { context.logger.warn("keystore", [("detail", warning)]) }
     var host = SystemHost(context: context, waiter: nil)
     let random = try context.randomGenerator()
     do {
-        _ = try CertificateTransaction.run(renewing ? .renew : .enroll, host: &host, keystore: keystore,
+        _ = try CertificateTransaction.run(renewing ? .renew : .enroll, existing: existing, host: &host, keystore: keystore,
                                            configuration: context.settings.agentConfiguration, random: random)
     } catch {
         throw CommandFailure(error.kind.exitStatus, error.message)
