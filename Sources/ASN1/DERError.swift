@@ -1,3 +1,5 @@
+import Encoding
+
 /// Why DER parsing failed, and where: `context` names the structure being read, such as
 /// "CertRep.signerInfos", so a bad reply is diagnosable from one log line.
 public struct DERError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -26,16 +28,11 @@ public struct DERError: Error, Equatable, Sendable, CustomStringConvertible {
         case .badLength: what = "invalid length"
         case .unsupportedTag: what = "unsupported tag"
         case .unexpectedTag(let expected, let found):
-            what = "expected tag 0x\(hexByte(expected)), found 0x\(hexByte(found))"
+            what = "expected tag 0x\(Hex.encode([expected])), found 0x\(Hex.encode([found]))"
         case .trailingData: what = "unexpected data after the end"
         case .tooDeep: what = "nesting too deep"
         case .badValue(let detail): what = detail
         }
         return "malformed \(context): \(what)"
     }
-}
-
-func hexByte(_ byte: UInt8) -> String {
-    let digits: [UInt8] = Array("0123456789abcdef".utf8)
-    return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xf)]], as: UTF8.self)
 }

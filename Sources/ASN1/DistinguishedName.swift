@@ -1,3 +1,5 @@
+import Encoding
+
 /// An X.501 Name: the subject and issuer of certificates and requests.
 ///
 /// Written as text in RFC 4514 order (`CN=dev-0042,O=Acme`: most specific first) and encoded in
@@ -152,7 +154,7 @@ public struct DistinguishedName: Equatable, Sendable {
                 result.unicodeScalars.append(scalar)
             default:
                 if scalar.value < 0x20 || scalar.value == 0x7f {
-                    result += "\\" + hexByte(UInt8(scalar.value))
+                    result += "\\" + Hex.encode([UInt8(scalar.value)])
                 } else {
                     result.unicodeScalars.append(scalar)
                 }

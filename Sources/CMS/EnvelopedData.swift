@@ -76,17 +76,8 @@ public enum EnvelopedData {
             var encrypted = try fields.enterSequence(context + ".encryptedContentInfo")
             _ = try encrypted.readObjectIdentifier()
             algorithm = try AlgorithmIdentifier(from: &encrypted, context + ".contentEncryptionAlgorithm")
-            let body = try encrypted.read()
-            if body.tag == DERTag.contextPrimitive(0) {
-                ciphertext = Array(body.contents)
-            } else if body.tag == DERTag.contextConstructed(0) {
-                var chunks = try body.reader(context + ".encryptedContent")
-                var joined: [UInt8] = []
-                while !chunks.isAtEnd { joined.append(contentsOf: try chunks.readOctetString()) }
-                ciphertext = joined
-            } else {
-                throw DERError(.unexpectedTag(expected: DERTag.contextPrimitive(0), found: body.tag), context + ".encryptedContent")
-            }
+            ciphertext = try octetStringAllowingChunks(try encrypted.read(), primitiveTag: DERTag.contextPrimitive(0),
+                                                       context + ".encryptedContent")
         } catch {
             throw .malformed(error)
         }

@@ -90,7 +90,7 @@ public struct SignedData {
             contentType = try encapsulated.readObjectIdentifier()
             if let explicit = try encapsulated.readIfPresent(DERTag.contextConstructed(0)) {
                 var inner = try explicit.reader(context + ".eContent")
-                content = try readOctetStringAllowingChunks(&inner, context + ".eContent")
+                content = try octetStringAllowingChunks(try inner.read(), primitiveTag: DERTag.octetString, context + ".eContent")
                 try inner.finish()
             } else {
                 content = nil
@@ -226,13 +226,14 @@ func parseAttributes(_ element: DERElement, _ context: String) throws(DERError) 
     return attributes
 }
 
-/// An OCTET STRING, primitive, or constructed from primitive chunks (BER's form, which some CMS
-/// producers use for content even in otherwise-DER messages). Chunks nest one level only.
-func readOctetStringAllowingChunks(_ reader: inout DERReader, _ context: String) throws(DERError) -> [UInt8] {
-    let element = try reader.read()
-    if element.tag == DERTag.octetString { return Array(element.contents) }
-    guard element.tag == DERTag.octetString | 0x20 else {
-        throw DERError(.unexpectedTag(expected: DERTag.octetString, found: element.tag), context)
+/// An OCTET STRING's bytes, whether `element` is primitive (tag `primitiveTag`) or constructed
+/// from primitive OCTET STRING chunks (BER's form, which some CMS producers use for content even in
+/// otherwise-DER messages). Chunks nest one level only. Serves eContent (OCTET STRING) and
+/// encryptedContent ([0] IMPLICIT OCTET STRING) alike.
+func octetStringAllowingChunks(_ element: DERElement, primitiveTag: UInt8, _ context: String) throws(DERError) -> [UInt8] {
+    if element.tag == primitiveTag { return Array(element.contents) }
+    guard element.tag == primitiveTag | 0x20 else {
+        throw DERError(.unexpectedTag(expected: primitiveTag, found: element.tag), context)
     }
     var chunks = try element.reader(context)
     var bytes: [UInt8] = []

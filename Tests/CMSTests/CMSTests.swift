@@ -170,3 +170,21 @@ func findSubsequence(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
     for start in 0...(haystack.count - needle.count) where Array(haystack[start..<(start + needle.count)]) == needle { return start }
     return nil
 }
+
+@Suite struct ChunkedOctetStringTests {
+    func element(_ bytes: [UInt8]) throws -> DERElement {
+        var reader = try DERReader(bytes, context: "t")
+        return try reader.read()
+    }
+
+    @Test(arguments: [DERTag.octetString, DERTag.contextPrimitive(0)])
+    func primitiveAndChunkedReadTheSame(tag: UInt8) throws {
+        let primitive = DER.tlv(tag, [1, 2, 3, 4])
+        let chunked = DER.tlv(tag | 0x20, [DER.octetString([1, 2]), DER.octetString([3, 4])])
+        #expect(try octetStringAllowingChunks(try element(primitive), primitiveTag: tag, "t") == [1, 2, 3, 4])
+        #expect(try octetStringAllowingChunks(try element(chunked), primitiveTag: tag, "t") == [1, 2, 3, 4])
+        #expect(throws: DERError.self) { try octetStringAllowingChunks(try element(DER.integer(5)), primitiveTag: tag, "t") }
+        let nested = DER.tlv(tag | 0x20, [DER.tlv(DERTag.octetString | 0x20, [DER.octetString([1])])])
+        #expect(throws: DERError.self) { try octetStringAllowingChunks(try element(nested), primitiveTag: tag, "t") }
+    }
+}
