@@ -91,11 +91,7 @@ public final class Directory {
         let temporary = ".tmp-\(target)-\(getpid())"
         let opened = scep_openat(descriptor, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, permissions)
         guard opened >= 0 else { throw SystemError.last("create", path: full(temporary)) }
-        var failure: SystemError? = nil
-        if fchmod(opened, mode_t(permissions)) != 0 { failure = SystemError.last("chmod", path: full(temporary)) }
-        if failure == nil { failure = writeEverything(opened, bytes, path: full(temporary)) }
-        if failure == nil && fsync(opened) != 0 { failure = SystemError.last("fsync", path: full(temporary)) }
-        if close(opened) != 0 && failure == nil { failure = SystemError.last("close", path: full(temporary)) }
+        var failure = fillTemporary(opened, bytes, permissions: permissions, owner: nil, group: nil, path: full(temporary))
         if failure == nil && renameat(descriptor, temporary, descriptor, target) != 0 { failure = SystemError.last("rename", path: full(target)) }
         if let failure {
             unlinkat(descriptor, temporary, 0)

@@ -71,25 +71,29 @@ public func writeFileAtomically(_ path: String, _ bytes: UnsafeBufferPointer<UIn
     let descriptor = scep_open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, permissions)
     guard descriptor >= 0 else { throw SystemError.last("create", path: temporary) }
 
-    var failure: SystemError? = nil
-    if fchmod(descriptor, mode_t(permissions)) != 0 {
-        failure = SystemError.last("chmod", path: temporary)
-    }
-    if failure == nil && (owner != nil || group != nil)
-        && fchown(descriptor, owner.map { uid_t($0) } ?? uid_t.max, group.map { gid_t($0) } ?? gid_t.max) != 0 {
-        failure = SystemError.last("chown", path: temporary)
-    }
-    if failure == nil {
-        failure = writeEverything(descriptor, bytes, path: temporary)
-    }
-    if failure == nil && fsync(descriptor) != 0 { failure = SystemError.last("fsync", path: temporary) }
-    if close(descriptor) != 0 && failure == nil { failure = SystemError.last("close", path: temporary) }
+    var failure = fillTemporary(descriptor, bytes, permissions: permissions, owner: owner, group: group, path: temporary)
     if failure == nil && rename(temporary, path) != 0 { failure = SystemError.last("rename", path: path) }
     if let failure {
         unlink(temporary)
         throw failure
     }
     try syncDirectory(directory)
+}
+
+/// The part of an atomic write both forms share: mode (and owner) set before any byte is written,
+/// every byte written, fsync'd, closed. Always closes `descriptor`; returns the first failure.
+func fillTemporary(_ descriptor: Int32, _ bytes: UnsafeBufferPointer<UInt8>, permissions: UInt32,
+                   owner: UInt32?, group: UInt32?, path: String) -> SystemError? {
+    var failure: SystemError? = nil
+    if fchmod(descriptor, mode_t(permissions)) != 0 { failure = SystemError.last("chmod", path: path) }
+    if failure == nil && (owner != nil || group != nil)
+        && fchown(descriptor, owner.map { uid_t($0) } ?? uid_t.max, group.map { gid_t($0) } ?? gid_t.max) != 0 {
+        failure = SystemError.last("chown", path: path)
+    }
+    if failure == nil { failure = writeEverything(descriptor, bytes, path: path) }
+    if failure == nil && fsync(descriptor) != 0 { failure = SystemError.last("fsync", path: path) }
+    if close(descriptor) != 0 && failure == nil { failure = SystemError.last("close", path: path) }
+    return failure
 }
 
 /// Makes a rename or unlink in `directory` durable.
