@@ -90,8 +90,8 @@ public struct DistinguishedName: Equatable, Sendable {
     }
 
     static func type(named name: String) -> ObjectIdentifier? {
-        for (short, identifier) in shortNames where short.lowercased() == name.lowercased() { return identifier }
-        if name.lowercased() == "e" || name.lowercased() == "email" { return OID.emailAddress }
+        for (short, identifier) in shortNames where short.equalsIgnoringASCIICase(name) { return identifier }
+        if name.equalsIgnoringASCIICase("e") || name.equalsIgnoringASCIICase("email") { return OID.emailAddress }
         return nil
     }
 

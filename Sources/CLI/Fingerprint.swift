@@ -5,8 +5,8 @@ import Encoding
 public enum FingerprintText {
     public static func parse(_ text: String) -> [UInt8]? {
         var body = text
-        if body.lowercased().hasPrefix("sha256:") { body = String(body.dropFirst(7)) }
-        if body.lowercased().hasPrefix("sha256 fingerprint=") { body = String(body.dropFirst(19)) }
+        if body.hasPrefixIgnoringASCIICase("sha256:") { body = String(body.dropFirst(7)) }
+        if body.hasPrefixIgnoringASCIICase("sha256 fingerprint=") { body = String(body.dropFirst(19)) }
         let digits = body.utf8.filter { $0 != UInt8(ascii: ":") && $0 != UInt8(ascii: " ") }
         guard digits.count == 64 else { return nil }
         return Hex.decode(String(decoding: digits, as: UTF8.self))
@@ -14,6 +14,6 @@ public enum FingerprintText {
 
     /// Colon-separated upper-case hex, the form people compare by eye.
     public static func format(_ digest: [UInt8]) -> String {
-        Hex.encode(digest, separator: ":").uppercased()
+        Hex.encode(digest, separator: ":").asciiUppercased
     }
 }

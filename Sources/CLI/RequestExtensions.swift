@@ -1,3 +1,4 @@
+import Encoding
 import ASN1
 import Platform
 import X509
@@ -10,7 +11,7 @@ enum RequestExtensions {
         for item in text.split(separator: ",") {
             let parts = item.split(separator: ":", maxSplits: 1)
             guard parts.count == 2 else { return nil }
-            let kind = parts[0].lowercased().trimmingASCIISpaces
+            let kind = parts[0].asciiLowercased.trimmingASCIISpaces
             let value = String(parts[1]).trimmingASCIISpaces
             guard !value.isEmpty, value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
             switch kind {
@@ -30,7 +31,7 @@ enum RequestExtensions {
         var usage: KeyUsage = []
         for item in text.split(separator: ",") {
             let name = String(item).trimmingASCIISpaces
-            guard let match = KeyUsage.names.first(where: { $0.0.lowercased() == name.lowercased() }) else { return nil }
+            guard let match = KeyUsage.names.first(where: { $0.0.equalsIgnoringASCIICase(name) }) else { return nil }
             usage.insert(match.1)
         }
         return usage.isEmpty ? nil : usage
@@ -42,7 +43,7 @@ enum RequestExtensions {
         var identifiers: [ObjectIdentifier] = []
         for item in text.split(separator: ",") {
             let name = String(item).trimmingASCIISpaces
-            guard let match = purposes.first(where: { $0.0.lowercased() == name.lowercased() }) else { return nil }
+            guard let match = purposes.first(where: { $0.0.equalsIgnoringASCIICase(name) }) else { return nil }
             identifiers.append(match.1)
         }
         return identifiers.isEmpty ? nil : identifiers

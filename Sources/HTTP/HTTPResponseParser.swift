@@ -1,3 +1,5 @@
+import Encoding
+
 /// An HTTP/1.1 response.
 public struct HTTPResponse: Equatable {
     public let status: Int
@@ -6,8 +8,7 @@ public struct HTTPResponse: Equatable {
 
     /// The first header named `name` (case-insensitive).
     public func header(_ name: String) -> String? {
-        let wanted = name.lowercased()
-        return headers.first { $0.name.lowercased() == wanted }?.value
+        return headers.first { $0.name.equalsIgnoringASCIICase(name) }?.value
     }
 }
 
@@ -55,12 +56,12 @@ public struct HTTPResponseParser: Sendable {
     }
 
     private func framedBody(_ body: ArraySlice<UInt8>, headers: [HTTPHeader], atEnd: Bool) throws(HTTPError) -> [UInt8]? {
-        let transferEncoding = headers.filter { $0.name.lowercased() == "transfer-encoding" }.map { $0.value.lowercased() }
+        let transferEncoding = headers.filter { $0.name.equalsIgnoringASCIICase("transfer-encoding") }.map { $0.value.asciiLowercased }
         if let last = transferEncoding.last {
             guard last.hasSuffix("chunked") else { throw .malformed("unsupported Transfer-Encoding '\(last)'") }
             return try dechunk(body, atEnd: atEnd)
         }
-        let lengths = headers.filter { $0.name.lowercased() == "content-length" }.map { $0.value }
+        let lengths = headers.filter { $0.name.equalsIgnoringASCIICase("content-length") }.map { $0.value }
         if let first = lengths.first {
             guard lengths.allSatisfy({ $0 == first }), let length = HTTPResponseParser.decimal(first) else {
                 throw .malformed("invalid Content-Length")

@@ -35,10 +35,10 @@ public struct ServerURL: Equatable, CustomStringConvertible {
         let bytes = Array(text.utf8)
         guard bytes.allSatisfy({ $0 > 0x20 && $0 != 0x7f }) else { throw .characters }
         let rest: ArraySlice<UInt8>
-        if text.lowercased().hasPrefix("https://") {
+        if text.hasPrefixIgnoringASCIICase("https://") {
             scheme = .https
             rest = bytes[8...]
-        } else if text.lowercased().hasPrefix("http://") {
+        } else if text.hasPrefixIgnoringASCIICase("http://") {
             scheme = .http
             rest = bytes[7...]
         } else {

@@ -1,3 +1,4 @@
+import Encoding
 import Crypto
 
 /// What a server says it can do (GetCACaps, RFC 8894 section 3.5.2).
@@ -23,8 +24,7 @@ public struct Capabilities: Equatable, Sendable {
     public static let none = Capabilities(keywords: [])
 
     public func has(_ keyword: String) -> Bool {
-        let wanted = keyword.lowercased()
-        return keywords.contains { $0.lowercased() == wanted }
+        return keywords.contains { $0.equalsIgnoringASCIICase(keyword) }
     }
 
     /// SCEPStandard implies AES, POSTPKIOperation and SHA-256.

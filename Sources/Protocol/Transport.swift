@@ -1,3 +1,5 @@
+import Encoding
+
 /// One HTTP answer, as the protocol layer sees it.
 public struct SCEPResponse: Equatable {
     public var status: Int
@@ -16,7 +18,7 @@ public struct SCEPResponse: Equatable {
         let bytes = Array(contentType.utf8)
         let end = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.endIndex
         let trimmed = bytes[..<end].drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
-        return String(decoding: trimmed, as: UTF8.self).lowercased()
+        return String(decoding: trimmed, as: UTF8.self).asciiLowercased
     }
 }
 

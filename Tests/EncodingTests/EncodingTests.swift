@@ -56,3 +56,17 @@ import Testing
         #expect(PercentEncoding.encodeQueryValue("AZaz09-._~") == "AZaz09-._~")
     }
 }
+
+@Suite struct ASCIICaseTests {
+    @Test func foldsOnlyASCII() {
+        #expect("Content-LENGTH".asciiLowercased == "content-length")
+        #expect("ab:cd".asciiUppercased == "AB:CD")
+        #expect("Äpfel".asciiLowercased == "Äpfel")
+        #expect("GetNextCACert".equalsIgnoringASCIICase("getnextcacert"))
+        #expect(!"Content-Length".equalsIgnoringASCIICase("Content-Lengt"))
+        // The Kelvin sign (U+212A) lowercases to "k" in Unicode; a protocol keyword must not match it.
+        #expect(!"\u{212A}eep-Alive".equalsIgnoringASCIICase("keep-alive"))
+        #expect("HTTPS://host/".hasPrefixIgnoringASCIICase("https://"))
+        #expect(!"http".hasPrefixIgnoringASCIICase("https://"))
+    }
+}
