@@ -5,7 +5,7 @@ public enum LogLevel: Int, Comparable, Sendable {
     case error = 0, warn, info, debug
 
     public init?(name: String) {
-        switch name.lowercased() {
+        switch String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self) {
         case "error": self = .error
         case "warn", "warning": self = .warn
         case "info": self = .info
@@ -52,7 +52,6 @@ public struct Logger: Sendable {
     public init(level: LogLevel = .info, destination: LogDestination = .standardError) {
         self.level = level
         self.destination = destination
-        if destination == .syslog { openlog("scep-agent", LOG_PID, LOG_DAEMON) }
     }
 
     public func error(_ event: String, _ fields: [(String, String)] = []) { log(.error, event, fields) }
@@ -65,7 +64,10 @@ public struct Logger: Sendable {
         let line = Logger.format(messageLevel, event, fields)
         switch destination {
         case .standardError: StandardStream.error.writeLine("scep-agent: " + line)
-        case .syslog: scep_syslog(messageLevel.syslogPriority, line)
+        case .syslog:
+            if !SyslogSocket.shared.send(priority: LOG_DAEMON | messageLevel.syslogPriority, tag: "scep-agent", line) {
+                StandardStream.error.writeLine("scep-agent: " + line)
+            }
         }
     }
 

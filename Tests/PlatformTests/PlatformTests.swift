@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import Platform
 
@@ -63,5 +64,50 @@ import Testing
         #expect(parentDirectory(of: "b") == ".")
         #expect(parentDirectory(of: "/b") == "/")
         #expect(parentDirectory(of: "/var/lib/x/key.pem") == "/var/lib/x")
+    }
+}
+
+@Suite struct SyslogSocketTests {
+    @Test func datagramIsBSDSyslogWithoutControlCharacters() {
+        let bytes = SyslogSocket.datagram(priority: 3 << 3 | 4, tag: "scep-agent", processID: 42, "level=warn a\nb")
+        #expect(String(decoding: bytes, as: UTF8.self) == "<28>scep-agent[42]: level=warn a b")
+    }
+
+    /// A stand-in syslog daemon: a datagram socket bound to a path, as /dev/log is.
+    @Test func sendsToTheDaemonSocketAndReconnectsAfterARestart() throws {
+        let path = "/tmp/scep-agent-syslog-\(getpid())"
+        func listen() -> Int32 {
+            unlink(path)
+            let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+            }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            #expect(bound == 0)
+            return fd
+        }
+        func receive(_ fd: Int32) -> String {
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
+        }
+        defer { unlink(path) }
+
+        let syslog = SyslogSocket(path: path)
+        #expect(!syslog.send(priority: 30, tag: "t", "nobody listens"))
+
+        var daemon = listen()
+        #expect(syslog.send(priority: 30, tag: "t", "first"))
+        #expect(receive(daemon) == "<30>t[\(getpid())]: first")
+
+        close(daemon)                   // the daemon restarts: a new socket at the same path
+        daemon = listen()
+        defer { close(daemon) }
+        #expect(syslog.send(priority: 30, tag: "t", "second"))
+        #expect(receive(daemon) == "<30>t[\(getpid())]: second")
     }
 }

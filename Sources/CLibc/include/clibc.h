@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -47,6 +48,10 @@ static inline int scep_openat(int dirfd, const char *path, int flags, unsigned m
 static inline int scep_fcntl_getfl(int fd) { return fcntl(fd, F_GETFL); }
 static inline int scep_fcntl_setfl(int fd, int flags) { return fcntl(fd, F_SETFL, flags); }
 
+/* glibc declares SOCK_* as an enum, musl as macros: one spelling for both C libraries. */
+static inline int scep_sock_stream(void) { return SOCK_STREAM; }
+static inline int scep_sock_cloexec(void) { return SOCK_CLOEXEC; }
+
 static inline int scep_s_isdir(unsigned mode) { return S_ISDIR(mode); }
 static inline int scep_s_isreg(unsigned mode) { return S_ISREG(mode); }
 static inline int scep_s_islnk(unsigned mode) { return S_ISLNK(mode); }
@@ -54,8 +59,25 @@ static inline int scep_s_islnk(unsigned mode) { return S_ISLNK(mode); }
 static inline int scep_wifexited(int status) { return WIFEXITED(status); }
 static inline int scep_wexitstatus(int status) { return WEXITSTATUS(status); }
 
-/* syslog(3) is variadic: always log through a fixed "%s" so a message is never a format string. */
-static inline void scep_syslog(int priority, const char *message) { syslog(priority, "%s", message); }
+/* A datagram socket connected to the local syslog daemon's socket (/dev/log), close-on-exec;
+ * -1 with errno set when there is none. The agent formats syslog lines itself (Platform's
+ * SyslogSocket): libc's syslog(3) would bring printf and time-zone code into the static binary. */
+static inline int scep_syslog_socket(const char *path) {
+    struct sockaddr_un address;
+    memset(&address, 0, sizeof address);
+    address.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof address.sun_path) { errno = ENAMETOOLONG; return -1; }
+    strcpy(address.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
 
 /* Signals arrive as bytes on a pipe (the self-pipe trick), so the daemon's one poll() wakes for
  * them; returns the pipe's read end, or -1. */
