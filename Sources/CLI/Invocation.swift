@@ -113,6 +113,7 @@ public struct Invocation: Equatable {
         var settings = Settings()
         for entry in configEntries { try settings.apply(entry.option.name, entry.option.value, source: entry.option.source) }
         for option in options { try settings.apply(option.name, option.value, source: option.source) }
+        try settings.expandSubject()
         if case .run(let command) = action {
             for name in command.requiredSettings where !settings.has(name) {
                 throw UsageError("'\(command.rawValue)' needs --\(name) (on the command line or in the config file)")

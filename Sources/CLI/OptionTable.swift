@@ -26,6 +26,8 @@ enum OptionTable {
                    help: "keyUsage to request, e.g. digitalSignature,keyEncipherment"),
         OptionSpec(name: "extended-key-usage", argument: "PURPOSES", commands: [],
                    help: "extendedKeyUsage to request: clientAuth, serverAuth"),
+        OptionSpec(name: "serial-file", argument: "FILE", commands: [],
+                   help: "where {serial} comes from (default: device tree, then DMI product serial)"),
         OptionSpec(name: "key-bits", argument: "N", commands: [], help: "RSA key size: 2048 (default), 3072, 4096"),
         OptionSpec(name: "keystore", argument: "DIR", commands: [],
                    help: "the agent's own state (default /var/lib/scep-agent)"),

@@ -1,3 +1,4 @@
+import Encoding
 import Agent
 import ASN1
 import HTTP
@@ -13,6 +14,13 @@ public struct Settings: Equatable {
     public var caFingerprint: [UInt8]? = nil
     public var challengeFile: String? = nil
     public var subject: DistinguishedName? = nil
+    /// Where {serial} comes from when the board keeps it somewhere unusual (a board profile's
+    /// serial-source); otherwise the device tree, then DMI.
+    public var serialFile: String? = nil
+    /// --subject as given, with where it was given; placeholders are filled by `expandSubject()`
+    /// once every option is known, so `serial-file` may come after `subject`.
+    var subjectTemplate: String? = nil
+    var subjectSource: String = ""
     /// The CSR's extensionRequest, from --san, --key-usage and --extended-key-usage.
     public var subjectAltNames: [SubjectAltName] = []
     public var keyUsage: KeyUsage? = nil
@@ -63,9 +71,9 @@ public struct Settings: Equatable {
             caFingerprint = digest
         case "challenge-file": challengeFile = try path(value, source)
         case "subject":
-            let expanded: String
-            do { expanded = try SubjectTemplate.expand(value, lookup: DeviceFacts.value) } catch { throw invalid(error.message) }
-            do { subject = try DistinguishedName(rfc4514: expanded) } catch { throw invalid("invalid subject: \(error)") }
+            subjectTemplate = value
+            subjectSource = source
+        case "serial-file": serialFile = try path(value, source)
         case "san":
             guard let names = RequestExtensions.subjectAltNames(value) else {
                 throw invalid("expected names such as DNS:dev.example,IP:192.0.2.1,email:ops@example.com, not '\(value)'")
@@ -129,6 +137,29 @@ public struct Settings: Equatable {
         }
     }
 
+    /// Fills the subject's placeholders from this device and parses it.
+    mutating func expandSubject() throws(UsageError) {
+        guard let template = subjectTemplate else { return }
+        let serialFile = self.serialFile
+        var serialFileUnreadable = false
+        let expanded: String
+        do {
+            expanded = try SubjectTemplate.expand(template) { name in
+                guard name == "serial", let serialFile else { return DeviceFacts.value(of: name) }
+                let serial = DeviceFacts.firstLine(serialFile)
+                serialFileUnreadable = serial == nil
+                return serial
+            }
+        } catch {
+            var message = "\(subjectSource): \(error.message)"
+            if serialFileUnreadable, let serialFile { message += " (serial-file \(serialFile) is missing or empty)" }
+            throw UsageError(message)
+        }
+        do { subject = try DistinguishedName(rfc4514: expanded) } catch {
+            throw UsageError("\(subjectSource): invalid subject: \(error)")
+        }
+    }
+
     private func path(_ value: String, _ source: String) throws(UsageError) -> String {
         guard !value.isEmpty else { throw UsageError("\(source): the path is empty") }
         guard !value.utf8.contains(0) else { throw UsageError("\(source): the path contains a NUL byte") }
@@ -155,7 +186,7 @@ public struct Settings: Equatable {
     }
 
     private func boolean(_ value: String, _ source: String) throws(UsageError) -> Bool {
-        switch value.lowercased() {
+        switch value.asciiLowercased {
         case "yes", "true", "on", "1": return true
         case "no", "false", "off", "0": return false
         default: throw UsageError("\(source): expected yes or no, not '\(value)'")

@@ -23,7 +23,7 @@ public enum DeviceFacts {
     }
 
     /// The first line of a small file, without NULs (device-tree strings end with one) or spaces.
-    static func firstLine(_ path: String) -> String? {
+    public static func firstLine(_ path: String) -> String? {
         guard let bytes = try? readFile(path, limit: 4096) else { return nil }
         let line = bytes.prefix { $0 != 0x0a && $0 != 0 }.filter { $0 > 0x20 && $0 < 0x7f }
         return line.isEmpty ? nil : String(decoding: line, as: UTF8.self)

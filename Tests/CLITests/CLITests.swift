@@ -76,7 +76,7 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
             "reuse-key": "yes", "tls-ca": "/t", "log-level": "debug", "syslog": "no", "allow-weak-crypto": "no",
             "san": "DNS:dev.example,IP:192.0.2.1,IP:2001:db8::1,email:ops@example.com", "key-usage": "digitalSignature,keyEncipherment",
             "extended-key-usage": "clientAuth", "bundle-out": "/bundle", "publish-mode": "0640", "key-mode": "0440",
-            "publish-owner": "0", "publish-group": "root", "device-secret": "/secret",
+            "publish-owner": "0", "publish-group": "root", "device-secret": "/secret", "serial-file": "/s",
             "consume-challenge": "yes", "retry-min": "30s", "retry-max": "1h",
         ]
         var arguments = ["run"]
@@ -196,5 +196,21 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
     @Test func hostnameComesFromTheSystem() throws {
         let parsed = try settings(["caps", "--url", "http://h/", "--subject", "CN={hostname}"])
         #expect(parsed.subject?.value(of: OID.commonName) == ProcessInfo.processInfo.hostName)
+    }
+
+    /// A board profile names where the serial lives; the option may come after --subject.
+    @Test func serialComesFromTheSerialFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("serial-\(getpid())").path
+        try Data("BBB-1234\0\n".utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let parsed = try settings(["caps", "--url", "http://h/", "--subject", "CN=dev-{serial}", "--serial-file", path])
+        #expect(parsed.subject?.value(of: OID.commonName) == "dev-BBB-1234")
+
+        let missing = path + ".missing"
+        #expect {
+            try settings(["caps", "--url", "http://h/", "--subject", "CN={serial}", "--serial-file", missing])
+        } throws: { error in
+            (error as? UsageError)?.message == "--subject: the subject uses {serial}, which this device does not provide (serial-file \(missing) is missing or empty)"
+        }
     }
 }
