@@ -3,26 +3,19 @@
 #   make demo     build the static binary and show what it does
 #   make test     install what is missing, then every test (unit, layering, Embedded static build, smoke)
 #   make static   the shipped binary: Embedded Swift, fully static, stripped -> dist/scep-agent
+#   make cross    static binaries for aarch64, armv7hf and the tiny musl build -> dist/TARGET/
+#   make board BOARD=raspberrypi-aarch64   a board's binary and default config -> dist/boards/BOARD/
 #   make bench    size and speed table
 
 SWIFT          ?= swift
-SWIFT_BIN_DIR  := $(shell dirname "$$(command -v swiftc)")
-SWIFT_ROOT     := $(abspath $(SWIFT_BIN_DIR)/..)
-ARCH           := $(shell uname -m)
-EMBEDDED_LIBS  := $(SWIFT_ROOT)/lib/swift/embedded/$(ARCH)-unknown-linux-gnu
-# mbedTLS for the shipped binary: built from Debian's source with our trimmed config
-# (Board/mbedtls/scep-agent-config.h); Swift sees the same headers and config.
-MBEDTLS_OUT    := .build-mbedtls/$(ARCH)-linux-gnu
-MBEDTLS_FLAGS  := -Xcc -I$(MBEDTLS_OUT)/include -Xcc '-DMBEDTLS_CONFIG_FILE=<scep-agent-config.h>' \
-                  -Xlinker -L$(MBEDTLS_OUT)/lib
-# Embedded Swift keeps String's Unicode tables in a separate archive; link it by path.
-EMBEDDED_FLAGS := -c release --traits Embedded --product scep-agent --scratch-path .build-embedded $(MBEDTLS_FLAGS) \
-                  -Xlinker -L$(EMBEDDED_LIBS) -Xlinker -lswiftUnicodeDataTables
+# The targets `make cross` builds besides the host's (Scripts/build-target.sh, Board/README.md).
+CROSS_TARGETS  := aarch64-linux-gnu arm-linux-gnueabihf x86_64-linux-musl-tiny
+BOARD          ?= raspberrypi-aarch64
 
 DIST           := dist
 BINARY         := $(DIST)/scep-agent
 
-.PHONY: all build mbedtls static deb package-test fleet-sim test unit-test smoke-test responder interop-test check-layers deps demo bench clean
+.PHONY: all build static cross board cross-test deb package-test fleet-sim test unit-test smoke-test responder interop-test check-layers deps demo bench clean
 
 all: static
 
@@ -32,19 +25,20 @@ deps:
 build: deps
 	$(SWIFT) build
 
-mbedtls: deps
-	@Scripts/build-mbedtls.sh $(MBEDTLS_OUT) cc
+# The shipped binary: Embedded Swift over mbedTLS built from Debian's source with our trimmed
+# config (Board/mbedtls/scep-agent-config.h), fully static, stripped.
+static: deps
+	@Scripts/build-target.sh x86_64-linux-gnu $(BINARY)
 
-static: deps mbedtls
-	@# SwiftPM does not notice a rebuilt mbedTLS archive: relink when one is newer than the binary.
-	@if [ -f .build-embedded/release/scep-agent ] && [ -n "$$(find $(MBEDTLS_OUT)/lib -newer .build-embedded/release/scep-agent)" ]; then \
-		rm -f .build-embedded/release/scep-agent; fi
-	$(SWIFT) build $(EMBEDDED_FLAGS)
-	@mkdir -p $(DIST)
-	@# Unwind tables are dropped too: nothing in this program unwinds (no C++ exceptions,
-	@# Embedded Swift traps on fatal errors, no thread cancellation); that is ~100 KB.
-	strip -R .eh_frame -R .eh_frame_hdr -o $(BINARY) .build-embedded/release/scep-agent
-	@echo "built $(BINARY): $$(stat -c %s $(BINARY)) bytes"
+cross: deps
+	@for target in $(CROSS_TARGETS); do Scripts/build-target.sh $$target $(DIST)/$$target/scep-agent || exit 1; done
+
+board: deps
+	@Scripts/board.sh $(BOARD) $(DIST)/boards/$(BOARD)
+
+# The cross-built binaries under qemu-user-static: enroll and renew against micromdm scepserver.
+cross-test: cross static
+	@Tests/Cross/run.sh $(DIST)
 
 check-layers:
 	@Scripts/check-layers.sh
@@ -72,7 +66,7 @@ deb: static
 package-test: deb
 	@echo "== deb.sh" && Tests/Packaging/deb.sh $(DIST)/scep-agent_*.deb
 
-test: deps check-layers unit-test smoke-test interop-test package-test
+test: deps check-layers unit-test smoke-test interop-test package-test cross-test
 
 demo: static responder
 	@Scripts/demo.sh $(BINARY)
@@ -80,8 +74,8 @@ demo: static responder
 fleet-sim: deps
 	$(SWIFT) build -c release --product scep-fleet-sim --scratch-path .build-sim
 
-bench: static responder fleet-sim
+bench: static cross responder fleet-sim
 	@Scripts/bench.sh $(BINARY) .build/debug/scep-test-responder .build-sim/release/scep-fleet-sim
 
 clean:
-	rm -rf .build .build-embedded $(DIST)
+	rm -rf .build .build-embedded .build-aarch64 .build-armv7 .build-tiny .build-sim .build-mbedtls $(DIST)

@@ -92,6 +92,21 @@ echo
 echo "Not measured: certmonger (needs a D-Bus system bus, absent here); sscep (not packaged in Debian 12);"
 echo "strongSwan pki (Debian 12's fails against micromdm, per the project notes)."
 
+# Every target's static binary (make cross puts them beside the host's).
+DIST=$(dirname "$BIN")
+echo
+echo "## The static binary per target (stripped, everything it needs to run)"
+echo
+echo "| target | bytes | budget | vs scepclient (x86_64) |"
+echo "|---|---|---|---|"
+for entry in "x86_64-linux-gnu|$BIN|1,800,000" "aarch64-linux-gnu|$DIST/aarch64-linux-gnu/scep-agent|" \
+             "arm-linux-gnueabihf|$DIST/arm-linux-gnueabihf/scep-agent|" "x86_64-linux-musl-tiny|$DIST/x86_64-linux-musl-tiny/scep-agent|700,000"; do
+    IFS='|' read -r target file budget <<< "$entry"
+    if [ -f "$file" ]; then size=$(stat -c %s "$file"); else size=0; fi
+    [ "$size" = 0 ] && echo "| $target | not built (make cross) | ${budget:--} | |" && continue
+    echo "| $target | $size | ${budget:--} | $(ratio "$size" "$CLIENT_SIZE") |"
+done
+
 # The daemon's idle cost: a one-day certificate, so it sleeps until renewal.
 mkdir -p "$WORK/responder"
 "${IN_NS[@]}" "$RESPONDER" --port 8091 --lifetime 86400 --state "$WORK/responder" >"$WORK/responder/out" 2>/dev/null &

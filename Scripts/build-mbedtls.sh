@@ -5,6 +5,9 @@
 #
 #   Scripts/build-mbedtls.sh OUTDIR [CC] [EXTRA_CFLAGS...]
 #
+# MBEDTLS_DEFINES="NAME ..." are defined at the top of OUTDIR's copy of the config, so the Swift
+# code compiled against OUTDIR/include sees the same choice (the tiny build: SCEP_AGENT_NO_TLS).
+#
 # OUTDIR gets lib/*.a and include/ (the headers the libraries were built with). Reruns are free
 # while OUTDIR/lib/libmbedcrypto.a is newer than the config.
 set -euo pipefail
@@ -14,7 +17,10 @@ cc=${2:-cc}
 shift $(( $# >= 2 ? 2 : 1 ))
 config=$(realpath Board/mbedtls/scep-agent-config.h)
 
-if [ -f "$out/lib/libmbedcrypto.a" ] && [ "$out/lib/libmbedcrypto.a" -nt "$config" ] && [ "$out/lib/libmbedcrypto.a" -nt "$0" ]; then
+# What the libraries were built with; a change of compiler, flags or defines rebuilds them.
+recipe="$cc $* defines: ${MBEDTLS_DEFINES:-}"
+if [ -f "$out/lib/libmbedcrypto.a" ] && [ "$out/lib/libmbedcrypto.a" -nt "$config" ] && [ "$out/lib/libmbedcrypto.a" -nt "$0" ] \
+   && [ "$(cat "$out/recipe" 2>/dev/null)" = "$recipe" ]; then
     exit 0
 fi
 
@@ -32,10 +38,14 @@ build=$out/build
 rm -rf "$build" && mkdir -p "$build" "$out/lib"
 cp -r "$source_root/library" "$source_root/3rdparty" "$build/"
 rm -rf "$out/include" && cp -r "$source_root/include" "$out/include"
-cp "$config" "$out/include/scep-agent-config.h"
+{
+    for name in ${MBEDTLS_DEFINES:-}; do echo "#define $name"; done
+    cat "$config"
+} > "$out/include/scep-agent-config.h"
 ln -s "$out/include" "$build/include"
 make -s -C "$build/library" -j"$(nproc)" libmbedcrypto.a libmbedx509.a libmbedtls.a CC="$cc" AR="${AR:-ar}" \
     CFLAGS="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables -I$out/include -DMBEDTLS_CONFIG_FILE='\"scep-agent-config.h\"' $*" \
     >/dev/null
 mv "$build"/library/libmbed*.a "$out/lib/"
 rm -rf "$build"
+printf '%s' "$recipe" > "$out/recipe"

@@ -15,6 +15,12 @@ packages=(
     iproute2        # ip netns: the test server runs in a network namespace of its own
     systemd         # systemd-analyze verify, for the packaged unit
     adduser         # the package's maintainer scripts
+    # make cross (Board/README.md): cross compilers and C libraries for the ARM boards, musl for
+    # the tiny build, and qemu to run what they build in the tests.
+    gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+    gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+    musl-tools
+    qemu-user-static
 )
 
 # --mbedtls-source: make Debian's source packages reachable (a deb-src entry) for

@@ -29,11 +29,14 @@
 #define MBEDTLS_ENTROPY_C
 #define MBEDTLS_CTR_DRBG_C
 
-/* Digests */
+/* Digests. The _SMALLER variants and AES_FEWER_TABLES trade a little speed for ~9 KB: the agent
+ * hashes and encrypts kilobytes, a few times a year. */
 #define MBEDTLS_MD_C
 #define MBEDTLS_SHA1_C
 #define MBEDTLS_SHA256_C
+#define MBEDTLS_SHA256_SMALLER
 #define MBEDTLS_SHA512_C
+#define MBEDTLS_SHA512_SMALLER
 
 /* Ciphers */
 #define MBEDTLS_CIPHER_C
@@ -41,6 +44,7 @@
 #define MBEDTLS_CIPHER_PADDING_PKCS7
 #define MBEDTLS_AES_C
 #define MBEDTLS_AES_ROM_TABLES
+#define MBEDTLS_AES_FEWER_TABLES
 #define MBEDTLS_DES_C
 #define MBEDTLS_GCM_C
 
@@ -53,6 +57,14 @@
 #define MBEDTLS_PK_C
 #define MBEDTLS_PK_PARSE_C
 #define MBEDTLS_PK_WRITE_C
+
+/*
+ * Everything below serves TLS only. The tiny build (SCEP_AGENT_NO_TLS, set by
+ * Scripts/build-mbedtls.sh at the top of its copy of this file) leaves it out: SCEP protects its
+ * messages end to end with CMS, so plain http:// is the protocol's normal transport.
+ */
+#ifndef SCEP_AGENT_NO_TLS
+/* Elliptic curves: ECDHE key exchange and ECDSA server certificates */
 #define MBEDTLS_ECP_C
 #define MBEDTLS_ECP_DP_SECP256R1_ENABLED
 #define MBEDTLS_ECP_DP_SECP384R1_ENABLED
@@ -60,6 +72,7 @@
 #define MBEDTLS_ECP_NIST_OPTIM
 #define MBEDTLS_ECDH_C
 #define MBEDTLS_ECDSA_C
+#endif
 
 /* Encodings */
 #define MBEDTLS_ASN1_PARSE_C
@@ -69,7 +82,8 @@
 #define MBEDTLS_PEM_PARSE_C
 #define MBEDTLS_VERSION_C
 
-/* X.509 */
+#ifndef SCEP_AGENT_NO_TLS
+/* X.509: server certificates and --tls-ca bundles */
 #define MBEDTLS_X509_USE_C
 #define MBEDTLS_X509_CRT_PARSE_C
 
@@ -84,6 +98,7 @@
 #define MBEDTLS_KEY_EXCHANGE_RSA_ENABLED
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_RSA_ENABLED
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
+#endif /* SCEP_AGENT_NO_TLS */
 
 #include "mbedtls/check_config.h"
 

@@ -9,6 +9,7 @@ public struct DERElement {
     public var isConstructed: Bool { tag & 0x20 != 0 }
 
     /// A reader over this element's contents, one level deeper.
+    @inline(never)
     public func reader(_ context: String) throws(DERError) -> DERReader {
         guard isConstructed else { throw DERError(.badValue("expected a constructed element"), context) }
         return try DERReader(contents, context: context, depth: depth + 1)
@@ -45,6 +46,7 @@ public struct DERReader {
     public var nextTag: UInt8? { remaining.first }
 
     /// Reads the next element, whatever its tag.
+    @inline(never)
     public mutating func read() throws(DERError) -> DERElement {
         let start = remaining.startIndex
         guard let tag = remaining.first else { throw DERError(.truncated, context) }
@@ -75,6 +77,7 @@ public struct DERReader {
     }
 
     /// Reads the next element and checks its tag.
+    @inline(never)
     public mutating func read(_ tag: UInt8) throws(DERError) -> DERElement {
         guard let found = nextTag else { throw DERError(.truncated, context) }
         guard found == tag else { throw DERError(.unexpectedTag(expected: tag, found: found), context) }
@@ -82,33 +85,39 @@ public struct DERReader {
     }
 
     /// Reads the next element only when it carries `tag` (OPTIONAL and DEFAULT fields).
+    @inline(never)
     public mutating func readIfPresent(_ tag: UInt8) throws(DERError) -> DERElement? {
         guard nextTag == tag else { return nil }
         return try read()
     }
 
     /// Reads a constructed element with `tag` and returns a reader over its contents.
+    @inline(never)
     public mutating func enter(_ tag: UInt8, _ context: String) throws(DERError) -> DERReader {
         try read(tag).reader(context)
     }
 
+    @inline(never)
     public mutating func enterSequence(_ context: String) throws(DERError) -> DERReader {
         try enter(DERTag.sequence, context)
     }
 
     /// Fails unless everything has been read: trailing bytes are a sign of a confused parse.
+    @inline(never)
     public func finish() throws(DERError) {
         guard remaining.isEmpty else { throw DERError(.trailingData, context) }
     }
 
     // MARK: Primitive values
 
+    @inline(never)
     public mutating func readObjectIdentifier() throws(DERError) -> ObjectIdentifier {
         let element = try read(DERTag.objectIdentifier)
         return try ObjectIdentifier(der: element.contents, context: context)
     }
 
     /// An INTEGER's two's-complement content octets, as encoded (serial numbers stay bytes).
+    @inline(never)
     public mutating func readIntegerBytes() throws(DERError) -> ArraySlice<UInt8> {
         let element = try read(DERTag.integer)
         guard !element.contents.isEmpty else { throw DERError(.badValue("empty INTEGER"), context) }
@@ -116,6 +125,7 @@ public struct DERReader {
     }
 
     /// A small non-negative INTEGER (versions, key sizes).
+    @inline(never)
     public mutating func readSmallInteger() throws(DERError) -> Int {
         let bytes = try readIntegerBytes()
         guard bytes.count <= 4, let first = bytes.first, first & 0x80 == 0 else {
@@ -126,11 +136,13 @@ public struct DERReader {
         return value
     }
 
+    @inline(never)
     public mutating func readOctetString() throws(DERError) -> ArraySlice<UInt8> {
         try read(DERTag.octetString).contents
     }
 
     /// A BIT STRING with no unused bits (keys and signatures are always whole bytes).
+    @inline(never)
     public mutating func readBitStringBytes() throws(DERError) -> ArraySlice<UInt8> {
         let contents = try read(DERTag.bitString).contents
         guard let unused = contents.first, unused == 0 else {
@@ -139,6 +151,7 @@ public struct DERReader {
         return contents.dropFirst()
     }
 
+    @inline(never)
     public mutating func readBoolean() throws(DERError) -> Bool {
         let contents = try read(DERTag.boolean).contents
         guard contents.count == 1 else { throw DERError(.badValue("BOOLEAN of wrong size"), context) }
@@ -147,6 +160,7 @@ public struct DERReader {
 
     /// Any of the string types a Name or attribute uses, as text. Invalid UTF-8 is replaced, never
     /// trusted: these strings are only ever shown or compared.
+    @inline(never)
     public mutating func readString() throws(DERError) -> String {
         let element = try read()
         switch element.tag {

@@ -1,4 +1,5 @@
 import Crypto
+import HTTP
 
 public enum Version {
     public static let number = "0.1.0"
@@ -9,7 +10,8 @@ public enum Version {
         #else
         let mode = "standard"
         #endif
-        return "scep-agent \(number) (mbedTLS \(cryptoLibraryVersion()), \(mode) build)"
+        let tls = HTTPClient.supportsTLS ? "" : ", tiny: no TLS"
+        return "scep-agent \(number) (mbedTLS \(cryptoLibraryVersion()), \(mode) build\(tls))"
     }
 }
 

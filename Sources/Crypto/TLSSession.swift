@@ -1,3 +1,6 @@
+// The tiny build (-DSCEP_NO_TLS, Board/profiles/openwrt-x86_64-tiny.conf) is linked against an
+// mbedTLS without TLS, so this file is left out there; HTTP refuses https:// URLs instead.
+#if !SCEP_NO_TLS
 import CMbedTLS
 
 /// The byte transport under a TLS session, supplied by the layer that owns the socket. Each
@@ -130,3 +133,4 @@ private func tlsReceive(_ context: UnsafeMutableRawPointer?, _ bytes: UnsafeMuta
     if result >= 0 { return Int32(result) }
     return result == TLSTransportIO.timedOut ? scep_mbedtls_err_ssl_timeout() : scep_mbedtls_err_net_recv_failed()
 }
+#endif

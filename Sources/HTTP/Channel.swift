@@ -4,10 +4,24 @@ import Platform
 /// The byte stream under HTTP: a plain TCP connection, or TLS over one.
 enum Channel {
     case plain(TCPConnection)
+    #if !SCEP_NO_TLS
     case tls(TLSSession, TCPConnection)
+    #endif
+
+    /// Whether this build can speak https:// (the tiny build cannot).
+    static var supportsTLS: Bool {
+        #if SCEP_NO_TLS
+        false
+        #else
+        true
+        #endif
+    }
 
     static func open(_ connection: TCPConnection, url: ServerURL, trust: [UInt8]?, deadline: Int64) throws(HTTPError) -> Channel {
         guard url.scheme == .https else { return .plain(connection) }
+        #if SCEP_NO_TLS
+        throw .tls(HTTPClient.noTLSMessage)
+        #else
         guard let trust else { throw .tls("https:// needs --tls-ca (a PEM bundle of the CAs to trust)") }
         let io = TLSTransportIO(
             send: { bytes in
@@ -32,14 +46,17 @@ enum Channel {
         } catch {
             throw .tls("\(error)")
         }
+        #endif
     }
 
     func send(_ bytes: [UInt8], deadline: Int64) throws(HTTPError) {
         switch self {
         case .plain(let connection):
             do { try connection.send(bytes, deadline: deadline) } catch { throw .system(error) }
+        #if !SCEP_NO_TLS
         case .tls(let session, _):
             do { try session.write(bytes) } catch { throw .tls("\(error)") }
+        #endif
         }
     }
 
@@ -53,13 +70,17 @@ enum Channel {
             case .success(let count): return count
             case .failure(let error): throw .system(error)
             }
+        #if !SCEP_NO_TLS
         case .tls(let session, _):
             do { return try session.read(into: &buffer) } catch { throw .tls("\(error)") }
+        #endif
         }
     }
 
     mutating func close() {
+        #if !SCEP_NO_TLS
         if case .tls(let session, _) = self { session.closeNotify() }
+        #endif
     }
 }
 

@@ -17,6 +17,11 @@ public struct HTTPRequest {
 /// connect and on the whole exchange, a cap on the response, a bounded number of redirects, and
 /// TLS for `https://` (through the crypto layer, verified against the configured CA bundle).
 public struct HTTPClient {
+    /// False in the tiny build, which is linked without TLS.
+    public static var supportsTLS: Bool { Channel.supportsTLS }
+    public static let noTLSMessage =
+        "this is the tiny build, without TLS: use an http:// URL (SCEP signs and encrypts its messages end to end)"
+
     public var connectTimeoutMilliseconds: Int64 = 10_000
     /// For the whole exchange after connecting: a drip-feeding server cannot hold us forever.
     public var exchangeTimeoutMilliseconds: Int64 = 60_000

@@ -23,7 +23,11 @@ public func monotonicMilliseconds() -> Int64 {
 /// Sleeps for `milliseconds`, resuming after signals until the time has passed.
 public func sleepMilliseconds(_ milliseconds: Int64) {
     guard milliseconds > 0 else { return }
-    var request = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int((milliseconds % 1000) * 1_000_000))
+    // numericCast: time_t and the nanoseconds field differ in width between targets (64-bit
+    // time_t on 32-bit ARM).
+    var request = timespec()
+    request.tv_sec = numericCast(milliseconds / 1000)
+    request.tv_nsec = numericCast((milliseconds % 1000) * 1_000_000)
     var remaining = timespec()
     while nanosleep(&request, &remaining) != 0 && scep_errno() == EINTR {
         request = remaining

@@ -25,7 +25,7 @@ public final class TCPConnection {
     public static func connect(host: String, port: UInt16, timeoutMilliseconds: Int64) throws(SystemError) -> TCPConnection {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_socktype = scep_sock_stream()
         hints.ai_flags = AI_NUMERICSERV
         var list: UnsafeMutablePointer<addrinfo>? = nil
         let status = getaddrinfo(host, "\(port)", &hints, &list)
@@ -40,7 +40,7 @@ public final class TCPConnection {
         var cursor: UnsafeMutablePointer<addrinfo>? = first
         while let entry = cursor {
             cursor = entry.pointee.ai_next
-            let socketDescriptor = socket(entry.pointee.ai_family, entry.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue),
+            let socketDescriptor = socket(entry.pointee.ai_family, entry.pointee.ai_socktype | scep_sock_cloexec(),
                                           entry.pointee.ai_protocol)
             guard socketDescriptor >= 0 else {
                 lastError = SystemError.last("socket")

@@ -5,9 +5,12 @@
 # The server listens on every interface, so it runs inside a network namespace of this test's
 # own (loopback only) when the kernel lets us make one; otherwise on 127.0.0.1.
 #
-#   Tests/Interop/micromdm.sh BINARY
+#   Tests/Interop/micromdm.sh BINARY [RUNNER]
+#
+# RUNNER runs the binary, for cross builds under emulation (e.g. qemu-aarch64-static).
 set -u
 BIN=$(readlink -f "$1")
+RUNNER=${2:-}
 . "$(dirname "$0")/../Smoke/lib.sh"
 
 NS="scep-agent-test-$$"
@@ -34,13 +37,13 @@ DEPOT="$SCRATCH/depot"
 scepserver ca -init -depot "$DEPOT" >/dev/null 2>&1 || { fail "scepserver ca -init"; finish; exit 1; }
 "${IN_NS[@]}" scepserver -depot "$DEPOT" -port "$PORT" -challenge factory-secret -allowrenew 0 >"$SCRATCH/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 50); do "${IN_NS[@]}" "$BIN" caps --url "$URL" >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 50); do "${IN_NS[@]}" $RUNNER "$BIN" caps --url "$URL" >/dev/null 2>&1 && break; sleep 0.1; done
 
 FP=$(openssl x509 -in "$DEPOT/ca.pem" -outform DER | sha256sum | cut -d' ' -f1)
 printf 'factory-secret\n' > "$SCRATCH/challenge"
 printf 'wrong-secret\n' > "$SCRATCH/wrong"
 KS="$SCRATCH/keystore"
-agent() { "${IN_NS[@]}" "$BIN" "$@"; }
+agent() { "${IN_NS[@]}" $RUNNER "$BIN" "$@"; }
 pubkey() { openssl x509 -in "$1" -noout -pubkey | sha256sum; }
 
 expect_status "caps" 0 agent caps --url "$URL"

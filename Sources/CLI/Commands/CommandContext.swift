@@ -12,6 +12,7 @@ struct CommandContext {
     func client() throws(CommandFailure) -> SCEPClient<HTTPTransport> {
         guard let url = settings.url else { throw CommandFailure(.usage, "no --url configured") }
         var http = HTTPClient()
+        if url.scheme == .https && !HTTPClient.supportsTLS { throw CommandFailure(.usage, HTTPClient.noTLSMessage) }
         if let path = settings.tlsCA {
             do { http.tlsTrust = try readFile(path, limit: 1 << 20) } catch {
                 throw CommandFailure(.usage, "cannot read --tls-ca: \(error)")

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Builds the shipped binary for one target: Embedded Swift, mbedTLS from Debian's source with our
+# config, fully static, stripped.
+#
+#   Scripts/build-target.sh TARGET OUTPUT
+#
+# EXTRA_SWIFT_BUILD_FLAGS, when set, is appended to `swift build` (for size experiments).
+#
+# Targets (Board/README.md):
+#   x86_64-linux-gnu        the host build (`make static`), static glibc
+#   aarch64-linux-gnu       64-bit ARM (Raspberry Pi 3/4/5, QEMU virt), static glibc
+#   arm-linux-gnueabihf     32-bit ARMv7 hard float (BeagleBone), static glibc
+#   x86_64-linux-musl-tiny  static musl, without TLS: the smallest build
+#
+# The Swift toolchain ships Embedded standard libraries for bare-metal triples only
+# (aarch64-none-none-elf, armv7-none-none-eabi); the ARM builds compile for those, import the C
+# library through the Linux triple (-clang-target) and the cross sysroot's headers, and link as
+# Linux programs. The musl build keeps the host triple but swaps glibc for musl's headers, start
+# files and libc.a.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${1:?usage: build-target.sh TARGET OUTPUT}
+output=${2:?usage: build-target.sh TARGET OUTPUT}
+
+swift_root=$(dirname "$(dirname "$(command -v swiftc)")")
+embedded_libs=$swift_root/lib/swift/embedded
+mbedtls=$PWD/.build-mbedtls/$target
+flags=()          # swift build arguments
+mbedtls_cc=cc
+mbedtls_cflags=()
+mbedtls_defines=
+strip_tool=strip
+# The host builds drop unwind tables (~100 KB; nothing unwinds). The ARM glibc builds keep them:
+# static glibc's start-up code on aarch64 reads .eh_frame, and the binary crashes without it.
+strip_flags=(-R .eh_frame -R .eh_frame_hdr)
+
+cross_flags() { # TRIPLE EMBEDDED_TRIPLE LINUX_TRIPLE SYSROOT [extra clang flags...]
+    local triple=$1 embedded=$2 linux=$3 sysroot=$4
+    shift 4
+    flags+=(--triple "$embedded" -Xswiftc -clang-target -Xswiftc "$linux"
+            -Xcc --target="$linux" -Xcc -nostdlibinc -Xcc -isystem -Xcc "$sysroot/include")
+    for flag in "$@"; do flags+=(-Xcc "$flag"); done
+    mbedtls_cflags=("$@")
+    # The link is a Linux link: clang with the Linux triple finds the cross gcc's start files and
+    # libraries; lld, because GNU ld rejects a copy relocation against a protected Swift symbol.
+    flags+=(-Xswiftc -Xclang-linker -Xswiftc --target="$linux" -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+            -Xlinker -L"$embedded_libs/$embedded")
+    mbedtls_cc=$triple-gcc
+    strip_tool=$triple-strip
+    strip_flags=()
+}
+
+case "$target" in
+    x86_64-linux-gnu)
+        scratch=.build-embedded
+        flags+=(-Xlinker -L"$embedded_libs/x86_64-unknown-linux-gnu")
+        ;;
+    aarch64-linux-gnu)
+        scratch=.build-aarch64
+        cross_flags aarch64-linux-gnu aarch64-none-none-elf aarch64-unknown-linux-gnu /usr/aarch64-linux-gnu
+        ;;
+    arm-linux-gnueabihf)
+        scratch=.build-armv7
+        # 64-bit time_t and file offsets, for C and for Swift's view of the C headers alike:
+        # certificates outlive 2038 and so will the boards, and without large-file support
+        # readdir() fails with EOVERFLOW on file systems with 64-bit directory offsets.
+        cross_flags arm-linux-gnueabihf armv7-none-none-eabi armv7-unknown-linux-gnueabihf /usr/arm-linux-gnueabihf \
+            -mfloat-abi=hard -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
+        ;;
+    x86_64-linux-musl-tiny)
+        scratch=.build-tiny
+        musl=/usr/lib/x86_64-linux-musl
+        mbedtls_cc=musl-gcc
+        mbedtls_defines=SCEP_AGENT_NO_TLS
+        # LLVM's machine outliner folds repeated instruction sequences into shared functions:
+        # ~15 KB here, what keeps this build under its 700 KB budget.
+        flags+=(-Xswiftc -DSCEP_NO_TLS -Xswiftc -Xllvm -Xswiftc -enable-machine-outliner=always
+                -Xcc -nostdlibinc -Xcc -isystem -Xcc /usr/include/x86_64-linux-musl
+                -Xlinker -L"$embedded_libs/x86_64-unknown-linux-gnu"
+                # musl's start files and C library in place of glibc's: -nostdlib drops the
+                # defaults, the musl directory comes first in the search path (its libm.a is the
+                # one -lm finds), and crti/crtn bracket everything else.
+                -Xswiftc -L"$musl" -Xswiftc -Xclang-linker -Xswiftc -nostdlib -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+                -Xlinker "$musl/crt1.o" -Xlinker "$musl/crti.o" -Xlinker -lc
+                -Xlinker "$(gcc -print-libgcc-file-name)" -Xlinker "$musl/crtn.o")
+        ;;
+    *)
+        echo "build-target.sh: unknown target '$target' (x86_64-linux-gnu, aarch64-linux-gnu, arm-linux-gnueabihf, x86_64-linux-musl-tiny)" >&2
+        exit 2
+        ;;
+esac
+
+MBEDTLS_DEFINES=$mbedtls_defines Scripts/build-mbedtls.sh "$mbedtls" "$mbedtls_cc" "${mbedtls_cflags[@]}"
+
+build=(swift build -c release --traits Embedded --product scep-agent --scratch-path "$scratch"
+       -Xcc -I"$mbedtls/include" -Xcc '-DMBEDTLS_CONFIG_FILE=<scep-agent-config.h>' -Xlinker -L"$mbedtls/lib"
+       "${flags[@]}" ${EXTRA_SWIFT_BUILD_FLAGS:-} -Xlinker -lswiftUnicodeDataTables)
+product=$("${build[@]}" --show-bin-path)/scep-agent
+# SwiftPM does not notice a rebuilt mbedTLS archive: relink when one is newer than the binary.
+if [ -f "$product" ] && [ -n "$(find "$mbedtls/lib" -newer "$product")" ]; then rm -f "$product"; fi
+
+rm -f "$output"
+"${build[@]}"
+
+mkdir -p "$(dirname "$output")"
+"$strip_tool" "${strip_flags[@]}" -o "$output" "$product"
+echo "built $output ($target): $(stat -c %s "$output") bytes"

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The cross-built binaries (make cross), each run the way its board would run it: the ARM builds
+# under qemu-user-static, the tiny musl build natively. Each must be a static executable for its
+# architecture, start, and enroll and renew against micromdm scepserver (Tests/Interop/micromdm.sh,
+# run through the emulator). Then every board profile yields a config the agent accepts.
+#
+#   Tests/Cross/run.sh DIST
+set -u
+DIST=$(readlink -f "${1:?usage: run.sh DIST}")
+HERE=$(dirname "$(readlink -f "$0")")
+. "$HERE/../Smoke/lib.sh"
+cd "$HERE/../.."
+
+TINY_MAX_BYTES=700000   # issue 6: the tiny musl x86_64 build is at most 700 KB
+
+# target  file(1) architecture  runner
+targets=(
+    "aarch64-linux-gnu|ARM aarch64|qemu-aarch64-static"
+    "arm-linux-gnueabihf|ARM, EABI5|qemu-arm-static"
+    "x86_64-linux-musl-tiny|x86-64|"
+)
+status=0
+for entry in "${targets[@]}"; do
+    IFS='|' read -r target arch runner <<< "$entry"
+    bin=$DIST/$target/scep-agent
+    echo "# $target"
+    info=$(file "$bin")
+    expect_text "$target: file(1) says $arch" "$info" "$arch"
+    expect_text "$target: statically linked" "$info" "statically linked"
+    expect_status "$target: --version under ${runner:-the host}" 0 $runner "$bin" --version
+    expect_text "$target: --version names mbedTLS" "$OUT" "mbedTLS 2.28"
+    expect_status "$target: a usage error exits 2" 2 $runner "$bin" caps --url ftp://example/
+done
+
+tiny=$DIST/x86_64-linux-musl-tiny/scep-agent
+size=$(stat -c %s "$tiny")
+[ "$size" -le "$TINY_MAX_BYTES" ] && pass "tiny build: $size <= $TINY_MAX_BYTES bytes" || fail "tiny build: $size > $TINY_MAX_BYTES bytes"
+expect_text "tiny build says it has no TLS" "$("$tiny" --version)" "tiny: no TLS"
+expect_status "tiny build refuses https:// with exit 2" 2 "$tiny" caps --url https://127.0.0.1:1/scep
+expect_text "tiny build says why" "$ERR" "without TLS: use an http:// URL"
+expect_one_line "tiny build's refusal is one line" "$ERR"
+
+# Every profile gives a config the agent accepts: `caps` against a closed loopback port fails
+# with exit 1 (the network), never 2 (the config).
+for profile in Board/profiles/*.conf; do
+    board=$(basename "$profile" .conf)
+    out=$SCRATCH/boards/$board
+    if Scripts/board.sh "$board" "$out" >"$SCRATCH/board.log" 2>&1; then
+        pass "board $board builds"
+    else
+        fail "board $board: $(tail -1 "$SCRATCH/board.log")"
+        continue
+    fi
+    target=$(sed -n 's/^target *= *//p' "$profile")
+    runner=
+    case "$target" in aarch64-*) runner=qemu-aarch64-static ;; arm-*) runner=qemu-arm-static ;; esac
+    expect_status "board $board: its config is accepted" 1 $runner "$out/scep-agent" --config "$out/scep-agent.conf" caps --url http://127.0.0.1:1/scep
+done
+finish || status=1
+
+for entry in "${targets[@]}"; do
+    IFS='|' read -r target arch runner <<< "$entry"
+    echo "== micromdm.sh, $target${runner:+ under $runner}"
+    Tests/Interop/micromdm.sh "$DIST/$target/scep-agent" "$runner" || status=1
+done
+exit $status
