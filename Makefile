@@ -6,16 +6,18 @@
 #   make cross    static binaries for aarch64, armv7hf and the tiny musl build -> dist/TARGET/
 #   make board BOARD=raspberrypi-aarch64   a board's binary and default config -> dist/boards/BOARD/
 #   make bench    size and speed table
+#   make fuzz     every untrusted-input parser under libFuzzer + ASan, FUZZ_SECONDS each (default 300)
 
 SWIFT          ?= swift
 # The targets `make cross` builds besides the host's (Scripts/build-target.sh, Board/README.md).
 CROSS_TARGETS  := aarch64-linux-gnu arm-linux-gnueabihf x86_64-linux-musl-tiny
 BOARD          ?= raspberrypi-aarch64
+FUZZ_SECONDS   ?= 300
 
 DIST           := dist
 BINARY         := $(DIST)/scep-agent
 
-.PHONY: all build static cross board cross-test deb package-test fleet-sim test unit-test smoke-test responder interop-test check-layers deps demo bench clean
+.PHONY: all build static cross board cross-test fuzz fuzz-smoke deb package-test fleet-sim test unit-test smoke-test responder interop-test check-layers deps demo bench clean
 
 all: static
 
@@ -39,6 +41,13 @@ board: deps
 # The cross-built binaries under qemu-user-static: enroll and renew against micromdm scepserver.
 cross-test: cross static
 	@Tests/Cross/run.sh $(DIST)
+
+fuzz: deps
+	@Tests/Fuzz/fuzz.sh $(FUZZ_SECONDS)
+
+# In make test: every committed seed and past crash replayed, then a few seconds of fuzzing each.
+fuzz-smoke: deps
+	@Tests/Fuzz/fuzz.sh 5
 
 check-layers:
 	@Scripts/check-layers.sh
@@ -66,7 +75,7 @@ deb: static
 package-test: deb
 	@echo "== deb.sh" && Tests/Packaging/deb.sh $(DIST)/scep-agent_*.deb
 
-test: deps check-layers unit-test smoke-test interop-test package-test cross-test
+test: deps check-layers unit-test fuzz-smoke smoke-test interop-test package-test cross-test
 
 demo: static responder
 	@Scripts/demo.sh $(BINARY)

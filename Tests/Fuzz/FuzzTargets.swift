@@ -1,0 +1,211 @@
+// libFuzzer entry points for every parser that meets untrusted bytes. Built by Tests/Fuzz/fuzz.sh
+// with `-sanitize=fuzzer,address` against the package's modules compiled the same way; the target
+// is chosen by SCEP_FUZZ_TARGET, so one binary serves all of them:
+//
+//   der        DERReader walk, X.509 certificate, PKCS#10 request, distinguished name
+//   cms        SignedData and EnvelopedData (parse; open with the seeds' device key)
+//   certrep    a whole CertRep: signature, signer chain to the pin, attributes, then the envelope
+//   http       the HTTP/1.1 response parser, fed in two pieces
+//   caps       GetCACaps text, and GetCACert bodies of every content type
+//   config     the config file parser and the settings it yields
+//   keystore   pointer, manifest and meta parsers, then a whole keystore load from fuzzed files
+//
+// A crash is a bug: fuzz.sh keeps the input, and it becomes a regression test in Tests/.
+import ASN1
+import CMS
+import Crypto
+import Encoding
+import Glibc
+import HTTP
+@testable import CLI
+@testable import Keystore
+import Protocol
+import X509
+
+/// What the targets need beyond the input, loaded once: the CA the certrep seeds are signed by,
+/// and the device key and certificate they are encrypted to (Tests/Fuzz/corpus/fixtures).
+final class Fixtures {
+    nonisolated(unsafe) static var shared: Fixtures? = nil
+    let ca: CACertificates?
+    let deviceKey: RSAPrivateKey?
+    let deviceCertificate: Certificate?
+    let random: RandomGenerator
+    let target: String
+    let scratch: String
+
+    init() {
+        target = getenv("SCEP_FUZZ_TARGET").map { String(cString: $0) } ?? "der"
+        let fixtures = getenv("SCEP_FUZZ_FIXTURES").map { String(cString: $0) } ?? "Tests/Fuzz/corpus/fixtures"
+        random = try! RandomGenerator()
+        let caDER = Fixtures.read(fixtures + "/ca.der")
+        let caCertificate = caDER.flatMap { try? Certificate(der: $0) }
+        ca = caCertificate.flatMap { try? CACertificates(certificates: [$0], pin: $0.sha256Fingerprint, now: nil) }
+        deviceKey = Fixtures.read(fixtures + "/device-key.pem").flatMap { try? RSAPrivateKey.parse(SecretBytes($0)) }
+        deviceCertificate = Fixtures.read(fixtures + "/device-cert.der").flatMap { try? Certificate(der: $0) }
+        scratch = "/tmp/scep-fuzz-\(getpid())"
+        // A target that cannot reach its deep paths would fuzz only the surface: refuse to run.
+        if (target == "certrep" || target == "cms") && (ca == nil || deviceKey == nil || deviceCertificate == nil) {
+            fputs("fixtures missing or unreadable in \(fixtures)\n", stderr)
+            exit(2)
+        }
+    }
+
+    static func read(_ path: String) -> [UInt8]? {
+        guard let file = fopen(path, "rb") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = fread(&buffer, 1, buffer.count, file)
+            if count <= 0 { break }
+            bytes += buffer[..<count]
+        }
+        return bytes
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    if Fixtures.shared == nil { Fixtures.shared = Fixtures() }
+    let fixtures = Fixtures.shared!
+    let input = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    switch fixtures.target {
+    case "der": fuzzDER(input)
+    case "cms": fuzzCMS(input, fixtures)
+    case "certrep": fuzzCertRep(input, fixtures)
+    case "http": fuzzHTTP(input)
+    case "caps": fuzzCaps(input)
+    case "config": fuzzConfig(input)
+    case "keystore": fuzzKeystore(input, fixtures)
+    default:
+        fputs("unknown SCEP_FUZZ_TARGET \(fixtures.target)\n", stderr)
+        exit(2)
+    }
+    return 0
+}
+
+/// Walks every element, depth first, as a generic DER consumer would.
+func walk(_ reader: inout DERReader) {
+    while !reader.isAtEnd {
+        guard let element = try? reader.read() else { return }
+        if element.isConstructed, var inner = try? element.reader("fuzz") { walk(&inner) }
+    }
+}
+
+func fuzzDER(_ input: [UInt8]) {
+    if var reader = try? DERReader(input, context: "fuzz") { walk(&reader) }
+    if let certificate = try? Certificate(der: input) {
+        _ = certificate.isSelfIssued
+        _ = certificate.subject.rfc4514String
+        _ = certificate.isSigned(by: certificate)
+    }
+    if let request = try? CertificationRequest(der: input) { _ = request.verifySignature() }
+    if var reader = try? DERReader(input, context: "fuzz"), let element = try? reader.read() {
+        _ = try? DistinguishedName(der: element, context: "fuzz")
+        _ = try? DERTime.parse(element, context: "fuzz")
+    }
+}
+
+func fuzzCMS(_ input: [UInt8], _ fixtures: Fixtures) {
+    if let signed = try? SignedData(der: input, context: "fuzz") {
+        for signer in signed.signers {
+            for certificate in signed.certificates { _ = try? signed.verify(signer: certificate, signerInfo: signer) }
+        }
+    }
+    if let key = fixtures.deviceKey, let certificate = fixtures.deviceCertificate {
+        _ = try? EnvelopedData.open(input, key: key, certificate: certificate, random: fixtures.random, context: "fuzz")
+    }
+}
+
+func fuzzCertRep(_ input: [UInt8], _ fixtures: Fixtures) {
+    guard let ca = fixtures.ca else { return }
+    // The transaction ID and nonce the reply claims are taken as the ones we sent, so a valid
+    // reply gets past those checks to the outcome and the envelope.
+    let attributes = (try? SignedData(der: input, context: "fuzz"))?.signers.first?.signedAttributes ?? []
+    func value(_ type: ObjectIdentifier) -> [UInt8]? { attributes.first { $0.type == type }?.values.first }
+    let transactionID = value(OID.scepTransactionID).flatMap { bytes -> String? in
+        guard var reader = try? DERReader(bytes, context: "fuzz") else { return nil }
+        return try? reader.readString()
+    } ?? "fuzz"
+    let nonce = value(OID.scepRecipientNonce).flatMap { bytes -> [UInt8]? in
+        guard var reader = try? DERReader(bytes, context: "fuzz") else { return nil }
+        return (try? reader.readOctetString()).map { Array($0) }
+    } ?? []
+    guard let reply = try? CertRep(reply: input, expectedTransactionID: transactionID, senderNonce: nonce, ca: ca, now: nil) else { return }
+    if case .success(let envelope) = reply.outcome, let key = fixtures.deviceKey, let certificate = fixtures.deviceCertificate {
+        if let opened = try? EnvelopedData.open(envelope, key: key, certificate: certificate, random: fixtures.random, context: "fuzz") {
+            _ = try? SignedData(der: opened.content, context: "fuzz")
+        }
+    }
+}
+
+func fuzzHTTP(_ input: [UInt8]) {
+    // The same bytes whole, and split where the first byte says: a reply arriving in two reads.
+    let parser = HTTPResponseParser(maximumBodySize: 64 * 1024, maximumHeaderSize: 4096)
+    _ = try? parser.parse(input, atEnd: true)
+    let split = input.isEmpty ? 0 : Int(input[0]) % (input.count + 1)
+    if (try? parser.parse(Array(input[..<split]), atEnd: false)) != nil { return }
+    _ = try? parser.parse(input, atEnd: true)
+}
+
+func fuzzCaps(_ input: [UInt8]) {
+    let capabilities = Capabilities(text: input)
+    _ = capabilities.requestCipher(allowWeak: true)
+    _ = capabilities.has("Renewal")
+    for contentType in ["application/x-x509-ca-cert", "application/x-x509-ca-ra-cert", "application/x-x509-next-ca-cert", "text/plain"] {
+        _ = try? CACertificates.parse(SCEPResponse(status: 200, contentType: contentType, body: input))
+    }
+}
+
+func fuzzConfig(_ input: [UInt8]) {
+    guard let entries = try? ConfigFile.parse(input, path: "fuzz.conf") else { return }
+    var settings = Settings()
+    for entry in entries { try? settings.apply(entry.name, entry.value, source: "fuzz") }
+    try? settings.expandSubject()
+}
+
+/// The parsers for the keystore's small text files, then a whole load: the input is split into
+/// cert.pem, key.pem, chain.pem and meta at "\0--\0", and a manifest and pointer that match are
+/// written beside them, so the load gets past the integrity check to the parsers behind it.
+func fuzzKeystore(_ input: [UInt8], _ fixtures: Fixtures) {
+    _ = GenerationPointer(input)
+    _ = GenerationFiles.parseManifest(input)
+    _ = IdentityMetadata(parsing: input)
+
+    var parts: [[UInt8]] = [[]]
+    var index = 0
+    while index < input.count {
+        if index + 4 <= input.count, input[index] == 0, input[index + 1] == 0x2d, input[index + 2] == 0x2d, input[index + 3] == 0 {
+            parts.append([])
+            index += 4
+        } else {
+            parts[parts.count - 1].append(input[index])
+            index += 1
+        }
+    }
+    let names = [GenerationFiles.certificate, GenerationFiles.key, GenerationFiles.chain, GenerationFiles.meta]
+    let root = fixtures.scratch
+    let generation = root + "/gen-000001"
+    mkdir(root, 0o700)
+    mkdir(generation, 0o700)
+    var files: [(name: String, digest: [UInt8])] = []
+    for (name, bytes) in zip(names, parts) {
+        write(generation + "/" + name, bytes)
+        files.append((name, DigestAlgorithm.sha256.hash(bytes)))
+    }
+    let manifest = GenerationFiles.manifest(files)
+    write(generation + "/" + GenerationFiles.manifest, manifest)
+    write(root + "/current", GenerationPointer(generation: "gen-000001", manifestDigest: DigestAlgorithm.sha256.hash(manifest)).bytes)
+    if let keystore = try? Keystore(path: root, create: false, forWriting: false) {
+        _ = try? keystore.load()
+        _ = keystore.readState()
+    }
+    for name in names + [GenerationFiles.manifest] { unlink(generation + "/" + name) }
+}
+
+func write(_ path: String, _ bytes: [UInt8]) {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    guard descriptor >= 0 else { return }
+    _ = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+    close(descriptor)
+}
