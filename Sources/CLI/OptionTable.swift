@@ -52,6 +52,8 @@ enum OptionTable {
         OptionSpec(name: "retry-min", argument: "D", commands: [], help: "run: first delay after a failure (default 1m)"),
         OptionSpec(name: "retry-max", argument: "D", commands: [], help: "run: longest delay between failed attempts (default 6h)"),
         OptionSpec(name: "reuse-key", argument: nil, commands: [], help: "renew with the current key (weaker; off by default)"),
+        OptionSpec(name: "timeout", argument: "D", commands: [],
+                   help: "the longest one HTTP exchange may take, connecting included (default 60s)"),
         OptionSpec(name: "tls-ca", argument: "FILE", commands: [], help: "CA bundle (PEM) for https:// URLs"),
         OptionSpec(name: "log-level", argument: "LEVEL", commands: [], help: "error, warn, info (default), debug"),
         OptionSpec(name: "syslog", argument: nil, commands: [], help: "log to syslog instead of standard error"),

@@ -45,6 +45,9 @@ public struct Settings: Equatable {
     public var retryMaximum: Int64 = 6 * 3600
     public var reuseKey: Bool = false
     public var tlsCA: String? = nil
+    /// The longest one HTTP exchange may take, connecting included (a drip-feeding server or a
+    /// black-holed route cannot hold the agent longer).
+    public var timeout: Int64 = 60
     public var logLevel: LogLevel = .info
     public var syslog: Bool = false
     public var allowWeakCrypto: Bool = false
@@ -123,6 +126,7 @@ public struct Settings: Equatable {
         case "retry-min": retryMinimum = try duration(value, source, minimum: 1)
         case "retry-max": retryMaximum = try duration(value, source, minimum: 1)
         case "tls-ca": tlsCA = try path(value, source)
+        case "timeout": timeout = try duration(value, source, minimum: 1)
         case "log-level":
             guard let level = LogLevel(name: value) else {
                 throw invalid("log level must be error, warn, info or debug, not '\(value)'")

@@ -15,6 +15,16 @@ extension StringProtocol {
         String(decoding: utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 & ~0x20 : $0 }, as: UTF8.self)
     }
 
+    /// Without leading and trailing spaces and tabs (HTTP's optional whitespace).
+    public var trimmingASCIIWhitespace: String {
+        let bytes = Array(utf8)
+        var start = 0
+        var end = bytes.count
+        while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
+        while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+
     public func equalsIgnoringASCIICase<Other: StringProtocol>(_ other: Other) -> Bool {
         utf8.count == other.utf8.count && zip(utf8, other.utf8).allSatisfy { foldASCII($0) == foldASCII($1) }
     }

@@ -13,9 +13,13 @@ public struct HTTPRequest {
     }
 }
 
-/// A small HTTP/1.1 client: one request per connection (`Connection: close`), deadlines on
-/// connect and on the whole exchange, a cap on the response, a bounded number of redirects, and
-/// TLS for `https://` (through the crypto layer, verified against the configured CA bundle).
+/// A small HTTP/1.1 client: deadlines on connect and on the whole exchange, a cap on the
+/// response, a bounded number of redirects, and TLS for `https://` (through the crypto layer,
+/// verified against the configured CA bundle).
+///
+/// A SCEP transaction is three requests in a row (GetCACaps, GetCACert, PKIOperation), so the
+/// connection is kept for the next request to the same server for a few seconds, as a browser
+/// would; a kept connection the server has meanwhile closed is replaced transparently.
 public struct HTTPClient {
     /// False in the tiny build, which is linked without TLS.
     public static var supportsTLS: Bool { Channel.supportsTLS }
@@ -30,8 +34,17 @@ public struct HTTPClient {
     /// PEM CA bundle for https:// servers; nil refuses https.
     public var tlsTrust: [UInt8]?
     public var userAgent = "scep-agent"
+    /// Keep the connection open for the next request (off: `Connection: close` on every request).
+    public var keepAlive = true
+    /// A kept connection idle longer than this is closed rather than reused: between PENDING
+    /// polls, minutes apart, the server will have dropped it anyway.
+    public var maximumIdleMilliseconds: Int64 = 5_000
+    private let idle = IdleConnection()
 
     public init(tlsTrust: [UInt8]? = nil) { self.tlsTrust = tlsTrust }
+
+    /// How many TCP connections this client (and its copies) has opened: for tests and benchmarks.
+    public var connectionsOpened: Int { idle.opened }
 
     /// Sends `request` to `url` (path and query included), following redirects.
     public func send(_ request: HTTPRequest, to url: ServerURL) throws(HTTPError) -> HTTPResponse {
@@ -63,12 +76,12 @@ public struct HTTPClient {
         do { return try ServerURL(location) } catch { throw .badRedirect("invalid Location '\(location)'") }
     }
 
-    static func serialize(_ request: HTTPRequest, _ url: ServerURL, userAgent: String) -> [UInt8] {
+    static func serialize(_ request: HTTPRequest, _ url: ServerURL, userAgent: String, keepAlive: Bool = false) -> [UInt8] {
         var head = "\(request.method) \(url.pathAndQuery) HTTP/1.1\r\n"
         head += "Host: \(url.hostHeader)\r\n"
         head += "User-Agent: \(userAgent)\r\n"
         head += "Accept: */*\r\n"
-        head += "Connection: close\r\n"
+        if !keepAlive { head += "Connection: close\r\n" }
         if let contentType = request.contentType { head += "Content-Type: \(contentType)\r\n" }
         if request.method == "POST" || !request.body.isEmpty { head += "Content-Length: \(request.body.count)\r\n" }
         head += "\r\n"
@@ -76,27 +89,100 @@ public struct HTTPClient {
     }
 
     private func exchange(_ request: HTTPRequest, with url: ServerURL) throws(HTTPError) -> HTTPResponse {
+        let origin = "\(url.scheme.rawValue)://\(url.hostHeader)"
+        if keepAlive, let kept = idle.take(origin: origin, maximumIdleMilliseconds: maximumIdleMilliseconds) {
+            var receivedAny = false
+            do {
+                return try roundTrip(request, url, kept, origin: origin, receivedAny: &receivedAny)
+            } catch {
+                // The server closed the kept connection before answering (it may have timed it
+                // out just as we sent): send again on a new one. Anything else is a real error.
+                guard !receivedAny else { throw error }
+            }
+        }
         let connection: TCPConnection
         do {
             connection = try TCPConnection.connect(host: url.host, port: url.port, timeoutMilliseconds: connectTimeoutMilliseconds)
         } catch {
             throw .system(error)
         }
-        defer { connection.close() }
+        idle.opened += 1
         let deadline = monotonicMilliseconds() + exchangeTimeoutMilliseconds
-        var channel = try Channel.open(connection, url: url, trust: tlsTrust, deadline: deadline)
-        defer { channel.close() }
-        try channel.send(HTTPClient.serialize(request, url, userAgent: userAgent), deadline: deadline)
+        let channel: Channel
+        do { channel = try Channel.open(connection, url: url, trust: tlsTrust, deadline: deadline) } catch {
+            connection.close()
+            throw error
+        }
+        var receivedAny = false
+        return try roundTrip(request, url, IdleConnection.Kept(connection: connection, channel: channel), origin: origin, receivedAny: &receivedAny)
+    }
+
+    /// One request and its response on an open connection, which is kept for the next request
+    /// when the response allows it and closed otherwise.
+    private func roundTrip(_ request: HTTPRequest, _ url: ServerURL, _ open: IdleConnection.Kept, origin: String,
+                           receivedAny: inout Bool) throws(HTTPError) -> HTTPResponse {
+        var keep = false
+        defer { if !keep { open.close() } }
+        let deadline = monotonicMilliseconds() + exchangeTimeoutMilliseconds
+        try open.channel.send(HTTPClient.serialize(request, url, userAgent: userAgent, keepAlive: keepAlive), deadline: deadline)
 
         let parser = HTTPResponseParser(maximumBodySize: maximumResponseSize)
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
-            let count = try channel.receive(into: &chunk, deadline: deadline)
-            if count > 0 { received.append(contentsOf: chunk[0..<count]) }
-            if let response = try parser.parse(received, atEnd: count == 0) { return response }
+            let count = try open.channel.receive(into: &chunk, deadline: deadline)
+            if count > 0 {
+                received.append(contentsOf: chunk[0..<count])
+                receivedAny = true
+            }
+            if let response = try parser.parse(received, atEnd: count == 0) {
+                if keepAlive && response.connectionReusable {
+                    keep = true
+                    idle.put(open, origin: origin)
+                }
+                return response
+            }
             // Headers, chunk framing and the body together can never legitimately exceed this.
             if received.count > maximumResponseSize + 64 * 1024 { throw .tooLarge(limit: maximumResponseSize) }
         }
     }
+}
+
+/// The one connection a client keeps between requests. A class, so copies of the client share
+/// it and the socket closes when the last copy goes.
+final class IdleConnection {
+    struct Kept {
+        let connection: TCPConnection
+        var channel: Channel
+
+        func close() {
+            var channel = channel
+            channel.close()
+            connection.close()
+        }
+    }
+
+    private var kept: Kept?
+    private var origin = ""
+    private var since: Int64 = 0
+    var opened = 0
+
+    func take(origin: String, maximumIdleMilliseconds: Int64) -> Kept? {
+        guard let kept else { return nil }
+        self.kept = nil
+        guard origin == self.origin, monotonicMilliseconds() - since <= maximumIdleMilliseconds else {
+            kept.close()
+            return nil
+        }
+        return kept
+    }
+
+    func put(_ connection: Kept, origin: String) {
+        kept?.close()
+        kept = connection
+        self.origin = origin
+        since = monotonicMilliseconds()
+    }
+
+    deinit { kept?.close() }
 }

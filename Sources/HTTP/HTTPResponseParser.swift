@@ -5,6 +5,9 @@ public struct HTTPResponse: Equatable {
     public let status: Int
     public let headers: [HTTPHeader]
     public let body: [UInt8]
+    /// The connection may carry another request: HTTP/1.1, no `Connection: close`, and a body
+    /// whose framing ended exactly where the received bytes end.
+    public var connectionReusable = false
 
     /// The first header named `name` (case-insensitive).
     public func header(_ name: String) -> String? {
@@ -42,20 +45,25 @@ public struct HTTPResponseParser: Sendable {
                 return nil
             }
             guard headEnd.bodyStart - start <= maximumHeaderSize else { throw .malformed("headers larger than \(maximumHeaderSize) bytes") }
-            let (status, headers) = try HTTPResponseParser.head(buffer[start..<headEnd.headEnd])
+            let (status, headers, persistent) = try HTTPResponseParser.head(buffer[start..<headEnd.headEnd])
             // 1xx responses are interim (100 Continue); the real one follows.
             if status >= 100 && status < 200 {
                 start = headEnd.bodyStart
                 continue
             }
             let body = buffer[headEnd.bodyStart...]
-            if status == 204 || status == 304 { return HTTPResponse(status: status, headers: headers, body: []) }
+            if status == 204 || status == 304 {
+                return HTTPResponse(status: status, headers: headers, body: [], connectionReusable: persistent && body.isEmpty && !atEnd)
+            }
             guard let decoded = try framedBody(body, headers: headers, atEnd: atEnd) else { return nil }
-            return HTTPResponse(status: status, headers: headers, body: decoded)
+            return HTTPResponse(status: status, headers: headers, body: decoded.bytes,
+                                connectionReusable: persistent && decoded.exact && !atEnd)
         }
     }
 
-    private func framedBody(_ body: ArraySlice<UInt8>, headers: [HTTPHeader], atEnd: Bool) throws(HTTPError) -> [UInt8]? {
+    /// The body, and whether its framing (length or chunks) ended exactly at the buffer's end;
+    /// a body that runs to the connection's end is never exact.
+    private func framedBody(_ body: ArraySlice<UInt8>, headers: [HTTPHeader], atEnd: Bool) throws(HTTPError) -> (bytes: [UInt8], exact: Bool)? {
         let transferEncoding = headers.filter { $0.name.equalsIgnoringASCIICase("transfer-encoding") }.map { $0.value.asciiLowercased }
         if let last = transferEncoding.last {
             guard last.hasSuffix("chunked") else { throw .malformed("unsupported Transfer-Encoding '\(last)'") }
@@ -67,16 +75,16 @@ public struct HTTPResponseParser: Sendable {
                 throw .malformed("invalid Content-Length")
             }
             guard length <= maximumBodySize else { throw .tooLarge(limit: maximumBodySize) }
-            if body.count >= length { return Array(body.prefix(length)) }
+            if body.count >= length { return (Array(body.prefix(length)), body.count == length) }
             if atEnd { throw .closedEarly }
             return nil
         }
         guard body.count <= maximumBodySize else { throw .tooLarge(limit: maximumBodySize) }
-        return atEnd ? Array(body) : nil
+        return atEnd ? (Array(body), false) : nil
     }
 
     /// Chunked transfer coding (RFC 9112 section 7.1); extensions and trailers are ignored.
-    private func dechunk(_ body: ArraySlice<UInt8>, atEnd: Bool) throws(HTTPError) -> [UInt8]? {
+    private func dechunk(_ body: ArraySlice<UInt8>, atEnd: Bool) throws(HTTPError) -> (bytes: [UInt8], exact: Bool)? {
         var output: [UInt8] = []
         var cursor = body.startIndex
         while true {
@@ -98,11 +106,11 @@ public struct HTTPResponseParser: Sendable {
                 // Trailers, then an empty line.
                 while true {
                     guard let trailer = HTTPResponseParser.lineEnd(body, from: cursor) else {
-                        if atEnd { return output }
+                        if atEnd { return (output, false) }
                         return nil
                     }
                     cursor = trailer.next
-                    if trailer.contentEnd == trailer.start { return output }
+                    if trailer.contentEnd == trailer.start { return (output, cursor == body.endIndex) }
                 }
             }
             guard output.count + size <= maximumBodySize else { throw .tooLarge(limit: maximumBodySize) }
@@ -123,7 +131,9 @@ public struct HTTPResponseParser: Sendable {
 
     // MARK: Head
 
-    static func head(_ bytes: ArraySlice<UInt8>) throws(HTTPError) -> (Int, [HTTPHeader]) {
+    /// Status, headers, and whether the connection persists after this response (RFC 9112
+    /// section 9.3: HTTP/1.1 without a `close` connection option).
+    static func head(_ bytes: ArraySlice<UInt8>) throws(HTTPError) -> (Int, [HTTPHeader], Bool) {
         var lines: [ArraySlice<UInt8>] = []
         var cursor = bytes.startIndex
         while cursor < bytes.endIndex, let line = lineEnd(bytes, from: cursor) {
@@ -148,7 +158,13 @@ public struct HTTPResponseParser: Sendable {
             headers.append(HTTPHeader(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self)))
             guard headers.count <= 100 else { throw .malformed("too many headers") }
         }
-        return (status, headers)
+        var persistent = parts[0].elementsEqual(Array("HTTP/1.1".utf8))
+        for header in headers where header.name.equalsIgnoringASCIICase("connection") {
+            for option in header.value.split(separator: ",") where option.trimmingASCIIWhitespace.equalsIgnoringASCIICase("close") {
+                persistent = false
+            }
+        }
+        return (status, headers, persistent)
     }
 
     /// Where the head ends: at CRLFCRLF, or LFLF from lenient servers.

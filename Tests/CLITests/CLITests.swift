@@ -76,7 +76,7 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
             "reuse-key": "yes", "tls-ca": "/t", "log-level": "debug", "syslog": "no", "allow-weak-crypto": "no",
             "san": "DNS:dev.example,IP:192.0.2.1,IP:2001:db8::1,email:ops@example.com", "key-usage": "digitalSignature,keyEncipherment",
             "extended-key-usage": "clientAuth", "bundle-out": "/bundle", "publish-mode": "0640", "key-mode": "0440",
-            "publish-owner": "0", "publish-group": "root", "device-secret": "/secret", "serial-file": "/s",
+            "publish-owner": "0", "publish-group": "root", "device-secret": "/secret", "serial-file": "/s", "timeout": "20s",
             "consume-challenge": "yes", "retry-min": "30s", "retry-max": "1h",
         ]
         var arguments = ["run"]
