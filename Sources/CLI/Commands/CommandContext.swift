@@ -21,6 +21,8 @@ struct CommandContext {
             throw CommandFailure(.usage, "an https:// URL needs --tls-ca (a PEM bundle of the CAs to trust)")
         }
         http.userAgent = "scep-agent/\(Version.number)"
+        http.exchangeTimeoutMilliseconds = settings.timeout * 1000
+        http.connectTimeoutMilliseconds = min(10_000, settings.timeout * 1000)
         return SCEPClient(transport: HTTPTransport(client: http, url: url, logger: logger))
     }
 
