@@ -7,6 +7,8 @@ import X509
 /// None of the cases carries key material or the challenge.
 public enum SCEPError: Error, Equatable, CustomStringConvertible {
     case transport(String)
+    /// The server answered, but not with a usable HTTP response (malformed, oversized, TLS).
+    case badHTTP(String)
     case httpStatus(Int, operation: String)
     case unexpectedContentType(String, operation: String)
     case caFingerprintMismatch(expected: String, found: [String])
@@ -26,6 +28,7 @@ public enum SCEPError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .transport(let detail): "cannot reach the SCEP server: \(detail)"
+        case .badHTTP(let detail): "the SCEP server's answer is unusable: \(detail)"
         case .httpStatus(let status, let operation): "\(operation): the server answered HTTP \(status)"
         case .unexpectedContentType(let type, let operation): "\(operation): unexpected Content-Type '\(type)'"
         case .caFingerprintMismatch(let expected, let found):

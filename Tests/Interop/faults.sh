@@ -33,11 +33,20 @@ agent() { # COMMAND KEYSTORE [options]
     shift 2
     "$BIN" "$command" --url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" \
         --subject "CN=dev-0042,O=Acme" --keystore "$keystore" --challenge-file "$SCRATCH/challenge" \
-        --poll-interval 1s --poll-timeout 3s "$@"
+        --poll-interval 1s --poll-timeout 3s $AGENT_EXTRA "$@"
 }
+AGENT_EXTRA=
 
 # Everything that holds the identity; the lock file records the last holder's pid and may change.
 snapshot() { find "$1" -type f ! -name lock -exec sha256sum {} + 2>/dev/null | sort; }
+
+# FAULT_TABLE=FILE: each refusal's exit status and error line as Markdown rows (the README's table).
+record() { # NAME STATUS ERR KEYSTORE-VERDICT
+    [ -n "${FAULT_TABLE:-}" ] || return 0
+    local line
+    line=$(printf '%s\n' "$3" | grep -v 'level=' | head -1 | sed "s|$SCRATCH|...|g; s|127.0.0.1:[0-9]*|127.0.0.1:PORT|g; s/|/\\|/g")
+    printf '| %s | %s | `%s` | %s |\n' "$1" "$2" "$line" "$4" >> "$FAULT_TABLE"
+}
 
 # expect_refusal NAME FAULT STATUS TEXT: enroll into an empty keystore, then renew an existing one.
 expect_refusal() {
@@ -63,13 +72,19 @@ expect_refusal() {
     start_responder "$fault" || return
     # The renewal goes to a new CA instance: pin it, and keep the identity from the old one.
     expect_status "$name: renew exits $status" "$status" agent renew "$held"
+    local renew_status=$STATUS renew_error=$ERR
     expect_text "$name: renew says why" "$ERR" "$text"
     after=$(snapshot "$held")
     if [ "$before" = "$after" ]; then pass "$name: renew left the keystore unchanged"; else fail "$name: renew changed the keystore"; fi
+    record "$name" "$renew_status" "$renew_error" \
+        "$([ "$before" = "$after" ] && echo unchanged || echo CHANGED)"
 }
 
 expect_refusal "FAILURE badRequest"      failure-badrequest        1 "FAILURE badRequest"
 expect_refusal "FAILURE badMessageCheck" failure-badmessagecheck   1 "FAILURE badMessageCheck"
+expect_refusal "FAILURE badAlg, with text" failure-badalg          1 "FAILURE badAlg (unrecognized or unsupported algorithm): SHA-256 is not supported here"
+expect_refusal "FAILURE badTime"         failure-badtime           1 "FAILURE badTime"
+expect_refusal "FAILURE badCertId"       failure-badcertid         1 "FAILURE badCertId"
 expect_refusal "bad signature"           bad-signature             1 "signature does not verify"
 expect_refusal "signer outside the pin"  foreign-signer            1 "does not chain to the pinned CA"
 expect_refusal "wrong recipientNonce"    wrong-nonce               1 "recipientNonce does not match"
@@ -84,6 +99,19 @@ expect_refusal "HTTP 404"                http-404                  1 "HTTP 404"
 expect_refusal "HTTP 500"                http-500                  1 "HTTP 500"
 expect_refusal "DES-only server"         des-only                  1 "no acceptable content cipher"
 expect_refusal "PENDING forever"         pending-forever           3 "polling timed out"
+expect_refusal "connection reset"        connection-reset          1 "cannot reach the SCEP server"
+AGENT_EXTRA="--timeout 3s"
+expect_refusal "slow drip"               slow-drip                 1 "timed out"
+AGENT_EXTRA=""
+
+# A replayed reply: the first enrollment's CertRep again, answering the renewal.
+start_responder replay
+agent enroll "$SCRATCH/ks-replay" >/dev/null 2>&1 && pass "replay: the first reply is accepted" || fail "replay: setup enroll"
+before=$(snapshot "$SCRATCH/ks-replay")
+expect_status "replayed reply: renew exits 1" 1 agent renew "$SCRATCH/ks-replay"
+expect_text "replayed reply: renew says why" "$ERR" "does not match"
+expect_one_line "replayed reply: one line" "$(printf '%s\n' "$ERR" | grep -v 'level=')"
+[ "$before" = "$(snapshot "$SCRATCH/ks-replay")" ] && pass "replayed reply: keystore unchanged" || fail "replayed reply: keystore changed"
 
 # The pin is checked before any PKIOperation is sent.
 start_responder none

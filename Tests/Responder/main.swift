@@ -102,12 +102,22 @@ while served < maximumRequests {
     let response = responder.handle(operation: operation, message: message)
     FileHandle.standardError.write(Data("responder: \(request.method) \(operation) -> \(response.status)\n".utf8))
     try? Data(responder.pkiOperations.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: state + "/operations"))
+    if operation == "PKIOperation" && fault == .connectionReset {
+        // SO_LINGER with a zero timeout: close() sends RST instead of FIN.
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(connection, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        continue
+    }
     let head = "HTTP/1.1 \(response.status) X\r\nContent-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\nConnection: close\r\n\r\n"
     let bytes = Array(head.utf8) + response.body
     var offset = 0
+    let drip = operation == "PKIOperation" && fault == .slowDrip
     while offset < bytes.count {
-        let sent = bytes[offset...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let headSize = head.utf8.count
+        let piece = !drip ? bytes[offset...] : offset < headSize ? bytes[offset..<headSize] : bytes[offset..<(offset + 1)]
+        let sent = piece.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         if sent <= 0 { break }
         offset += sent
+        if drip && offset > headSize { usleep(500_000) }
     }
 }

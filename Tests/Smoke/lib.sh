@@ -13,6 +13,7 @@ expect_status() {
     shift 2
     "$@" >"$SCRATCH/out" 2>"$SCRATCH/err"
     local got=$?
+    STATUS=$got
     OUT=$(cat "$SCRATCH/out")
     ERR=$(cat "$SCRATCH/err")
     if [ "$got" -eq "$want" ]; then pass "$name"; else fail "$name" "exit $got, wanted $want; stderr: $ERR"; fi

@@ -13,6 +13,9 @@ public enum ResponderFault: String, CaseIterable, Sendable {
     case pendingForever = "pending-forever"
     case failureBadRequest = "failure-badrequest"
     case failureBadMessageCheck = "failure-badmessagecheck"
+    case failureBadAlg = "failure-badalg"
+    case failureBadTime = "failure-badtime"
+    case failureBadCertID = "failure-badcertid"
     case badSignature = "bad-signature"
     case foreignSigner = "foreign-signer"
     case wrongNonce = "wrong-nonce"
@@ -30,6 +33,11 @@ public enum ResponderFault: String, CaseIterable, Sendable {
     case noPOST = "no-post"
     case noRenewal = "no-renewal"
     case refuseRenewal = "refuse-renewal"
+    // Transport faults, injected by the responder's HTTP server (Tests/Responder) on PKIOperation:
+    /// the reply's body one byte every half second: slower than any sane deadline.
+    case slowDrip = "slow-drip"
+    /// the request is read, then the connection is reset (RST) without an answer.
+    case connectionReset = "connection-reset"
 }
 
 /// A SCEP server in a box: answers GetCACaps, GetCACert and PKIOperation as a real CA would,
@@ -147,6 +155,9 @@ public final class TestResponder {
         switch fault {
         case .failureBadRequest: return try certRep(for: request, status: "2", failInfo: "2", failText: "challenge password rejected")
         case .failureBadMessageCheck: return try certRep(for: request, status: "2", failInfo: "1", failText: nil)
+        case .failureBadAlg: return try certRep(for: request, status: "2", failInfo: "0", failText: "SHA-256 is not supported here")
+        case .failureBadTime: return try certRep(for: request, status: "2", failInfo: "3", failText: nil)
+        case .failureBadCertID: return try certRep(for: request, status: "2", failInfo: "4", failText: "no such certificate")
         case .refuseRenewal where request.type == "17":
             return try certRep(for: request, status: "2", failInfo: "2", failText: "renewal refused")
         case .pendingForever: return try certRep(for: request, status: "3")
