@@ -17,7 +17,7 @@ FUZZ_SECONDS   ?= 300
 DIST           := dist
 BINARY         := $(DIST)/scep-agent
 
-.PHONY: all build static cross board cross-test fuzz fuzz-smoke deb package-test fleet-sim test unit-test smoke-test responder interop-test check-layers deps demo bench clean
+.PHONY: all build static cross board cross-test fuzz fuzz-smoke memcheck asan deb package-test fleet-sim test unit-test smoke-test responder interop-test check-layers deps demo bench clean
 
 all: static
 
@@ -49,6 +49,16 @@ fuzz: deps
 fuzz-smoke: deps
 	@Tests/Fuzz/fuzz.sh 5
 
+# valgrind's memcheck over enroll, renew, caps, getca, status and a refused renewal. A normal-mode
+# build with DWARF 4 (valgrind 3.19 cannot read DWARF 5, and cannot watch the static binary's heap).
+memcheck: deps responder
+	$(SWIFT) build -c release --product scep-agent --scratch-path .build-valgrind -Xswiftc -dwarf-version=4 -Xcc -gdwarf-4
+	@Tests/Memory/valgrind.sh .build-valgrind/release/scep-agent .build/debug/scep-test-responder
+
+# The unit tests under AddressSanitizer (the fuzzers always run under it).
+asan: deps
+	$(SWIFT) test --sanitize=address --scratch-path .build-asan
+
 check-layers:
 	@Scripts/check-layers.sh
 
@@ -75,7 +85,7 @@ deb: static
 package-test: deb
 	@echo "== deb.sh" && Tests/Packaging/deb.sh $(DIST)/scep-agent_*.deb
 
-test: deps check-layers unit-test fuzz-smoke smoke-test interop-test package-test cross-test
+test: deps check-layers unit-test fuzz-smoke memcheck smoke-test interop-test package-test cross-test
 
 demo: static responder
 	@Scripts/demo.sh $(BINARY)

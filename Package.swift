@@ -57,9 +57,15 @@ let package = Package(
                 path: "Sources/Keystore", swiftSettings: swiftSettings),
         .target(name: "Agent", dependencies: ["Protocol", "Keystore", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
                 path: "Sources/Agent", swiftSettings: swiftSettings),
+        // Normal mode: CLI's calls on the concrete SCEPClient<HTTPTransport> instantiated its
+        // metadata from a mangled name, and the Swift 6.3 runtime then failed to find
+        // HTTPTransport's conformance ("subject type x does not conform to protocol
+        // SCEPTransport"): `caps` and `getca` crashed. Direct metadata accessors avoid the lookup.
+        // Embedded builds have no runtime metadata and never had the problem.
         .target(name: "CLI",
                 dependencies: ["Agent", "Protocol", "HTTP", "Keystore", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
-                path: "Sources/CLI", swiftSettings: swiftSettings),
+                path: "Sources/CLI",
+                swiftSettings: swiftSettings + [.unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"])]),
         .executableTarget(
             name: "scep-agent", dependencies: ["CLI", "Platform"], path: "Sources/scep-agent",
             swiftSettings: swiftSettings,

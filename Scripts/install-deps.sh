@@ -21,6 +21,7 @@ packages=(
     gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
     musl-tools
     qemu-user-static
+    valgrind        # make memcheck
 )
 
 # --mbedtls-source: make Debian's source packages reachable (a deb-src entry) for

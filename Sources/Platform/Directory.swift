@@ -56,9 +56,7 @@ public final class Directory {
         rewinddir(stream)
         var names: [String] = []
         while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            let name = String(cString: scep_dirent_name(entry))
             if name != "." && name != ".." { names.append(name) }
         }
         return names

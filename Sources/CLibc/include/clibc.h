@@ -52,6 +52,9 @@ static inline int scep_fcntl_setfl(int fd, int flags) { return fcntl(fd, F_SETFL
 static inline int scep_sock_stream(void) { return SOCK_STREAM; }
 static inline int scep_sock_cloexec(void) { return SOCK_CLOEXEC; }
 
+/* A directory entry's name, NUL-terminated; the bytes of d_name after the NUL are not ours to read. */
+static inline const char *scep_dirent_name(const struct dirent *entry) { return entry->d_name; }
+
 static inline int scep_s_isdir(unsigned mode) { return S_ISDIR(mode); }
 static inline int scep_s_isreg(unsigned mode) { return S_ISREG(mode); }
 static inline int scep_s_islnk(unsigned mode) { return S_ISLNK(mode); }
