@@ -55,9 +55,11 @@ memcheck: deps responder
 	$(SWIFT) build -c release --product scep-agent --scratch-path .build-valgrind -Xswiftc -dwarf-version=4 -Xcc -gdwarf-4
 	@Tests/Memory/valgrind.sh .build-valgrind/release/scep-agent .build/debug/scep-test-responder
 
-# The unit tests under AddressSanitizer (the fuzzers always run under it).
+# The unit tests under AddressSanitizer: any invalid access fails. LeakSanitizer is off here
+# because Foundation's Process (the tests' openssl runner) leaks two 32-byte weak-reference
+# tables per run; leaks in the agent are memcheck's job, and in the parsers the fuzzers'.
 asan: deps
-	$(SWIFT) test --sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan
 
 check-layers:
 	@Scripts/check-layers.sh
@@ -85,7 +87,7 @@ deb: static
 package-test: deb
 	@echo "== deb.sh" && Tests/Packaging/deb.sh $(DIST)/scep-agent_*.deb
 
-test: deps check-layers unit-test fuzz-smoke memcheck smoke-test interop-test package-test cross-test
+test: deps check-layers unit-test asan fuzz-smoke memcheck smoke-test interop-test package-test cross-test
 
 demo: static responder
 	@Scripts/demo.sh $(BINARY)

@@ -24,7 +24,8 @@ struct HTTPTransport: SCEPTransport {
             let response = try client.send(request, to: target)
             logger.debug("http response", [("status", "\(response.status)"),
                                            ("content_type", response.header("Content-Type") ?? ""),
-                                           ("bytes", "\(response.body.count)")])
+                                           ("bytes", "\(response.body.count)"),
+                                           ("connections_opened", "\(client.connectionsOpened)")])
             return SCEPResponse(status: response.status, contentType: response.header("Content-Type") ?? "", body: response.body)
         } catch {
             throw .transport("\(error)")

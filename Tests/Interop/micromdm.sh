@@ -102,4 +102,9 @@ expect_status "renew --reuse-key" 0 agent renew --url "$URL" --ca-fingerprint "$
     --challenge-file "$SCRATCH/challenge" --cert-out "$SCRATCH/cert2.pem" --reuse-key
 [ "$(pubkey "$SCRATCH/cert2.pem")" = "$(pubkey "$SCRATCH/cert.pem")" ] && pass "--reuse-key keeps the key" || fail "--reuse-key changed the key"
 
+# One transaction (GetCACaps, GetCACert, PKIOperation) over one kept-alive connection.
+expect_status "renew at debug level" 0 agent renew --url "$URL" --ca-fingerprint "$FP" --keystore "$KS" \
+    --challenge-file "$SCRATCH/challenge" --log-level debug
+expect_text "a renewal's three requests share one connection" "$(printf '%s\n' "$ERR" | grep 'event="http response"' | tail -1)" "connections_opened=1"
+
 finish
