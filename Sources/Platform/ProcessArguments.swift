@@ -55,17 +55,3 @@ public func parseIPAddress(_ text: String) -> [UInt8]? {
     if v6.withUnsafeMutableBytes({ inet_pton(AF_INET6, text, $0.baseAddress) }) == 1 { return v6 }
     return nil
 }
-
-/// A user by name or number. Names are resolved through the C library (NSS); numbers always work.
-public func userID(named name: String) -> UInt32? {
-    if let number = UInt32(name) { return number }
-    guard let entry = getpwnam(name) else { return nil }
-    return UInt32(entry.pointee.pw_uid)
-}
-
-/// A group by name or number.
-public func groupID(named name: String) -> UInt32? {
-    if let number = UInt32(name) { return number }
-    guard let entry = getgrnam(name) else { return nil }
-    return UInt32(entry.pointee.gr_gid)
-}

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Testing
 @testable import Platform
@@ -109,5 +110,23 @@ import Testing
         defer { close(daemon) }
         #expect(syslog.send(priority: 30, tag: "t", "second"))
         #expect(receive(daemon) == "<30>t[\(getpid())]: second")
+    }
+}
+
+@Suite struct AccountFilesTests {
+    @Test func namesAndNumbersResolve() throws {
+        let path = "/tmp/scep-agent-passwd-\(getpid())"
+        let text = "root:x:0:0:root:/root:/bin/sh\n# comment\nscep:x:998:997::/var/lib/scep-agent:/usr/sbin/nologin\nbroken:x\nodd:x:notanumber:1::/:\n"
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        defer { unlink(path) }
+        #expect(accountID(named: "scep", in: path) == 998)
+        #expect(accountID(named: "root", in: path) == 0)
+        #expect(accountID(named: "1234", in: path) == 1234)
+        #expect(accountID(named: "sce", in: path) == nil)
+        #expect(accountID(named: "broken", in: path) == nil)
+        #expect(accountID(named: "odd", in: path) == nil)
+        #expect(accountID(named: "a:b", in: path) == nil)
+        #expect(accountID(named: "scep", in: path + ".missing") == nil)
+        #expect(userID(named: "root") == 0)
     }
 }
