@@ -37,7 +37,7 @@ fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1:external_symbolizer_path=$(dirname "$(command -v swiftc)")/llvm-symbolizer}
 export SCEP_FUZZ_FIXTURES=$PWD/Tests/Fuzz/corpus/fixtures
 mkdir -p "$scratch/crashes"
-printf '| target | seconds | runs | corpus (seeds + found) | result |\n|---|---|---|---|---|\n' > "$scratch/summary.md"
+printf '| target | seconds | runs | corpus: kept + seeds | result |\n|---|---|---|---|---|\n' > "$scratch/summary.md"
 status=0
 for target in "${targets[@]}"; do
     seeds=Tests/Fuzz/corpus/$target
