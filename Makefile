@@ -77,7 +77,7 @@ responder: deps
 interop-test: static responder
 	@echo "== faults.sh" && Tests/Interop/faults.sh $(BINARY) .build/debug/scep-test-responder
 	@echo "== micromdm.sh" && Tests/Interop/micromdm.sh $(BINARY)
-	@echo "== tls.sh" && Tests/Interop/tls.sh $(BINARY)
+	@echo "== tls.sh" && Tests/Interop/tls.sh $(BINARY) .build/debug/scep-test-responder
 	@echo "== keystore.sh" && Tests/Interop/keystore.sh $(BINARY) .build/debug/scep-test-responder 200
 	@echo "== daemon.sh" && Tests/Interop/daemon.sh $(BINARY) .build/debug/scep-test-responder
 

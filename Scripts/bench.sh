@@ -8,7 +8,7 @@ set -euo pipefail
 BIN=$(readlink -f "${1:?usage: bench.sh BINARY RESPONDER FLEETSIM}")
 RESPONDER=$(readlink -f "${2:?}")
 FLEETSIM=$(readlink -f "${3:?}")
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-11}
 WORK=$(mktemp -d /tmp/scep-agent-bench.XXXXXX)
 NS="scep-agent-bench-$$"
 PIDS=()

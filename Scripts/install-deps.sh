@@ -22,6 +22,7 @@ packages=(
     musl-tools
     qemu-user-static
     valgrind        # make memcheck
+    socat           # TLS in front of the test responder (Tests/Interop/tls.sh)
 )
 
 # --mbedtls-source: make Debian's source packages reachable (a deb-src entry) for

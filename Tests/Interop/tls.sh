@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # HTTPS: the shipped binary against `openssl s_server -WWW` on loopback, which serves GetCACaps
 # from a file. Checks CA verification, name verification, SNI, and that https needs --tls-ca.
+# With RESPONDER, whole enrollments and renewals over TLS (socat in front of the test responder),
+# and a renewal refused for a server certificate with the wrong name leaves the keystore as it was.
 #
-#   Tests/Interop/tls.sh BINARY
+#   Tests/Interop/tls.sh BINARY [RESPONDER]
 set -u
 BIN=$(readlink -f "$1")
+RESPONDER=${2:+$(readlink -f "$2")}
 . "$(dirname "$0")/../Smoke/lib.sh"
 SERVER_PID=
-trap '[ -n "$SERVER_PID" ] && kill $SERVER_PID 2>/dev/null; rm -rf "$SCRATCH"' EXIT
+RESPONDER_PID=
+trap '[ -n "$SERVER_PID" ] && kill $SERVER_PID 2>/dev/null; [ -n "$RESPONDER_PID" ] && kill $RESPONDER_PID 2>/dev/null; rm -rf "$SCRATCH"' EXIT
 cd "$SCRATCH"
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=TLS Test CA" 2>/dev/null
@@ -47,5 +51,37 @@ expect_text "the name mismatch is explained" "$ERR" "name mismatch"
 # The server insists on SNI naming it: a client that sent no (or another) name would fail.
 serve elsewhere -servername localhost -cert2 ../localhost.pem -key2 ../localhost.key -servername_fatal
 expect_status "SNI selects the right certificate" 0 "$BIN" caps --url "https://localhost:$PORT/scep" --tls-ca ca.pem
+
+if [ -n "$RESPONDER" ]; then
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=
+    RPORT=$((PORT + 1))
+    mkdir -p responder
+    "$RESPONDER" --port "$RPORT" --fault none --state responder >responder/out 2>/dev/null &
+    RESPONDER_PID=$!
+    for _ in $(seq 100); do grep -q ready responder/out 2>/dev/null && break; sleep 0.1; done
+    printf 's3cret\n' > challenge
+    front() { # CERT: TLS in front of the responder
+        [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+        PORT=$((PORT + 2))
+        socat "OPENSSL-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork,cert=$1.pem,key=$1.key,verify=0" "TCP:127.0.0.1:$RPORT" 2>/dev/null &
+        SERVER_PID=$!
+        for _ in $(seq 50); do ss -ltnH "sport = :$PORT" | grep -q . && return; sleep 0.1; done
+    }
+    scep() { # COMMAND [options]
+        "$BIN" "$1" --url "https://localhost:$PORT/scep" --tls-ca ca.pem --ca-fingerprint "$(cat responder/ca.sha256)" \
+            --keystore ks --challenge-file challenge --subject CN=tls-device "${@:2}"
+    }
+    front localhost
+    expect_status "enroll over TLS" 0 scep enroll
+    expect_status "renew over TLS, a new key" 0 scep renew
+    before=$(find ks -type f ! -name lock -exec sha256sum {} + | sort)
+    front elsewhere
+    expect_status "renew refused: the server's certificate names another host" 1 scep renew
+    expect_text "the refusal names the mismatch" "$ERR" "name mismatch"
+    expect_one_line "the refusal is one line" "$(printf '%s\n' "$ERR" | grep -v 'level=')"
+    [ "$before" = "$(find ks -type f ! -name lock -exec sha256sum {} + | sort)" ] \
+        && pass "the refused renewal left the keystore unchanged" || fail "the refused renewal changed the keystore"
+fi
 
 finish
