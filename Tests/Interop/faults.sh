@@ -137,6 +137,11 @@ start_responder no-post
 expect_status "GET PKIOperation exits 0" 0 agent enroll "$SCRATCH/ks-get" --log-level debug
 expect_text "GET PKIOperation was used" "$ERR" "method=GET url=\"http://127.0.0.1:$PORT/scep?operation=PKIOperation&message=...\""
 
+# A server that offers only 3DES: refused above; accepted when the operator allows weak crypto.
+start_responder des-only
+expect_status "DES-only server with --allow-weak-crypto exits 0" 0 agent enroll "$SCRATCH/ks-weak" --allow-weak-crypto
+expect_text "3DES in a request is warned about" "$ERR" "sending with DES-EDE3-CBC"
+
 # SHA-1 and DES replies (as micromdm sends) are accepted with warnings.
 start_responder none --legacy
 expect_status "legacy reply exits 0" 0 agent enroll "$SCRATCH/ks-legacy"
