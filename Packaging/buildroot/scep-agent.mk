@@ -3,7 +3,8 @@
 # scep-agent: installs the prebuilt static binary for the target, the default
 # configuration, and an init script or systemd unit as the image uses. The
 # files/ directory of the external tree holds, from the scep-agent tree:
-#   scep-agent.$(BR2_ARCH)  dist/scep-agent built for the target
+#   scep-agent.$(BR2_ARCH)  dist/scep-agent (x86_64), dist/aarch64-linux-gnu/scep-agent (aarch64),
+#                           dist/arm-linux-gnueabihf/scep-agent (arm): make static / make cross
 #   scep-agent.conf         Packaging/etc/scep-agent.conf
 #   scep-agent.init         Packaging/sysvinit/scep-agent
 #   scep-agent.service      Packaging/systemd/scep-agent.service

@@ -5,7 +5,8 @@ LICENSE = "CLOSED"
 # The agent is a static binary built outside BitBake (make static, or the board builds); SRC_URI
 # points at the binary for the machine, the unit, the init script and the default configuration.
 # Put them in the recipe's files/ directory, from the scep-agent tree:
-#   scep-agent.${TARGET_ARCH}  <- dist/scep-agent (built for that architecture)
+#   scep-agent.${TARGET_ARCH}  <- dist/scep-agent (x86_64), dist/aarch64-linux-gnu/scep-agent (aarch64),
+#                               dist/arm-linux-gnueabihf/scep-agent (arm): make static / make cross
 #   scep-agent.service         <- Packaging/systemd/scep-agent.service
 #   scep-agent.init            <- Packaging/sysvinit/scep-agent
 #   scep-agent.conf            <- Packaging/etc/scep-agent.conf
