@@ -84,4 +84,31 @@ if [ -n "$RESPONDER" ]; then
         && pass "the refused renewal left the keystore unchanged" || fail "the refused renewal changed the keystore"
 fi
 
+# micromdm behind TLS: Go's server keeps connections open, so a renewal's three requests share
+# one TLS session. scepserver listens on every interface: it runs in a network namespace.
+NS="scep-agent-tls-$$"
+if command -v scepserver >/dev/null && ip netns add "$NS" 2>/dev/null; then
+    ip -n "$NS" link set lo up
+    scepserver ca -init -depot depot >/dev/null 2>&1
+    ip netns exec "$NS" scepserver -depot depot -port 18443 -challenge factory -allowrenew 0 >/dev/null 2>&1 &
+    MICROMDM_PID=$!
+    ip netns exec "$NS" socat OPENSSL-LISTEN:18444,bind=127.0.0.1,reuseaddr,fork,cert=localhost.pem,key=localhost.key,verify=0 \
+        TCP:127.0.0.1:18443 2>/dev/null &
+    SOCAT_PID=$!
+    printf 'factory\n' > mchallenge
+    FP=$(openssl x509 -in depot/ca.pem -outform DER | sha256sum | cut -d' ' -f1)
+    mdm() { ip netns exec "$NS" "$BIN" "$1" --url https://localhost:18444/scep --tls-ca ca.pem --ca-fingerprint "$FP" \
+                --keystore mks --challenge-file mchallenge --subject CN=tls-mdm "${@:2}"; }
+    for _ in $(seq 50); do mdm caps >/dev/null 2>&1 && break; sleep 0.1; done
+    expect_status "enroll with micromdm over TLS" 0 mdm enroll
+    expect_status "renew with micromdm over TLS, at debug level" 0 mdm renew --log-level debug
+    expect_text "the renewal's requests share one TLS connection" \
+        "$(printf '%s\n' "$ERR" | grep 'event="http response"' | tail -1)" "connections_opened=1"
+    kill "$SOCAT_PID" "$MICROMDM_PID" 2>/dev/null
+    wait "$SOCAT_PID" "$MICROMDM_PID" 2>/dev/null
+    ip netns del "$NS"
+else
+    echo "# no network namespace or scepserver here: micromdm over TLS not tested"
+fi
+
 finish
