@@ -74,14 +74,14 @@ public struct DistinguishedName: Equatable, Sendable {
         }
         guard !escaping else { throw .badEscape }
         parts.append(String(decoding: current, as: UTF8.self))
-        guard !(parts.count == 1 && trimmed(parts[0]).isEmpty) else { throw .empty }
+        guard !(parts.count == 1 && parts[0].trimmingASCIIWhitespace.isEmpty) else { throw .empty }
 
         var parsed: [Attribute] = []
         for part in parts {
             let bytes = Array(part.utf8)
-            guard let equals = bytes.firstIndex(of: UInt8(ascii: "=")) else { throw .missingEquals(trimmed(part)) }
-            let typeName = trimmed(String(decoding: bytes[..<equals], as: UTF8.self))
-            let value = DistinguishedName.unescape(trimmed(String(decoding: bytes[(equals + 1)...], as: UTF8.self)))
+            guard let equals = bytes.firstIndex(of: UInt8(ascii: "=")) else { throw .missingEquals(part.trimmingASCIIWhitespace) }
+            let typeName = String(decoding: bytes[..<equals], as: UTF8.self).trimmingASCIIWhitespace
+            let value = DistinguishedName.unescape(String(decoding: bytes[(equals + 1)...], as: UTF8.self).trimmingASCIIWhitespace)
             guard let type = DistinguishedName.type(named: typeName) else { throw .unknownAttribute(typeName) }
             guard !value.isEmpty else { throw .emptyValue(typeName) }
             parsed.append(try DistinguishedName.attribute(type, typeName, value))
@@ -193,11 +193,4 @@ public struct DistinguishedName: Equatable, Sendable {
         }
         attributes = parsed
     }
-}
-
-private func trimmed(_ text: String) -> String {
-    var bytes = Array(text.utf8)
-    while let last = bytes.last, last == 0x20 || last == 0x09 { bytes.removeLast() }
-    while let first = bytes.first, first == 0x20 || first == 0x09 { bytes.removeFirst() }
-    return String(decoding: bytes, as: UTF8.self)
 }

@@ -49,9 +49,3 @@ enum RequestExtensions {
         return identifiers.isEmpty ? nil : identifiers
     }
 }
-
-extension StringProtocol {
-    var trimmingASCIISpaces: String {
-        String(decoding: Array(utf8).drop { $0 == 0x20 }.reversed().drop { $0 == 0x20 }.reversed(), as: UTF8.self)
-    }
-}

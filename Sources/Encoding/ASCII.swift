@@ -15,13 +15,18 @@ extension StringProtocol {
         String(decoding: utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 & ~0x20 : $0 }, as: UTF8.self)
     }
 
-    /// Without leading and trailing spaces and tabs (HTTP's optional whitespace).
-    public var trimmingASCIIWhitespace: String {
+    /// Without leading and trailing spaces and tabs (HTTP's optional whitespace, DN parts).
+    public var trimmingASCIIWhitespace: String { trimmingASCII { $0 == 0x20 || $0 == 0x09 } }
+
+    /// Without leading and trailing spaces (items of a comma-separated option value).
+    public var trimmingASCIISpaces: String { trimmingASCII { $0 == 0x20 } }
+
+    private func trimmingASCII(_ isTrimmed: (UInt8) -> Bool) -> String {
         let bytes = Array(utf8)
         var start = 0
         var end = bytes.count
-        while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
-        while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
+        while start < end && isTrimmed(bytes[start]) { start += 1 }
+        while end > start && isTrimmed(bytes[end - 1]) { end -= 1 }
         return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 

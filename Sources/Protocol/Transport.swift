@@ -17,8 +17,7 @@ public struct SCEPResponse: Equatable {
     public var mediaType: String {
         let bytes = Array(contentType.utf8)
         let end = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.endIndex
-        let trimmed = bytes[..<end].drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
-        return String(decoding: trimmed, as: UTF8.self).asciiLowercased
+        return String(decoding: bytes[..<end], as: UTF8.self).trimmingASCIIWhitespace.asciiLowercased
     }
 }
 

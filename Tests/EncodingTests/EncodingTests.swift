@@ -68,5 +68,9 @@ import Testing
         #expect(!"\u{212A}eep-Alive".equalsIgnoringASCIICase("keep-alive"))
         #expect("HTTPS://host/".hasPrefixIgnoringASCIICase("https://"))
         #expect(!"http".hasPrefixIgnoringASCIICase("https://"))
+        #expect(" \tCN = dev\t ".trimmingASCIIWhitespace == "CN = dev")
+        #expect("  clientAuth ".trimmingASCIISpaces == "clientAuth")
+        #expect("\tclientAuth".trimmingASCIISpaces == "\tclientAuth")
+        #expect("   ".trimmingASCIIWhitespace.isEmpty)
     }
 }
