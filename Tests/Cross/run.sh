@@ -19,6 +19,13 @@ targets=(
     "arm-linux-gnueabihf|ARM, EABI5|qemu-arm-static"
     "x86_64-linux-musl-tiny|x86-64|"
 )
+# runner_for TARGET: how its binaries run here (empty: natively).
+runner_for() {
+    local entry
+    for entry in "${targets[@]}"; do
+        [ "${entry%%|*}" = "$1" ] && { printf '%s' "${entry##*|}"; return; }
+    done
+}
 status=0
 for entry in "${targets[@]}"; do
     IFS='|' read -r target arch runner <<< "$entry"
@@ -51,9 +58,7 @@ for profile in Board/profiles/*.conf; do
         fail "board $board: $(tail -1 "$SCRATCH/board.log")"
         continue
     fi
-    target=$(sed -n 's/^target *= *//p' "$profile")
-    runner=
-    case "$target" in aarch64-*) runner=qemu-aarch64-static ;; arm-*) runner=qemu-arm-static ;; esac
+    runner=$(runner_for "$(sed -n 's/^target *= *//p' "$profile")")
     expect_status "board $board: its config is accepted" 1 $runner "$out/scep-agent" --config "$out/scep-agent.conf" caps --url http://127.0.0.1:1/scep
 done
 finish || status=1

@@ -17,6 +17,7 @@ import Crypto
 import Encoding
 import Glibc
 import HTTP
+import Platform
 @testable import CLI
 @testable import Keystore
 import Protocol
@@ -50,18 +51,7 @@ final class Fixtures {
         }
     }
 
-    static func read(_ path: String) -> [UInt8]? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = fread(&buffer, 1, buffer.count, file)
-            if count <= 0 { break }
-            bytes += buffer[..<count]
-        }
-        return bytes
-    }
+    static func read(_ path: String) -> [UInt8]? { try? readFile(path, limit: 1 << 20) }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
