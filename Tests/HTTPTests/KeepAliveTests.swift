@@ -28,7 +28,6 @@ final class LoopbackServer: @unchecked Sendable {
     private let listener: Int32
     let requestsPerConnection: Int
     let closeHeader: Bool
-    private(set) var connections = 0
 
     init(requestsPerConnection: Int, closeHeader: Bool = false) throws {
         self.requestsPerConnection = requestsPerConnection
@@ -55,7 +54,6 @@ final class LoopbackServer: @unchecked Sendable {
         while true {
             let connection = accept(listener, nil, nil)
             if connection < 0 { return }
-            connections += 1
             var buffer = [UInt8](repeating: 0, count: 4096)
             for _ in 0..<requestsPerConnection {
                 // The tests send small GETs: one read holds the whole request.
