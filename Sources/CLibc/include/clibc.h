@@ -100,6 +100,10 @@ extern char **environ;
 static inline char **scep_environ(void) { return environ; }
 static inline int scep_wifsignaled(int status) { return WIFSIGNALED(status); }
 
+/* Starts writing a file's dirty pages back to storage and returns at once: a hint, as the fsync
+ * that follows guarantees durability either way (-1 with ENOSYS where the kernel lacks it). */
+int scep_start_writeback(int fd);
+
 /* The process's arguments, captured before main (Embedded Swift has no CommandLine). */
 int scep_argc(void);
 char **scep_argv(void);
