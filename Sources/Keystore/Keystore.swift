@@ -28,9 +28,9 @@ public struct KeystoreReport {
 ///       gen-000042/        0700: key.pem (or key.enc), cert.pem, chain.pem, meta, manifest
 ///       state              the daemon's notes for `status` (last attempt, last error)
 ///
-/// A new identity is staged in `gen-N.staged`, read back and verified, renamed to `gen-N`, and
-/// committed by atomically replacing `current`. A crash at any point leaves `current` naming a
-/// complete, verified generation: the old one or the new one.
+/// A new identity is written to a new `gen-N`, made durable, read back and verified, and
+/// committed by atomically replacing `current`. Until then nothing names `gen-N`, so a crash at
+/// any point leaves `current` naming a complete, verified generation: the old one or the new one.
 public final class Keystore {
     public let directory: Directory
     private var lock: FileLock?
@@ -123,7 +123,8 @@ public final class Keystore {
         }
     }
 
-    /// After a crash: stale temporary files and staged or orphaned generations go. After a
+    /// After a crash: stale temporary files and orphaned generations (written but never named by
+    /// a pointer; `.staged` ones from earlier versions too) go. After a
     /// commit (`quietly`) the same sweep prunes the generation before previous, which is routine.
     private func recover(quietly: Bool = false) throws(KeystoreError) {
         try lift { () throws(SystemError) in
@@ -263,12 +264,11 @@ public final class Keystore {
         step = 0
         let numbers = try lift { () throws(SystemError) in try directory.entries() }.compactMap { GenerationFiles.number($0) }
         let name = GenerationFiles.name((numbers.max() ?? 0) + 1)
-        let staged = name + ".staged"
-        let manifest = try stage(staged, key: key, certificate: certificate, chain: chain, metadata: metadata, random: random)
+        let manifest = try stage(name, key: key, certificate: certificate, chain: chain, metadata: metadata, random: random)
 
         // Verify what is on disk, not what we meant to write.
-        let generation = try lift { () throws(SystemError) in try directory.subdirectory(staged) }
-        let readBack = try Keystore.read(generation, name: staged, expectedManifest: DigestAlgorithm.sha256.hash(manifest),
+        let generation = try lift { () throws(SystemError) in try directory.subdirectory(name) }
+        let readBack = try Keystore.read(generation, name: name, expectedManifest: DigestAlgorithm.sha256.hash(manifest),
                                          sealingKey: sealingKey, knownKey: key)
         guard readBack.certificate == certificate, key.matches(publicKeyInfo: readBack.certificate.publicKeyInfo) else {
             throw .corrupt("the staged identity does not read back as written")
@@ -279,17 +279,25 @@ public final class Keystore {
             throw .corrupt("the staged certificate is not usable: \(error)")
         }
 
+        // The pointers: both written and made durable first (with this directory, which also
+        // makes the new generation's own entry durable before anything names it), then renamed
+        // into place, `previous` before `current`. The rename of `current` is the commit point.
         try lift { () throws(SystemError) in
-            try directory.rename(staged, to: name)
-            try directory.sync()
-            try checkpoint()
+            let pointer = GenerationPointer(generation: name, manifestDigest: DigestAlgorithm.sha256.hash(manifest))
+            var replacements: [(target: String, file: UnsyncedFile)] = []
             if let current = try? directory.read("current", limit: 4096) {
-                // No directory sync of its own: the one after `current`, below, covers both.
-                try directory.writeAtomically("previous", current, permissions: 0o600, sync: false)
+                replacements.append(("previous", try directory.createTemporary(replacing: "previous", current, permissions: 0o600)))
                 try checkpoint()
             }
-            let pointer = GenerationPointer(generation: name, manifestDigest: DigestAlgorithm.sha256.hash(manifest))
-            try directory.writeAtomically("current", pointer.bytes, permissions: 0o600)  // the commit point
+            replacements.append(("current", try directory.createTemporary(replacing: "current", pointer.bytes, permissions: 0o600)))
+            try checkpoint()
+            try directory.sync(replacements.map { $0.file })
+            try checkpoint()
+            for replacement in replacements {
+                try directory.rename(replacement.file.name, to: replacement.target)
+                try checkpoint()
+            }
+            try directory.sync()
             try checkpoint()
         }
         try recover(quietly: true)
@@ -297,8 +305,10 @@ public final class Keystore {
                               generation: name)
     }
 
-    /// Writes a generation's files into `staged` and returns its manifest.
-    private func stage(_ staged: String, key: RSAPrivateKey, certificate: Certificate, chain: [Certificate],
+    /// Writes a generation's files into the new directory `name` and makes them durable together;
+    /// returns the manifest. Nothing names the generation yet: a crash leaves an orphan, swept
+    /// at the next opening.
+    private func stage(_ name: String, key: RSAPrivateKey, certificate: Certificate, chain: [Certificate],
                        metadata: IdentityMetadata, random: RandomGenerator) throws(KeystoreError) -> [UInt8] {
         let keyDER = try liftCrypto { () throws(CryptoError) in try key.pkcs1DER() }
         defer { keyDER.wipe() }
@@ -306,19 +316,20 @@ public final class Keystore {
             try liftCrypto { () throws(CryptoError) in try SealedBox.seal(keyDER, key: sealingKey, random: random) }
         }
         return try lift { () throws(SystemError) in
-            try directory.makeSubdirectory(staged, permissions: 0o700)
+            try directory.makeSubdirectory(name, permissions: 0o700)
             try checkpoint()
-            let generation = try directory.subdirectory(staged)
+            let generation = try directory.subdirectory(name)
+            var pending: [UnsyncedFile] = []
             var written: [(name: String, digest: [UInt8])] = []
             if let sealed {
-                try generation.writeAtomically(GenerationFiles.encryptedKey, sealed, permissions: 0o600, sync: false)
+                pending.append(try generation.createUnsynced(GenerationFiles.encryptedKey, sealed, permissions: 0o600))
                 written.append((GenerationFiles.encryptedKey, DigestAlgorithm.sha256.hash(sealed)))
             } else {
                 let pem = SecretBytes(keyDER.withBytes { PEM.encodeBytes($0, label: "RSA PRIVATE KEY") })
                 defer { pem.wipe() }
-                try pem.withBytes { (buffer) throws(SystemError) in
-                    try generation.writeAtomically(GenerationFiles.key, buffer, permissions: 0o600, sync: false)
-                }
+                pending.append(try pem.withBytes { (buffer) throws(SystemError) in
+                    try generation.createUnsynced(GenerationFiles.key, buffer, permissions: 0o600)
+                })
                 written.append((GenerationFiles.key, pem.withBytes { DigestAlgorithm.sha256.hash($0) }))
             }
             try checkpoint()
@@ -328,12 +339,14 @@ public final class Keystore {
                 (GenerationFiles.meta, metadata.bytes),
             ]
             for (file, bytes) in files {
-                try generation.writeAtomically(file, bytes, permissions: 0o600, sync: false)
+                pending.append(try generation.createUnsynced(file, bytes, permissions: 0o600))
                 written.append((file, DigestAlgorithm.sha256.hash(bytes)))
                 try checkpoint()
             }
             let manifest = GenerationFiles.manifest(written)
-            try generation.writeAtomically(GenerationFiles.manifest, manifest, permissions: 0o600)
+            pending.append(try generation.createUnsynced(GenerationFiles.manifest, manifest, permissions: 0o600))
+            try checkpoint()
+            try generation.sync(pending)
             try checkpoint()
             return manifest
         }

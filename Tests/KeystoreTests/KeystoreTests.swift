@@ -97,8 +97,13 @@ final class Fixture {
                 #expect(loaded.certificate.subject.value(of: OID.commonName)?.hasPrefix("new") == false || !failed)
                 #expect(failed, "step \(step): the commit reported success but the new identity is not in service")
             }
+            // Reopening swept what the cut left: no temporary file, and no generation that
+            // neither pointer names.
+            let pointers = try ["current", "previous"].compactMap { name in
+                try? String(contentsOfFile: fixture.path + "/" + name, encoding: .utf8)
+            }.joined()
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: fixture.path)
-                .filter { $0.hasSuffix(".staged") || $0.hasPrefix(".tmp-") }
+                .filter { $0.hasPrefix(".tmp-") || ($0.hasPrefix("gen-") && !pointers.contains("generation=\($0)\n")) }
             #expect(leftovers.isEmpty, "step \(step): \(leftovers)")
             step += 1
         }
