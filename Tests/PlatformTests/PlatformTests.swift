@@ -50,6 +50,28 @@ import Testing
         #expect(try readFile(path, limit: 100).count == 100)
     }
 
+    @Test func unsyncedFilesAreCreatedExclusivelyWithExactModeAndLandWhenSynced() throws {
+        let path = try scratchDirectory()
+        let directory = try Directory(path)
+        let previousMask = umask(0o077)
+        defer { umask(previousMask) }
+        let first = try directory.createUnsynced("a", [1, 2, 3], permissions: 0o640)
+        let second = try directory.createTemporary(replacing: "b", [4], permissions: 0o600)
+        #expect(second.name.hasPrefix(".tmp-b-"))
+        try directory.sync([first, second])
+        #expect(try directory.read("a", limit: 10) == [1, 2, 3])
+        #expect(try directory.status(of: "a")?.permissions == 0o640, "the umask must not narrow the mode asked for")
+        try directory.rename(second.name, to: "b")
+        #expect(try directory.read("b", limit: 10) == [4])
+
+        // An existing name, or a symlink planted where the file should go, is refused.
+        #expect(throws: SystemError.self) { _ = try directory.createUnsynced("a", [9], permissions: 0o600) }
+        #expect(try directory.read("a", limit: 10) == [1, 2, 3])
+        #expect(symlink(path + "/a", path + "/link") == 0)
+        #expect(throws: SystemError.self) { _ = try directory.createUnsynced("link", [9], permissions: 0o600) }
+        #expect(try directory.read("a", limit: 10) == [1, 2, 3])
+    }
+
     @Test func missingFileIsReportedAsNotFound() {
         do {
             _ = try readFile("/nonexistent/scep-agent", limit: 10)
