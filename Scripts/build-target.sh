@@ -29,6 +29,7 @@ flags=()          # swift build arguments
 mbedtls_cc=cc
 mbedtls_cflags=()
 mbedtls_defines=
+mbedtls_fast_sources="bignum.c rsa.c"
 strip_tool=strip
 # The host builds drop unwind tables (~100 KB; nothing unwinds). The ARM glibc builds keep them:
 # static glibc's start-up code on aarch64 reads .eh_frame, and the binary crashes without it.
@@ -72,6 +73,7 @@ case "$target" in
         musl=/usr/lib/x86_64-linux-musl
         mbedtls_cc=musl-gcc
         mbedtls_defines=SCEP_AGENT_NO_TLS
+        mbedtls_fast_sources=
         # LLVM's machine outliner folds repeated instruction sequences into shared functions:
         # ~15 KB here, what keeps this build under its 700 KB budget.
         flags+=(-Xswiftc -DSCEP_NO_TLS -Xswiftc -Xllvm -Xswiftc -enable-machine-outliner=always
@@ -90,7 +92,7 @@ case "$target" in
         ;;
 esac
 
-MBEDTLS_DEFINES=$mbedtls_defines Scripts/build-mbedtls.sh "$mbedtls" "$mbedtls_cc" "${mbedtls_cflags[@]}"
+MBEDTLS_DEFINES=$mbedtls_defines MBEDTLS_FAST_SOURCES=$mbedtls_fast_sources Scripts/build-mbedtls.sh "$mbedtls" "$mbedtls_cc" "${mbedtls_cflags[@]}"
 
 build=(swift build -c release --traits Embedded --product scep-agent --scratch-path "$scratch"
        -Xcc -I"$mbedtls/include" -Xcc '-DMBEDTLS_CONFIG_FILE=<scep-agent-config.h>' -Xlinker -L"$mbedtls/lib"
