@@ -26,6 +26,7 @@ public enum CertificateTransaction {
                                             configuration: AgentConfiguration,
                                             random: RandomGenerator) throws(AgentFailure) -> StoredIdentity {
         let logger = host.logger
+        let totalWatch = Stopwatch()
         if kind == .renew && existing == nil {
             throw AgentFailure(.failed, "the keystore \(keystore.path) holds no identity; run 'enroll' first")
         }
@@ -52,6 +53,7 @@ public enum CertificateTransaction {
                                     ("recipient", enrollment.ca.encryptionRecipient.subject.rfc4514String)])
 
         let key: RSAPrivateKey
+        let keygenWatch = Stopwatch()
         if kind == .renew && configuration.reuseKey, let existing {
             logger.warn("renewing with the current key (--reuse-key)")
             key = existing.key
@@ -61,10 +63,13 @@ public enum CertificateTransaction {
             }
         }
         let renewal = kind == .renew ? existing.map { Identity(key: $0.key, certificate: $0.certificate) } : nil
+        let keygenTime = keygenWatch.elapsedNanoseconds
         let request = EnrollmentRequest(subject: subject, key: key, challenge: challenge, extensions: configuration.extensions,
                                         renewing: renewal)
+        let exchangeWatch = Stopwatch()
         let issued = try exchange(request, enrollment: &enrollment, client: &client, host: &host, configuration: configuration,
                                   random: random)
+        let exchangeTime = exchangeWatch.elapsedNanoseconds
         for warning in enrollment.warnings { logger.warn("weak or fallback", [("detail", warning)]) }
 
         let committedAt = host.now()
@@ -79,12 +84,18 @@ public enum CertificateTransaction {
             ("ca_sha256", Hex.encode(enrollment.ca.anchor.sha256Fingerprint)), ("via", kind == .renew ? "renew" : "enroll"),
         ])
         let committed: StoredIdentity
+        let commitWatch = Stopwatch()
         do {
             committed = try keystore.commit(key: key, certificate: issued.certificate, chain: issued.chain,
                                             anchor: enrollment.ca.anchor, metadata: metadata, random: random, now: committedAt)
         } catch {
             throw AgentFailure(.failed, "\(error)")
         }
+        // Where the time went, for slow boards and for `make bench`; the HTTP lines say how much
+        // of the exchange was spent waiting on the network and the server.
+        logger.debug("timings", [("keygen_ms", Stopwatch.milliseconds(keygenTime)),
+                                 ("exchange_ms", Stopwatch.milliseconds(exchangeTime)),
+                                 ("commit_ms", commitWatch.milliseconds), ("total_ms", totalWatch.milliseconds)])
         logger.info(kind == .renew ? "renewed" : "enrolled",
                     [("subject", issued.certificate.subject.rfc4514String), ("serial", issued.certificate.serialHex),
                      ("not_after", DERTime.iso8601(issued.certificate.notAfter)),

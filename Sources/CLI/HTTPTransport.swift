@@ -21,11 +21,13 @@ struct HTTPTransport: SCEPTransport {
         logger.debug("http request", [("method", request.method), ("url", HTTPTransport.redacted(target)),
                                       ("bytes", "\(request.body.count)")])
         do {
+            let watch = Stopwatch()
             let response = try client.send(request, to: target)
             logger.debug("http response", [("status", "\(response.status)"),
                                            ("content_type", response.header("Content-Type") ?? ""),
                                            ("bytes", "\(response.body.count)"),
-                                           ("connections_opened", "\(client.connectionsOpened)")])
+                                           ("connections_opened", "\(client.connectionsOpened)"),
+                                           ("ms", watch.milliseconds)])
             return SCEPResponse(status: response.status, contentType: response.header("Content-Type") ?? "", body: response.body)
         } catch {
             throw .transport("\(error)")

@@ -20,6 +20,23 @@ public func monotonicMilliseconds() -> Int64 {
     Int64(monotonicNanoseconds() / 1_000_000)
 }
 
+/// Elapsed monotonic time, for the timings in the debug log.
+public struct Stopwatch {
+    private let start = monotonicNanoseconds()
+
+    public init() {}
+
+    public var elapsedNanoseconds: UInt64 { monotonicNanoseconds() &- start }
+
+    /// Milliseconds with one decimal ("27.6"): log values, and no floating-point printing needed.
+    public var milliseconds: String { Stopwatch.milliseconds(elapsedNanoseconds) }
+
+    public static func milliseconds(_ nanoseconds: UInt64) -> String {
+        let tenths = (nanoseconds + 50_000) / 100_000
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+}
+
 /// Sleeps for `milliseconds`, resuming after signals until the time has passed.
 public func sleepMilliseconds(_ milliseconds: Int64) {
     guard milliseconds > 0 else { return }

@@ -22,6 +22,23 @@ import Testing
     }
 }
 
+@Suite struct StopwatchTests {
+    @Test func millisecondsHaveOneRoundedDecimal() {
+        #expect(Stopwatch.milliseconds(0) == "0.0")
+        #expect(Stopwatch.milliseconds(49_999) == "0.0")
+        #expect(Stopwatch.milliseconds(50_000) == "0.1")
+        #expect(Stopwatch.milliseconds(27_649_999) == "27.6")
+        #expect(Stopwatch.milliseconds(27_650_000) == "27.7")
+        #expect(Stopwatch.milliseconds(1_000_000_000) == "1000.0")
+    }
+
+    @Test func measuresTimePassing() {
+        let watch = Stopwatch()
+        sleepMilliseconds(20)
+        #expect(watch.elapsedNanoseconds >= 20_000_000)
+    }
+}
+
 @Suite struct FileSystemTests {
     func scratchDirectory() throws -> String {
         let path = "/tmp/scep-agent-test-\(monotonicNanoseconds())"
