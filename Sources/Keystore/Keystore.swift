@@ -264,11 +264,33 @@ public final class Keystore {
         step = 0
         let numbers = try lift { () throws(SystemError) in try directory.entries() }.compactMap { GenerationFiles.number($0) }
         let name = GenerationFiles.name((numbers.max() ?? 0) + 1)
-        let manifest = try stage(name, key: key, certificate: certificate, chain: chain, metadata: metadata, random: random)
+        let staged = try stage(name, key: key, certificate: certificate, chain: chain, metadata: metadata, random: random)
+        let pointer = GenerationPointer(generation: name, manifestDigest: DigestAlgorithm.sha256.hash(staged.manifest))
+
+        // The new pointers, as temporaries, and everything written so far made durable in one
+        // batch: the generation's files and directory, then the pointers and this directory
+        // (which also makes the new generation's entry durable before anything names it).
+        var replacements: [(target: String, file: UnsyncedFile)] = []
+        var committed = false
+        // A daemon commits again in the same process, under the same temporary names: whatever
+        // fails on the way, the temporaries go now (the orphaned generation goes with the next
+        // sweep).
+        defer { if !committed { for replacement in replacements { try? directory.remove(replacement.file.name) } } }
+        try lift { () throws(SystemError) in
+            if let current = try? directory.read("current", limit: 4096) {
+                replacements.append(("previous", try directory.createTemporary(replacing: "previous", current, permissions: 0o600)))
+                try checkpoint()
+            }
+            replacements.append(("current", try directory.createTemporary(replacing: "current", pointer.bytes, permissions: 0o600)))
+            try checkpoint()
+            try staged.generation.sync(staged.files)
+            try checkpoint()
+            try directory.sync(replacements.map { $0.file })
+            try checkpoint()
+        }
 
         // Verify what is on disk, not what we meant to write.
-        let generation = try lift { () throws(SystemError) in try directory.subdirectory(name) }
-        let readBack = try Keystore.read(generation, name: name, expectedManifest: DigestAlgorithm.sha256.hash(manifest),
+        let readBack = try Keystore.read(staged.generation, name: name, expectedManifest: pointer.manifestDigest,
                                          sealingKey: sealingKey, knownKey: key)
         guard readBack.certificate == certificate, key.matches(publicKeyInfo: readBack.certificate.publicKeyInfo) else {
             throw .corrupt("the staged identity does not read back as written")
@@ -279,25 +301,14 @@ public final class Keystore {
             throw .corrupt("the staged certificate is not usable: \(error)")
         }
 
-        // The pointers: both written and made durable first (with this directory, which also
-        // makes the new generation's own entry durable before anything names it), then renamed
-        // into place, `previous` before `current`. The rename of `current` is the commit point.
+        // Into place, `previous` before `current`: the rename of `current` is the commit point.
         try lift { () throws(SystemError) in
-            let pointer = GenerationPointer(generation: name, manifestDigest: DigestAlgorithm.sha256.hash(manifest))
-            var replacements: [(target: String, file: UnsyncedFile)] = []
-            if let current = try? directory.read("current", limit: 4096) {
-                replacements.append(("previous", try directory.createTemporary(replacing: "previous", current, permissions: 0o600)))
-                try checkpoint()
-            }
-            replacements.append(("current", try directory.createTemporary(replacing: "current", pointer.bytes, permissions: 0o600)))
-            try checkpoint()
-            try directory.sync(replacements.map { $0.file })
-            try checkpoint()
             for replacement in replacements {
                 try directory.rename(replacement.file.name, to: replacement.target)
                 try checkpoint()
             }
             try directory.sync()
+            committed = true
             try checkpoint()
         }
         try recover(quietly: true)
@@ -305,11 +316,12 @@ public final class Keystore {
                               generation: name)
     }
 
-    /// Writes a generation's files into the new directory `name` and makes them durable together;
-    /// returns the manifest. Nothing names the generation yet: a crash leaves an orphan, swept
-    /// at the next opening.
+    /// Writes a generation's files into the new directory `name`, their writeback started but not
+    /// waited for (the caller syncs them with the pointers, in one batch). Nothing names the
+    /// generation yet: a crash leaves an orphan, swept at the next opening.
     private func stage(_ name: String, key: RSAPrivateKey, certificate: Certificate, chain: [Certificate],
-                       metadata: IdentityMetadata, random: RandomGenerator) throws(KeystoreError) -> [UInt8] {
+                       metadata: IdentityMetadata, random: RandomGenerator)
+        throws(KeystoreError) -> (generation: Directory, files: [UnsyncedFile], manifest: [UInt8]) {
         let keyDER = try liftCrypto { () throws(CryptoError) in try key.pkcs1DER() }
         defer { keyDER.wipe() }
         let sealed: [UInt8]? = try sealingKey.map { (sealingKey) throws(KeystoreError) in
@@ -346,9 +358,7 @@ public final class Keystore {
             let manifest = GenerationFiles.manifest(written)
             pending.append(try generation.createUnsynced(GenerationFiles.manifest, manifest, permissions: 0o600))
             try checkpoint()
-            try generation.sync(pending)
-            try checkpoint()
-            return manifest
+            return (generation, pending, manifest)
         }
     }
 

@@ -121,8 +121,13 @@ public final class Directory {
         guard opened >= 0 else { throw SystemError.last("create", path: full(target)) }
         let file = UnsyncedFile(name: target, path: full(target), descriptor: opened)
         // The umask may have narrowed the mode; nothing may have widened it, but say it exactly.
-        if fchmod(opened, mode_t(permissions)) != 0 { throw SystemError.last("chmod", path: file.path) }
-        if let failure = writeEverything(opened, bytes, path: file.path) { throw failure }
+        var failure: SystemError? = nil
+        if fchmod(opened, mode_t(permissions)) != 0 { failure = SystemError.last("chmod", path: file.path) }
+        if failure == nil { failure = writeEverything(opened, bytes, path: file.path) }
+        if let failure {
+            unlinkat(descriptor, target, 0)   // a half-written file must not stay under its name
+            throw failure
+        }
         _ = scep_start_writeback(opened)
         return file
     }

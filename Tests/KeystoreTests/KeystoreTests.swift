@@ -110,6 +110,24 @@ final class Fixture {
         #expect(step > 8, "expected several filesystem steps, saw \(step - 1)")
     }
 
+    /// The daemon keeps its keystore open: after a commit cut at any step, the next commit in the
+    /// same process must succeed (no temporary left under a name it reuses).
+    @Test func aCommitAfterAFailedOneInTheSameProcessSucceeds() throws {
+        let fixture = try Fixture()
+        let keystore = try fixture.open()
+        try fixture.commit(keystore, try fixture.identity("first"))
+        for step in 1...12 {
+            keystore.failAfterStep = step
+            let failed = (try? fixture.commit(keystore, try fixture.identity("cut\(step)"))) == nil
+            keystore.failAfterStep = nil
+            let next = try fixture.identity("next\(step)")
+            try fixture.commit(keystore, next)
+            #expect(try keystore.load()?.certificate == next.1, "step \(step) (cut: \(failed))")
+        }
+        let temporaries = try FileManager.default.contentsOfDirectory(atPath: fixture.path).filter { $0.hasPrefix(".tmp-") }
+        #expect(temporaries.isEmpty, "\(temporaries)")
+    }
+
     @Test func aCorruptCurrentGenerationFallsBackToThePrevious() throws {
         let fixture = try Fixture()
         let keystore = try fixture.open()
