@@ -21,10 +21,9 @@ cleanup() {
 trap cleanup EXIT
 start_responder() { # LIFETIME
     mkdir -p "$SCRATCH/responder"
-    "$RESPONDER" --port "$PORT" --fault none --lifetime "$1" --state "$SCRATCH/responder" --max-requests 100000 \
-        >"$SCRATCH/responder/out" 2>/dev/null &
-    RESPONDER_PID=$!
-    for _ in $(seq 100); do grep -q ready "$SCRATCH/responder/out" 2>/dev/null && break; sleep 0.1; done
+    launch_responder "$SCRATCH/responder/out" --port "$PORT" --fault none --lifetime "$1" --state "$SCRATCH/responder" \
+        --max-requests 100000
+    RESPONDER_PID=$LAUNCHED_PID
 }
 start_responder 60
 printf 's3cret\n' > "$SCRATCH/challenge"

@@ -16,11 +16,10 @@ start_responder() { # FAULT [extra args]
     stop_responder
     mkdir -p "$SCRATCH/responder"
     PORT=$((PORT + 1))
-    "$RESPONDER" --port "$PORT" --fault "$1" --state "$SCRATCH/responder" "${@:2}" >"$SCRATCH/responder/out" 2>"$SCRATCH/responder/log" &
-    RESPONDER_PID=$!
-    for _ in $(seq 100); do grep -q ready "$SCRATCH/responder/out" 2>/dev/null && return 0; sleep 0.1; done
-    echo "responder did not start: $(cat "$SCRATCH/responder/log")"
-    return 1
+    launch_responder "$SCRATCH/responder/out" --port "$PORT" --fault "$1" --state "$SCRATCH/responder" "${@:2}"
+    local started=$?
+    RESPONDER_PID=$LAUNCHED_PID
+    return $started
 }
 stop_responder() {
     [ -n "$RESPONDER_PID" ] && kill "$RESPONDER_PID" 2>/dev/null && wait "$RESPONDER_PID" 2>/dev/null
@@ -119,7 +118,7 @@ expect_status "wrong fingerprint exits 1" 1 "$BIN" enroll --url "http://127.0.0.
     --ca-fingerprint "$(printf '%064d' 0)" --subject CN=x --keystore "$SCRATCH/ks-pin" --challenge-file "$SCRATCH/challenge"
 expect_text "wrong fingerprint prints the expected one" "$ERR" "expected $(printf '%064d' 0)"
 expect_text "wrong fingerprint prints the server's" "$ERR" "$(cat "$SCRATCH/responder/ca.sha256")"
-if grep -q PKIOperation "$SCRATCH/responder/log"; then fail "a PKIOperation was sent despite the wrong pin"; else pass "no PKIOperation sent with a wrong pin"; fi
+if grep -q PKIOperation "$SCRATCH/responder/out.log"; then fail "a PKIOperation was sent despite the wrong pin"; else pass "no PKIOperation sent with a wrong pin"; fi
 
 # Server down: a clear network error, exit 1.
 stop_responder

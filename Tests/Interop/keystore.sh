@@ -11,9 +11,8 @@ RENEWALS=${3:-200}
 
 PORT=$((20000 + RANDOM % 20000))
 mkdir -p "$SCRATCH/responder"
-"$RESPONDER" --port "$PORT" --fault none --state "$SCRATCH/responder" --max-requests 100000 \
-    >"$SCRATCH/responder/out" 2>/dev/null &
-RESPONDER_PID=$!
+launch_responder "$SCRATCH/responder/out" --port "$PORT" --fault none --state "$SCRATCH/responder" --max-requests 100000
+RESPONDER_PID=$LAUNCHED_PID
 MOUNTED=
 cleanup() {
     kill "$RESPONDER_PID" 2>/dev/null
@@ -21,7 +20,6 @@ cleanup() {
     rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
-for _ in $(seq 100); do grep -q ready "$SCRATCH/responder/out" 2>/dev/null && break; sleep 0.1; done
 printf 's3cret\n' > "$SCRATCH/challenge"
 FP=$(cat "$SCRATCH/responder/ca.sha256")
 KS="$SCRATCH/ks"
@@ -84,9 +82,8 @@ loose=$(find "$KS" \( -perm -g=r -o -perm -o=r -o -perm -g=w -o -perm -o=w \) | 
 [ -z "$loose" ] && pass "no keystore file is group- or world-accessible" || fail "accessible: $loose"
 
 # A second agent on the same keystore is refused while the first holds the lock.
-"$RESPONDER" --port $((PORT + 1)) --fault pending-forever --state "$SCRATCH/responder" --max-requests 1000 >"$SCRATCH/p.out" 2>/dev/null &
-PENDING_PID=$!
-for _ in $(seq 100); do grep -q ready "$SCRATCH/p.out" 2>/dev/null && break; sleep 0.1; done
+launch_responder "$SCRATCH/p.out" --port $((PORT + 1)) --fault pending-forever --state "$SCRATCH/responder" --max-requests 1000
+PENDING_PID=$LAUNCHED_PID
 "$BIN" renew --url "http://127.0.0.1:$((PORT + 1))/scep" --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" \
     --keystore "$KS" --challenge-file "$SCRATCH/challenge" --poll-interval 1s --poll-timeout 20s >/dev/null 2>&1 &
 FIRST=$!

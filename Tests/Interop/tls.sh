@@ -57,9 +57,8 @@ if [ -n "$RESPONDER" ]; then
     SERVER_PID=
     RPORT=$((PORT + 1))
     mkdir -p responder
-    "$RESPONDER" --port "$RPORT" --fault none --state responder >responder/out 2>/dev/null &
-    RESPONDER_PID=$!
-    for _ in $(seq 100); do grep -q ready responder/out 2>/dev/null && break; sleep 0.1; done
+    launch_responder responder/out --port "$RPORT" --fault none --state responder
+    RESPONDER_PID=$LAUNCHED_PID
     printf 's3cret\n' > challenge
     front() { # CERT: TLS in front of the responder
         [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null

@@ -20,9 +20,8 @@ start() { # FAULT
     [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
     PORT=$((PORT + 1))
     mkdir -p "$SCRATCH/state"
-    "$RESPONDER" --port "$PORT" --fault "$1" --state "$SCRATCH/state" >"$SCRATCH/responder.out" 2>/dev/null &
-    PID=$!
-    for _ in $(seq 100); do grep -q ready "$SCRATCH/responder.out" 2>/dev/null && return; sleep 0.1; done
+    launch_responder "$SCRATCH/responder.out" --port "$PORT" --fault "$1" --state "$SCRATCH/state"
+    PID=$LAUNCHED_PID
 }
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$SCRATCH"' EXIT
 printf 's3cret\n' > "$SCRATCH/challenge"

@@ -31,6 +31,19 @@ expect_one_line() {
     if [ "$lines" -eq 1 ]; then pass "$1"; else fail "$1" "$lines lines: $2"; fi
 }
 
+# launch_responder OUT ARGS...: starts $RESPONDER (the project's test responder) with ARGS in
+# the background, stdout to OUT and stderr (its request log) to OUT.log, sets LAUNCHED_PID, and
+# waits until it says "ready"; fails, saying why, when it has not within 10 s.
+launch_responder() {
+    local out=$1
+    shift
+    "$RESPONDER" "$@" >"$out" 2>"$out.log" &
+    LAUNCHED_PID=$!
+    for _ in $(seq 100); do grep -q ready "$out" 2>/dev/null && return 0; sleep 0.1; done
+    echo "the test responder did not start: $(cat "$out.log" 2>/dev/null)" >&2
+    return 1
+}
+
 finish() {
     echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]
