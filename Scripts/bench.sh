@@ -5,14 +5,24 @@
 #
 # The machine is shared and noisy: every figure is a median of RUNS runs; compare the ratios.
 set -euo pipefail
+"$(dirname "$0")/install-deps.sh" --bench
 BIN=$(readlink -f "${1:?usage: bench.sh BINARY RESPONDER FLEETSIM}")
 RESPONDER=$(readlink -f "${2:?}")
 FLEETSIM=$(readlink -f "${3:?}")
-RUNS=${RUNS:-11}
+RUNS=${RUNS:-31}   # key generation varies by tens of milliseconds: many runs steady the medians
 WORK=$(mktemp -d /tmp/scep-agent-bench.XXXXXX)
 NS="scep-agent-bench-$$"
 PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; ip netns del "$NS" 2>/dev/null || true; rm -rf "$WORK"; }
+CERTMONGER_REQUEST=
+CERTMONGER_UP=
+cleanup() {
+    # certmonger keeps its requests and CAs under /var/lib/certmonger, even on a private bus.
+    if [ -n "$CERTMONGER_UP" ]; then
+        [ -n "$CERTMONGER_REQUEST" ] && timeout 10 getcert stop-tracking -s -i "$CERTMONGER_REQUEST" >/dev/null 2>&1
+        timeout 10 getcert remove-ca -s -c scep-agent-bench >/dev/null 2>&1
+    fi
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; ip netns del "$NS" 2>/dev/null || true; rm -rf "$WORK"
+}
 trap cleanup EXIT
 if ip netns add "$NS" 2>/dev/null; then ip -n "$NS" link set lo up; IN_NS=(ip netns exec "$NS"); else IN_NS=(); fi
 
@@ -47,32 +57,103 @@ for _ in $(seq 50); do "${IN_NS[@]}" "$BIN" caps --url "$URL" >/dev/null 2>&1 &&
 FP=$(openssl x509 -in "$WORK/depot/ca.pem" -outform DER | sha256sum | cut -d' ' -f1)
 printf 'bench\n' > "$WORK/challenge"
 
+# certmonger is a D-Bus service: here on a private bus of the bench's own, in the server's
+# network namespace, enrolling once (key generation included) through its scep-submit helper.
+# Prints "milliseconds status [error]"; every call is bounded, since certmonger also takes a
+# machine-wide lock (/var/lib/certmonger/lock) that a running system certmonger would hold.
+certmonger_enroll() {
+    command -v certmonger >/dev/null && command -v dbus-daemon >/dev/null || { echo "0 not-installed"; return; }
+    mkdir -p "$WORK/cm/home"
+    printf '%s\n' '<busconfig><type>session</type><listen>unix:path='"$WORK"'/cm/bus</listen><auth>EXTERNAL</auth>' \
+        '<policy context="default"><allow send_destination="*"/><allow receive_sender="*"/><allow own="*"/></policy></busconfig>' \
+        > "$WORK/cm/bus.conf"
+    dbus-daemon --config-file="$WORK/cm/bus.conf" --fork --print-pid > "$WORK/cm/bus.pid" || { echo "0 no-bus"; return; }
+    PIDS+=("$(cat "$WORK/cm/bus.pid")")
+    export DBUS_SESSION_BUS_ADDRESS=unix:path=$WORK/cm/bus
+    "${IN_NS[@]}" env DBUS_SESSION_BUS_ADDRESS="$DBUS_SESSION_BUS_ADDRESS" HOME="$WORK/cm/home" \
+        timeout 300 certmonger -s -n -B >/dev/null 2>&1 &
+    PIDS+=($!)
+    local up=
+    for _ in $(seq 20); do timeout 2 getcert list-cas -s >/dev/null 2>&1 && { up=1; break; }; sleep 0.25; done
+    [ -n "$up" ] || { echo "0 did-not-start (is another certmonger running on this machine?)"; return; }
+    CERTMONGER_UP=1
+    timeout 10 getcert add-scep-ca -s -c scep-agent-bench -u "$URL" -R "$WORK/depot/ca.pem" >/dev/null 2>&1 \
+        || { echo "0 add-scep-ca-failed"; return; }
+    local start end output
+    start=$(date +%s%N)
+    output=$(timeout 60 getcert request -s -c scep-agent-bench -k "$WORK/cm/key.pem" -f "$WORK/cm/cert.pem" -N CN=bench-cm -L bench -w 2>&1) || true
+    end=$(date +%s%N)
+    CERTMONGER_REQUEST=$(printf '%s\n' "$output" | sed -n 's/^New signing request "\(.*\)" added.*/\1/p')
+    local listing status error
+    listing=$(timeout 10 getcert list -s -i "$CERTMONGER_REQUEST" 2>/dev/null) || true
+    status=$(printf '%s\n' "$listing" | sed -n 's/^[[:space:]]*status: //p')
+    error=$(printf '%s\n' "$listing" | sed -n 's/^[[:space:]]*ca-error: //p')
+    if [ "$status" = MONITORING ] && [ -s "$WORK/cm/cert.pem" ]; then
+        echo "$(( (end - start) / 1000000 )) $status"
+    else
+        echo "0 ${status:-unknown} $error"
+    fi
+}
+
 declare -A WALL RSS
-run_series() { # NAME SETUP-FUNCTION COMMAND-FUNCTION
-    local name=$1 times=() rsses=()
+# run_pair NAME SETUP COMMAND-ARRAY NAME SETUP COMMAND-ARRAY: the two clients alternate run by
+# run, so the shared machine's drift during the bench weighs on both alike.
+run_pair() {
+    local -n first=$3 second=$6
+    local times_a=() rss_a=() times_b=() rss_b=() ms rss
     for i in $(seq "$RUNS"); do
-        "$2" "$i"
-        read -r ms rss < <(measure "${@:3}")
-        times+=("$ms"); rsses+=("$rss")
+        "$2" "$i"; read -r ms rss < <(measure "${first[@]}"); times_a+=("$ms"); rss_a+=("$rss")
+        "$5" "$i"; read -r ms rss < <(measure "${second[@]}"); times_b+=("$ms"); rss_b+=("$rss")
     done
-    WALL[$name]=$(printf '%s\n' "${times[@]}" | median)
-    RSS[$name]=$(printf '%s\n' "${rsses[@]}" | median)
+    WALL[$1]=$(printf '%s\n' "${times_a[@]}" | median); RSS[$1]=$(printf '%s\n' "${rss_a[@]}" | median)
+    WALL[$4]=$(printf '%s\n' "${times_b[@]}" | median); RSS[$4]=$(printf '%s\n' "${rss_b[@]}" | median)
 }
 
 # scep-agent: enroll (key generated), renew with the same key, renew with a new key.
+# micromdm scepclient: no key (generates one), a key but no certificate, key and certificate.
 fresh_full() { rm -rf "$WORK/ks-full"; }
-run_series agent-full fresh_full "$BIN" enroll --url "$URL" --ca-fingerprint "$FP" --challenge-file "$WORK/challenge" --keystore "$WORK/ks-full" --subject CN=bench-full
 enrolled_one() { [ -d "$WORK/ks-one" ] || "${IN_NS[@]}" "$BIN" enroll --url "$URL" --ca-fingerprint "$FP" --challenge-file "$WORK/challenge" --keystore "$WORK/ks-one" --subject CN=bench-one >/dev/null 2>&1; }
-run_series agent-existing enrolled_one "$BIN" renew --url "$URL" --ca-fingerprint "$FP" --challenge-file "$WORK/challenge" --keystore "$WORK/ks-one" --reuse-key
-run_series agent-renew enrolled_one "$BIN" renew --url "$URL" --ca-fingerprint "$FP" --challenge-file "$WORK/challenge" --keystore "$WORK/ks-one"
-
-# micromdm scepclient: no key (generates one), a key but no certificate, key and certificate (renewal).
 client_fresh() { rm -f "$WORK/c.key" "$WORK/c.pem"; }
 client_key_only() { [ -f "$WORK/k.key" ] || openssl genrsa -traditional -out "$WORK/k.key" 2048 2>/dev/null; rm -f "$WORK/k.pem"; }
 client_enrolled() { [ -f "$WORK/r.pem" ] || { openssl genrsa -traditional -out "$WORK/r.key" 2048 2>/dev/null; "${IN_NS[@]}" scepclient -server-url "$URL" -challenge bench -private-key "$WORK/r.key" -certificate "$WORK/r.pem" -cn bench-r >/dev/null 2>&1; }; }
-run_series client-full client_fresh scepclient -server-url "$URL" -challenge bench -private-key "$WORK/c.key" -certificate "$WORK/c.pem" -cn bench-c
-run_series client-existing client_key_only scepclient -server-url "$URL" -challenge bench -private-key "$WORK/k.key" -certificate "$WORK/k.pem" -cn bench-k
-run_series client-renew client_enrolled scepclient -server-url "$URL" -challenge bench -private-key "$WORK/r.key" -certificate "$WORK/r.pem" -cn bench-r
+AGENT_FULL=("$BIN" enroll --url "$URL" --ca-fingerprint "$FP" --challenge-file "$WORK/challenge" --keystore "$WORK/ks-full" --subject CN=bench-full)
+AGENT_EXISTING=("$BIN" renew --url "$URL" --ca-fingerprint "$FP" --challenge-file "$WORK/challenge" --keystore "$WORK/ks-one" --reuse-key)
+AGENT_RENEW=("$BIN" renew --url "$URL" --ca-fingerprint "$FP" --challenge-file "$WORK/challenge" --keystore "$WORK/ks-one")
+CLIENT_FULL=(scepclient -server-url "$URL" -challenge bench -private-key "$WORK/c.key" -certificate "$WORK/c.pem" -cn bench-c)
+CLIENT_EXISTING=(scepclient -server-url "$URL" -challenge bench -private-key "$WORK/k.key" -certificate "$WORK/k.pem" -cn bench-k)
+CLIENT_RENEW=(scepclient -server-url "$URL" -challenge bench -private-key "$WORK/r.key" -certificate "$WORK/r.pem" -cn bench-r)
+run_pair agent-full fresh_full AGENT_FULL client-full client_fresh CLIENT_FULL
+run_pair agent-existing enrolled_one AGENT_EXISTING client-existing client_key_only CLIENT_EXISTING
+run_pair agent-renew enrolled_one AGENT_RENEW client-renew client_enrolled CLIENT_RENEW
+
+# Where the agent's time goes in a renewal with the existing key: its own debug timings (the
+# HTTP lines time each round trip, network and server included) beside the wall clock.
+declare -a PH_START PH_HTTP PH_WORK PH_COMMIT PH_WALL
+for i in $(seq "$RUNS"); do
+    start=$(date +%s%N)
+    "${IN_NS[@]}" "$BIN" renew --url "$URL" --ca-fingerprint "$FP" --challenge-file "$WORK/challenge" --keystore "$WORK/ks-one" \
+        --reuse-key --log-level debug 2>"$WORK/timings.log" >/dev/null || { echo "# failed: timed renewal" >&2; continue; }
+    end=$(date +%s%N)
+    read -r http exchange commit total < <(awk '
+        / event="http response" / { for (i = 1; i <= NF; i++) if ($i ~ /^ms=/) http += substr($i, 4) }
+        / event=timings / { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+        END { print http, v["exchange_ms"], v["commit_ms"], v["total_ms"] }' "$WORK/timings.log")
+    wall=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", (e - s) / 1e6 }')
+    PH_WALL+=("$wall"); PH_HTTP+=("$http"); PH_COMMIT+=("$commit")
+    PH_WORK+=("$(awk -v x="$exchange" -v h="$http" 'BEGIN { printf "%.1f", x - h }')")
+    PH_START+=("$(awk -v w="$wall" -v t="$total" 'BEGIN { printf "%.1f", w - t }')")
+done
+# One RSA-2048 private operation in the mbedTLS the binary links (make static built it), beside
+# OpenSSL's: the agent's protocol work above is mostly three of them.
+MBEDTLS_BUILD=$(dirname "$0")/../.build-mbedtls/x86_64-linux-gnu
+openssl genrsa -traditional -out "$WORK/rsa.key" 2048 2>/dev/null
+RSA_MBEDTLS=n/a
+if cc -O2 -I"$MBEDTLS_BUILD/include" '-DMBEDTLS_CONFIG_FILE=<scep-agent-config.h>' "$(dirname "$0")/../Tests/Bench/rsa_private.c" \
+      "$MBEDTLS_BUILD/lib/libmbedcrypto.a" -o "$WORK/rsa_private" 2>/dev/null; then
+    RSA_MBEDTLS=$("$WORK/rsa_private" "$WORK/rsa.key" 101)
+fi
+RSA_OPENSSL=$(openssl speed -seconds 2 rsa2048 2>/dev/null | awk '/^rsa 2048/ { printf "%.2f", $4 * 1000 }')
+median_of() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == 0 || b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
 # A run that failed shows as "failed", never as a figure.
@@ -89,8 +170,35 @@ echo "| full enrollment, 2048-bit keygen included | $(shown "${WALL[agent-full]}
 echo "| with an existing key | $(shown "${WALL[agent-existing]}" ms) | $(shown "${WALL[client-existing]}" ms) | $(ratio "${WALL[agent-existing]}" "${WALL[client-existing]}") |"
 echo "| renewal (scep-agent: RenewalReq, new key; scepclient: existing certificate) | $(shown "${WALL[agent-renew]}" ms) | $(shown "${WALL[client-renew]}" ms) | $(ratio "${WALL[agent-renew]}" "${WALL[client-renew]}") |"
 echo
-echo "Not measured: certmonger (needs a D-Bus system bus, absent here); sscep (not packaged in Debian 12);"
-echo "strongSwan pki (Debian 12's fails against micromdm, per the project notes)."
+certmonger_enroll > "$WORK/certmonger.result"   # not in a subshell: its daemons join PIDS
+read -r CM_MS CM_STATUS CM_ERROR < "$WORK/certmonger.result"
+if [ "$CM_MS" != 0 ]; then
+    echo "certmonger $(certmonger -v 2>&1 | awk '{ print $NF }'), one full enrollment through its D-Bus service (key generation included): $CM_MS ms."
+else
+    echo "certmonger $(certmonger -v 2>/dev/null | awk '{ print $NF }'): enrollment against micromdm failed ($CM_STATUS${CM_ERROR:+: $CM_ERROR})."
+    case "$CM_ERROR" in *"certificate verify error"*)
+        echo "micromdm signs its replies with its CA certificate, whose key usage (keyCertSign, cRLSign) fails OpenSSL's"
+        echo "S/MIME purpose check, which certmonger's scep-submit applies (openssl cms -verify: \"unsuitable certificate"
+        echo "purpose\"; with -purpose any it verifies). scep-agent accepts such replies for interoperability." ;;
+    esac
+fi
+echo "Not measured: sscep (not packaged in Debian 12); strongSwan pki (Debian 12's fails against micromdm, per the project notes)."
+
+echo
+echo "## Where scep-agent's time goes: renewal with the existing key (median of $RUNS, from its debug timings)"
+echo
+echo "| part | ms |"
+echo "|---|---|"
+echo "| process start, keystore opened and identity loaded (wall minus the transaction) | $(median_of "${PH_START[@]}") |"
+echo "| HTTP round trips: network and the server's work (GetCACaps, GetCACert, PKIOperation) | $(median_of "${PH_HTTP[@]}") |"
+echo "| the agent's protocol work: CSR and request signatures, envelope, reply verified and decrypted | $(median_of "${PH_WORK[@]}") |"
+echo "| keystore commit: generation written, made durable, read back, pointers swapped | $(median_of "${PH_COMMIT[@]}") |"
+echo "| wall time | $(median_of "${PH_WALL[@]}") |"
+echo
+echo "| one RSA-2048 private operation (signature) | ms |"
+echo "|---|---|"
+echo "| mbedTLS 2.28 as the shipped binary links it (Tests/Bench/rsa_private.c, median of 101) | $RSA_MBEDTLS |"
+echo "| OpenSSL $(openssl version | awk '{ print $2 }') (openssl speed rsa2048) | ${RSA_OPENSSL:-n/a} |"
 
 # Every target's static binary (make cross puts them beside the host's).
 DIST=$(dirname "$BIN")

@@ -38,6 +38,10 @@ if [ "${1:-}" = "--mbedtls-source" ]; then
     exit 0
 fi
 
+# --bench: what make bench adds, beside the above: certmonger (a peer client) and the D-Bus
+# daemon it talks through.
+if [ "${1:-}" = "--bench" ]; then packages+=(certmonger dbus); fi
+
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
