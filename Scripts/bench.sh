@@ -28,15 +28,22 @@ if ip netns add "$NS" 2>/dev/null; then ip -n "$NS" link set lo up; IN_NS=(ip ne
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # measure CMD...: prints "milliseconds peak_rss_kib" for one run.
+# A command that fails is reported once, with the last line it wrote to stderr.
 measure() {
-    local start end rss
+    local start end output rss key
     start=$(date +%s%N)
-    if ! rss=$("${IN_NS[@]}" /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1); then
-        echo "# failed: $*" >&2
+    if ! output=$("${IN_NS[@]}" /usr/bin/time -f %M "$@" 2>&1 >/dev/null); then
+        key=$(printf '%s' "$*" | cksum | cut -d' ' -f1)
+        if [ ! -e "$WORK/failed-$key" ]; then
+            touch "$WORK/failed-$key"
+            echo "# failed (every such run counts as failed): $*" >&2
+            echo "#   $(printf '%s\n' "$output" | sed '$d' | grep -v '^Command exited' | tail -n 1)" >&2
+        fi
         echo "0 0"
         return
     fi
     end=$(date +%s%N)
+    rss=$(printf '%s\n' "$output" | tail -n 1)
     echo "$(( (end - start) / 1000000 )) $rss"
 }
 # footprint BINARY: the binary plus the shared libraries it loads, in bytes.
