@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 if ip netns add "$NS" 2>/dev/null; then ip -n "$NS" link set lo up; IN_NS=(ip netns exec "$NS"); else IN_NS=(); fi
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # measure CMD...: prints "milliseconds peak_rss_kib" for one run.
 # A command that fails is reported once, with the last line it wrote to stderr.
 measure() {
@@ -138,8 +138,8 @@ run_pair agent-renew enrolled_one AGENT_RENEW client-renew client_enrolled CLIEN
 declare -a PH_START PH_HTTP PH_WORK PH_COMMIT PH_WALL
 for i in $(seq "$RUNS"); do
     start=$(date +%s%N)
-    "${IN_NS[@]}" "$BIN" renew --url "$URL" --ca-fingerprint "$FP" --challenge-file "$WORK/challenge" --keystore "$WORK/ks-one" \
-        --reuse-key --log-level debug 2>"$WORK/timings.log" >/dev/null || { echo "# failed: timed renewal" >&2; continue; }
+    "${IN_NS[@]}" "${AGENT_EXISTING[@]}" --log-level debug 2>"$WORK/timings.log" >/dev/null \
+        || { echo "# failed: timed renewal" >&2; continue; }
     end=$(date +%s%N)
     read -r http exchange commit total < <(awk '
         / event="http response" / { for (i = 1; i <= NF; i++) if ($i ~ /^ms=/) http += substr($i, 4) }
@@ -160,7 +160,6 @@ if cc -O2 -I"$MBEDTLS_BUILD/include" '-DMBEDTLS_CONFIG_FILE=<scep-agent-config.h
     RSA_MBEDTLS=$("$WORK/rsa_private" "$WORK/rsa.key" 101)
 fi
 RSA_OPENSSL=$(openssl speed -seconds 2 rsa2048 2>/dev/null | awk '/^rsa 2048/ { printf "%.2f", $4 * 1000 }')
-median_of() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == 0 || b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
 # A run that failed shows as "failed", never as a figure.
@@ -196,11 +195,11 @@ echo "## Where scep-agent's time goes: renewal with the existing key (median of 
 echo
 echo "| part | ms |"
 echo "|---|---|"
-echo "| process start, keystore opened and identity loaded (wall minus the transaction) | $(median_of "${PH_START[@]}") |"
-echo "| HTTP round trips: network and the server's work (GetCACaps, GetCACert, PKIOperation) | $(median_of "${PH_HTTP[@]}") |"
-echo "| the agent's protocol work: CSR and request signatures, envelope, reply verified and decrypted | $(median_of "${PH_WORK[@]}") |"
-echo "| keystore commit: generation written, made durable, read back, pointers swapped | $(median_of "${PH_COMMIT[@]}") |"
-echo "| wall time | $(median_of "${PH_WALL[@]}") |"
+echo "| process start, keystore opened and identity loaded (wall minus the transaction) | $(printf '%s\n' "${PH_START[@]}" | median) |"
+echo "| HTTP round trips: network and the server's work (GetCACaps, GetCACert, PKIOperation) | $(printf '%s\n' "${PH_HTTP[@]}" | median) |"
+echo "| the agent's protocol work: CSR and request signatures, envelope, reply verified and decrypted | $(printf '%s\n' "${PH_WORK[@]}" | median) |"
+echo "| keystore commit: generation written, made durable, read back, pointers swapped | $(printf '%s\n' "${PH_COMMIT[@]}" | median) |"
+echo "| wall time | $(printf '%s\n' "${PH_WALL[@]}" | median) |"
 echo
 echo "| one RSA-2048 private operation (signature) | ms |"
 echo "|---|---|"
