@@ -30,8 +30,16 @@ struct HTTPTransport: SCEPTransport {
                                            ("ms", watch.milliseconds)])
             return SCEPResponse(status: response.status, contentType: response.header("Content-Type") ?? "", body: response.body)
         } catch {
-            throw .transport("\(error)")
+            throw HTTPTransport.scepError(error)
         }
+    }
+
+    /// A server out of reach (refused, reset, timed out) is told apart from one that answered
+    /// with something unusable (malformed or oversized HTTP, a bad redirect, a failed TLS
+    /// handshake): the first is the network's fault, the second the server's.
+    static func scepError(_ error: HTTPError) -> SCEPError {
+        if case .system = error { return .transport("\(error)") }
+        return .badHTTP("\(error)")
     }
 
     /// The URL for logs, without a GET message (it is long and says nothing to a person).

@@ -92,7 +92,7 @@ expect_refusal "wrong messageType"       wrong-message-type        1 "messageTyp
 expect_refusal "envelope for another"    encrypted-to-someone-else 1 "reply rejected"
 expect_refusal "certificate for another key" issued-for-other-key  1 "not for our key"
 expect_refusal "truncated reply"         truncated                 1 "malformed reply"
-expect_refusal "oversized reply"         oversized                 1 "larger than"
+expect_refusal "oversized reply"         oversized                 1 "answer is unusable: HTTP response larger than"
 expect_refusal "wrong Content-Type"      wrong-content-type        1 "unexpected Content-Type"
 expect_refusal "HTTP 404"                http-404                  1 "HTTP 404"
 expect_refusal "HTTP 500"                http-500                  1 "HTTP 500"
