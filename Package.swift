@@ -11,6 +11,7 @@
 //                                 │             └─▶ HTTP ─▶ Platform ─▶ CLibc (libc)
 //                                 └───────────────────────▶ Platform
 //
+// Encoding (byte and text formats, pure Swift) serves every layer, Platform included.
 // Only Crypto imports CMbedTLS, only Platform imports CLibc; `Scripts/check-layers.sh` enforces it.
 import PackageDescription
 
@@ -38,7 +39,7 @@ let package = Package(
                                  .linkedLibrary("mbedcrypto")]),
 
         // Layers, bottom up.
-        .target(name: "Platform", dependencies: ["CLibc"], path: "Sources/Platform",
+        .target(name: "Platform", dependencies: ["CLibc", "Encoding"], path: "Sources/Platform",
                 swiftSettings: swiftSettings),
         .target(name: "Encoding", path: "Sources/Encoding", swiftSettings: swiftSettings),
         .target(name: "ASN1", dependencies: ["Encoding"], path: "Sources/ASN1",

@@ -1,11 +1,12 @@
 import CLibc
+import Encoding
 
 /// How much the agent says. Ordered: a logger at `.info` also emits `.warn` and `.error`.
 public enum LogLevel: Int, Comparable, Sendable {
     case error = 0, warn, info, debug
 
     public init?(name: String) {
-        switch String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self) {
+        switch name.asciiLowercased {
         case "error": self = .error
         case "warn", "warning": self = .warn
         case "info": self = .info
@@ -86,28 +87,6 @@ public struct Logger: Sendable {
         for byte in value.utf8 where byte <= 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "=") || byte == 0x7f {
             needsQuotes = true
         }
-        guard needsQuotes else { return value }
-        var result = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7f {
-                    result += "\\x" + hexByte(UInt8(scalar.value))
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
+        return needsQuotes ? QuotedString.quote(value, controls: .hex) : value
     }
-}
-
-private func hexByte(_ byte: UInt8) -> String {
-    let digits: [UInt8] = Array("0123456789abcdef".utf8)
-    return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xf)]], as: UTF8.self)
 }

@@ -74,3 +74,16 @@ import Testing
         #expect("   ".trimmingASCIIWhitespace.isEmpty)
     }
 }
+
+@Suite struct QuotedStringTests {
+    @Test func escapesQuotesBackslashesAndEveryControlCharacter() {
+        #expect(QuotedString.quote("plain", controls: .hex) == "\"plain\"")
+        #expect(QuotedString.quote("say \"hi\" \\ bye", controls: .unicode) == "\"say \\\"hi\\\" \\\\ bye\"")
+        #expect(QuotedString.quote("a\nb\rc\td", controls: .hex) == "\"a\\nb\\rc\\td\"")
+        #expect(QuotedString.quote("\u{1b}[31m\u{7f}", controls: .hex) == "\"\\x1b[31m\\x7f\"")
+        #expect(QuotedString.quote("\u{1b}[31m\u{7f}", controls: .unicode) == "\"\\u001b[31m\\u007f\"")
+        #expect(QuotedString.quote("\u{0}", controls: .unicode) == "\"\\u0000\"")
+        // Non-ASCII text is kept as it is: a subject may be UTF-8.
+        #expect(QuotedString.quote("Gerät é", controls: .unicode) == "\"Gerät é\"")
+    }
+}

@@ -114,41 +114,62 @@ import Testing
     }
 
     /// A stand-in syslog daemon: a datagram socket bound to a path, as /dev/log is.
+    private func listen(_ path: String) -> Int32 {
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0)
+        return fd
+    }
+
+    private func receive(_ fd: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+        return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
+    }
+
     @Test func sendsToTheDaemonSocketAndReconnectsAfterARestart() throws {
         let path = "/tmp/scep-agent-syslog-\(getpid())"
-        func listen() -> Int32 {
-            unlink(path)
-            let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-            }
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            #expect(bound == 0)
-            return fd
-        }
-        func receive(_ fd: Int32) -> String {
-            var buffer = [UInt8](repeating: 0, count: 512)
-            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-            return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
-        }
+        unlink(path)
         defer { unlink(path) }
 
-        let syslog = SyslogSocket(path: path)
+        let syslog = SyslogSocket(path: path, retryMilliseconds: 0)
         #expect(!syslog.send(priority: 30, tag: "t", "nobody listens"))
 
-        var daemon = listen()
+        var daemon = listen(path)
         #expect(syslog.send(priority: 30, tag: "t", "first"))
         #expect(receive(daemon) == "<30>t[\(getpid())]: first")
 
         close(daemon)                   // the daemon restarts: a new socket at the same path
-        daemon = listen()
+        daemon = listen(path)
         defer { close(daemon) }
         #expect(syslog.send(priority: 30, tag: "t", "second"))
         #expect(receive(daemon) == "<30>t[\(getpid())]: second")
+    }
+
+    /// Without a daemon the socket is not retried line by line: a daemon that appears is only
+    /// used once the retry interval has passed.
+    @Test func aMissingDaemonIsRetriedOnlyAfterTheInterval() throws {
+        let path = "/tmp/scep-agent-syslog-retry-\(getpid())"
+        unlink(path)
+        defer { unlink(path) }
+        let syslog = SyslogSocket(path: path, retryMilliseconds: 300)
+        #expect(!syslog.send(priority: 30, tag: "t", "nobody listens"))
+
+        let daemon = listen(path)
+        defer { close(daemon) }
+        #expect(!syslog.send(priority: 30, tag: "t", "still within the interval"))
+        #expect(receive(daemon) == "")
+        sleepMilliseconds(350)
+        #expect(syslog.send(priority: 30, tag: "t", "after it"))
+        #expect(receive(daemon) == "<30>t[\(getpid())]: after it")
     }
 }
 

@@ -38,31 +38,11 @@ func statusCommand(_ context: CommandContext) throws(CommandFailure) {
     if context.settings.json {
         var text = "{"
         for (index, field) in fields.enumerated() {
-            text += (index == 0 ? "" : ",") + "\n  " + jsonString(field.0) + ": " + jsonString(field.1)
+            text += (index == 0 ? "" : ",") + "\n  " + QuotedString.quote(field.0, controls: .unicode) + ": "
+                + QuotedString.quote(field.1, controls: .unicode)
         }
         StandardStream.output.writeLine(text + "\n}")
     } else {
         for (key, value) in fields { StandardStream.output.writeLine("\(key)=\(value)") }
     }
-}
-
-func jsonString(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": result += "\\\""
-        case "\\": result += "\\\\"
-        case "\n": result += "\\n"
-        case "\r": result += "\\r"
-        case "\t": result += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                let digits: [UInt8] = Array("0123456789abcdef".utf8)
-                result += "\\u00" + String(decoding: [digits[Int(scalar.value >> 4)], digits[Int(scalar.value & 0xf)]], as: UTF8.self)
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return result + "\""
 }
