@@ -24,7 +24,8 @@ cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; ip netns del "$NS" 2>/dev/null || true; rm -rf "$WORK"
 }
 trap cleanup EXIT
-if ip netns add "$NS" 2>/dev/null; then ip -n "$NS" link set lo up; IN_NS=(ip netns exec "$NS"); else IN_NS=(); fi
+. "$(dirname "$0")/lib/scepserver.sh"
+loopback_namespace "$NS" || true
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # measure CMD...: prints "milliseconds peak_rss_kib" for one run.
@@ -56,12 +57,10 @@ footprint() {
     echo "$total"
 }
 
-scepserver ca -init -depot "$WORK/depot" >/dev/null 2>&1
-"${IN_NS[@]}" scepserver -depot "$WORK/depot" -port 8090 -challenge bench -allowrenew 0 >/dev/null 2>&1 &
-PIDS+=($!)
+start_scepserver "$WORK/depot" 8090 bench "$WORK/server.log"
+PIDS+=("$SCEPSERVER_PID")
 URL=http://127.0.0.1:8090/scep
-for _ in $(seq 50); do "${IN_NS[@]}" "$BIN" caps --url "$URL" >/dev/null 2>&1 && break; sleep 0.1; done
-FP=$(openssl x509 -in "$WORK/depot/ca.pem" -outform DER | sha256sum | cut -d' ' -f1)
+FP=$CA_FINGERPRINT
 printf 'bench\n' > "$WORK/challenge"
 
 # certmonger is a D-Bus service: here on a private bus of the bench's own, in the server's

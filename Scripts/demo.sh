@@ -6,9 +6,9 @@ set -euo pipefail
 BIN=$(readlink -f "${1:?usage: demo.sh BINARY}")
 WORK=$(mktemp -d /tmp/scep-agent-demo.XXXXXX)
 NS="scep-agent-demo-$$"
-SERVER_PID=
+SCEPSERVER_PID=
 cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+    [ -n "$SCEPSERVER_PID" ] && kill "$SCEPSERVER_PID" 2>/dev/null
     ip netns del "$NS" 2>/dev/null || true
     rm -rf "$WORK"
 }
@@ -16,7 +16,8 @@ trap cleanup EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*" | sed "s|$WORK|\$DEMO|g; s|$BIN|scep-agent|g"; "${IN_NS[@]}" "$@"; }
 
-if ip netns add "$NS" 2>/dev/null; then ip -n "$NS" link set lo up; IN_NS=(ip netns exec "$NS"); else IN_NS=(); fi
+. "$(dirname "$0")/lib/scepserver.sh"
+loopback_namespace "$NS" || true
 PORT=8080
 URL="http://127.0.0.1:$PORT/scep"
 
@@ -25,12 +26,8 @@ file "$BIN" | sed "s|$BIN|scep-agent|"
 "$BIN" --version
 
 step "a local SCEP server: micromdm scepserver with a fresh CA"
-scepserver ca -init -depot "$WORK/depot" >/dev/null
-"${IN_NS[@]}" scepserver -depot "$WORK/depot" -port "$PORT" -challenge factory-secret -allowrenew 0 -crtvalid 1 \
-    >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 50); do "${IN_NS[@]}" "$BIN" caps --url "$URL" >/dev/null 2>&1 && break; sleep 0.1; done
-FP=$(openssl x509 -in "$WORK/depot/ca.pem" -outform DER | sha256sum | cut -d' ' -f1)
+start_scepserver "$WORK/depot" "$PORT" factory-secret "$WORK/server.log" -crtvalid 1
+FP=$CA_FINGERPRINT
 echo "factory CA pin (SHA-256 of the CA certificate): $FP"
 printf 'factory-secret\n' > "$WORK/challenge"
 chmod 600 "$WORK/challenge"

@@ -14,18 +14,19 @@ NS=scep-seeds-$$
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; ip netns del "$NS" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-ip netns add "$NS" && ip -n "$NS" link set lo up
-in_ns() { ip netns exec "$NS" "$@"; }
+. Scripts/lib/scepserver.sh
+# The relay below listens on every interface too: no capture without a namespace.
+loopback_namespace "$NS" || { echo "capture-seeds.sh needs a network namespace (ip netns add)" >&2; exit 1; }
+in_ns() { "${IN_NS[@]}" "$@"; }
 
-scepserver ca -init -depot "$work/depot" >/dev/null 2>&1
-in_ns scepserver -depot "$work/depot" -port 18080 -challenge factory -allowrenew 0 >"$work/server.log" 2>&1 &
-PIDS+=($!)
+start_scepserver "$work/depot" 18080 factory "$work/server.log"
+PIDS+=("$SCEPSERVER_PID")
 in_ns python3 Tests/Fuzz/record-proxy.py 18081 18080 "$work/wire" >"$work/proxy.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 50); do grep -q ready "$work/proxy.log" 2>/dev/null && in_ns "$BIN" caps --url http://127.0.0.1:18080/scep >/dev/null 2>&1 && break; sleep 0.1; done
 
 url=http://127.0.0.1:18081/scep
-fp=$(openssl x509 -in "$work/depot/ca.pem" -outform DER | sha256sum | cut -d' ' -f1)
+fp=$CA_FINGERPRINT
 printf 'factory\n' > "$work/challenge"
 printf 'wrong\n' > "$work/wrong"
 in_ns "$BIN" enroll --url "$url" --ca-fingerprint "$fp" --subject CN=seed-1,O=Acme --keystore "$work/ks" \

@@ -13,19 +13,18 @@ BIN=$(readlink -f "$1")
 RUNNER=${2:-}
 . "$(dirname "$0")/../Smoke/lib.sh"
 
+. "$(dirname "$0")/../../Scripts/lib/scepserver.sh"
+
 NS="scep-agent-test-$$"
-if ip netns add "$NS" 2>/dev/null; then
-    ip -n "$NS" link set lo up
-    IN_NS=(ip netns exec "$NS")
+if loopback_namespace "$NS"; then
     echo "# running scepserver in network namespace $NS"
 else
     NS=
-    IN_NS=()
     echo "# no network namespace (not permitted here); running scepserver on 127.0.0.1"
 fi
-SERVER_PID=
+SCEPSERVER_PID=
 cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    [ -n "$SCEPSERVER_PID" ] && kill "$SCEPSERVER_PID" 2>/dev/null && wait "$SCEPSERVER_PID" 2>/dev/null
     [ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
     rm -rf "$SCRATCH"
 }
@@ -34,12 +33,9 @@ trap cleanup EXIT
 PORT=$((20000 + RANDOM % 20000))
 URL="http://127.0.0.1:$PORT/scep"
 DEPOT="$SCRATCH/depot"
-scepserver ca -init -depot "$DEPOT" >/dev/null 2>&1 || { fail "scepserver ca -init"; finish; exit 1; }
-"${IN_NS[@]}" scepserver -depot "$DEPOT" -port "$PORT" -challenge factory-secret -allowrenew 0 >"$SCRATCH/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 50); do "${IN_NS[@]}" $RUNNER "$BIN" caps --url "$URL" >/dev/null 2>&1 && break; sleep 0.1; done
+start_scepserver "$DEPOT" "$PORT" factory-secret "$SCRATCH/server.log" || { fail "micromdm scepserver starts"; finish; exit 1; }
 
-FP=$(openssl x509 -in "$DEPOT/ca.pem" -outform DER | sha256sum | cut -d' ' -f1)
+FP=$CA_FINGERPRINT
 printf 'factory-secret\n' > "$SCRATCH/challenge"
 printf 'wrong-secret\n' > "$SCRATCH/wrong"
 KS="$SCRATCH/keystore"

@@ -9,6 +9,7 @@ set -u
 BIN=$(readlink -f "$1")
 RESPONDER=${2:+$(readlink -f "$2")}
 . "$(dirname "$0")/../Smoke/lib.sh"
+. "$(dirname "$0")/../../Scripts/lib/scepserver.sh"
 SERVER_PID=
 RESPONDER_PID=
 trap '[ -n "$SERVER_PID" ] && kill $SERVER_PID 2>/dev/null; [ -n "$RESPONDER_PID" ] && kill $RESPONDER_PID 2>/dev/null; rm -rf "$SCRATCH"' EXIT
@@ -86,16 +87,14 @@ fi
 # micromdm behind TLS: Go's server keeps connections open, so a renewal's three requests share
 # one TLS session. scepserver listens on every interface: it runs in a network namespace.
 NS="scep-agent-tls-$$"
-if command -v scepserver >/dev/null && ip netns add "$NS" 2>/dev/null; then
-    ip -n "$NS" link set lo up
-    scepserver ca -init -depot depot >/dev/null 2>&1
-    ip netns exec "$NS" scepserver -depot depot -port 18443 -challenge factory -allowrenew 0 >/dev/null 2>&1 &
-    MICROMDM_PID=$!
+if command -v scepserver >/dev/null && loopback_namespace "$NS"; then
+    start_scepserver depot 18443 factory micromdm.log || fail "micromdm scepserver starts"
+    MICROMDM_PID=$SCEPSERVER_PID
     ip netns exec "$NS" socat OPENSSL-LISTEN:18444,bind=127.0.0.1,reuseaddr,fork,cert=localhost.pem,key=localhost.key,verify=0 \
         TCP:127.0.0.1:18443 2>/dev/null &
     SOCAT_PID=$!
     printf 'factory\n' > mchallenge
-    FP=$(openssl x509 -in depot/ca.pem -outform DER | sha256sum | cut -d' ' -f1)
+    FP=$CA_FINGERPRINT
     mdm() { ip netns exec "$NS" "$BIN" "$1" --url https://localhost:18444/scep --tls-ca ca.pem --ca-fingerprint "$FP" \
                 --keystore mks --challenge-file mchallenge --subject CN=tls-mdm "${@:2}"; }
     for _ in $(seq 50); do mdm caps >/dev/null 2>&1 && break; sleep 0.1; done
