@@ -38,9 +38,9 @@ if [ "${1:-}" = "--mbedtls-source" ]; then
     exit 0
 fi
 
-# --bench: what make bench adds, beside the above: certmonger (a peer client) and the D-Bus
-# daemon it talks through.
-if [ "${1:-}" = "--bench" ]; then packages+=(certmonger dbus); fi
+# --bench: what make bench adds, beside the above: the peer clients certmonger (with the D-Bus
+# daemon it talks through) and strongSwan's pki (with the plugin that gives it an HTTP fetcher).
+if [ "${1:-}" = "--bench" ]; then packages+=(certmonger dbus strongswan-pki libstrongswan-extra-plugins); fi
 
 missing=()
 for package in "${packages[@]}"; do
