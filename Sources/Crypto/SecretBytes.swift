@@ -20,11 +20,7 @@ public final class SecretBytes {
     public func withBytes<Value, Failure: Error>(
         _ body: (UnsafeBufferPointer<UInt8>) throws(Failure) -> Value
     ) throws(Failure) -> Value {
-        // The standard library's closure form is not typed-throws; carry the error across by hand.
-        let outcome: Result<Value, Failure> = storage.withUnsafeBufferPointer { buffer in
-            do throws(Failure) { return .success(try body(buffer)) } catch { return .failure(error) }
-        }
-        return try outcome.get()
+        try storage.withUnsafeBufferPointer { (buffer) throws(Failure) in try body(buffer) }
     }
 
     func withMutableBytes<Result>(_ body: (UnsafeMutableBufferPointer<UInt8>) -> Result) -> Result {

@@ -63,12 +63,13 @@ enum Channel {
     func receive(into buffer: inout [UInt8], deadline: Int64) throws(HTTPError) -> Int {
         switch self {
         case .plain(let connection):
-            let result: Result<Int, SystemError> = buffer.withUnsafeMutableBytes { raw in
-                do throws(SystemError) { return .success(try connection.receive(into: raw, deadline: deadline)) } catch { return .failure(error) }
-            }
-            switch result {
-            case .success(let count): return count
-            case .failure(let error): throw .system(error)
+            do {
+                // Through the typed buffer: withUnsafeMutableBytes is not typed-throws.
+                return try buffer.withUnsafeMutableBufferPointer { (typed) throws(SystemError) in
+                    try connection.receive(into: UnsafeMutableRawBufferPointer(typed), deadline: deadline)
+                }
+            } catch {
+                throw .system(error)
             }
         #if !SCEP_NO_TLS
         case .tls(let session, _):

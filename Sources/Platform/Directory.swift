@@ -99,15 +99,9 @@ public final class Directory {
     }
 
     public func writeAtomically(_ name: String, _ bytes: [UInt8], permissions: UInt32, sync: Bool = true) throws(SystemError) {
-        let failure: SystemError? = bytes.withUnsafeBufferPointer { buffer in
-            do throws(SystemError) {
-                try writeAtomically(name, buffer, permissions: permissions, sync: sync)
-                return nil
-            } catch {
-                return error
-            }
+        try bytes.withUnsafeBufferPointer { (buffer) throws(SystemError) in
+            try writeAtomically(name, buffer, permissions: permissions, sync: sync)
         }
-        if let failure { throw failure }
     }
 
     /// Creates `name`, which must not exist (never through a symlink), with mode `permissions`,
@@ -133,12 +127,9 @@ public final class Directory {
     }
 
     public func createUnsynced(_ name: String, _ bytes: [UInt8], permissions: UInt32) throws(SystemError) -> UnsyncedFile {
-        let outcome: Result<UnsyncedFile, SystemError> = bytes.withUnsafeBufferPointer { buffer in
-            do throws(SystemError) { return .success(try createUnsynced(name, buffer, permissions: permissions)) } catch {
-                return .failure(error)
-            }
+        try bytes.withUnsafeBufferPointer { (buffer) throws(SystemError) in
+            try createUnsynced(name, buffer, permissions: permissions)
         }
-        return try outcome.get()
     }
 
     /// A new temporary file, to be renamed over `target` once durable (see `createUnsynced`).

@@ -50,15 +50,9 @@ public func removeFile(_ path: String) throws(SystemError) {
 /// `permissions`), written, fsync'd, renamed over `path`, and the directory fsync'd.
 public func writeFileAtomically(_ path: String, _ bytes: [UInt8], permissions: UInt32,
                                 owner: UInt32? = nil, group: UInt32? = nil) throws(SystemError) {
-    let failure: SystemError? = bytes.withUnsafeBufferPointer { buffer in
-        do throws(SystemError) {
-            try writeFileAtomically(path, buffer, permissions: permissions, owner: owner, group: group)
-            return nil
-        } catch {
-            return error
-        }
+    try bytes.withUnsafeBufferPointer { (buffer) throws(SystemError) in
+        try writeFileAtomically(path, buffer, permissions: permissions, owner: owner, group: group)
     }
-    if let failure { throw failure }
 }
 
 /// The same, from borrowed bytes, so a secret can be written without copying it into an array.

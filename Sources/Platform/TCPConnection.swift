@@ -95,16 +95,10 @@ public final class TCPConnection {
     }
 
     public func send(_ bytes: [UInt8], deadline: Int64) throws(SystemError) {
-        // withUnsafeBytes is not typed-throws; carry the error out by hand.
-        let failure: SystemError? = bytes.withUnsafeBytes { buffer in
-            do throws(SystemError) {
-                try send(buffer, deadline: deadline)
-                return nil
-            } catch {
-                return error
-            }
+        // Through the typed buffer: withUnsafeBytes is not typed-throws, withUnsafeBufferPointer is.
+        try bytes.withUnsafeBufferPointer { (buffer) throws(SystemError) in
+            try send(UnsafeRawBufferPointer(buffer), deadline: deadline)
         }
-        if let failure { throw failure }
     }
 
     /// Receives up to `buffer.count` bytes; 0 means the peer closed the connection.
