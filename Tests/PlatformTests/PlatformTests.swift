@@ -160,14 +160,14 @@ import Testing
         let path = "/tmp/scep-agent-syslog-retry-\(getpid())"
         unlink(path)
         defer { unlink(path) }
-        let syslog = SyslogSocket(path: path, retryMilliseconds: 300)
+        let syslog = SyslogSocket(path: path, retryMilliseconds: 1500)
         #expect(!syslog.send(priority: 30, tag: "t", "nobody listens"))
 
         let daemon = listen(path)
         defer { close(daemon) }
         #expect(!syslog.send(priority: 30, tag: "t", "still within the interval"))
         #expect(receive(daemon) == "")
-        sleepMilliseconds(350)
+        sleepMilliseconds(1600)
         #expect(syslog.send(priority: 30, tag: "t", "after it"))
         #expect(receive(daemon) == "<30>t[\(getpid())]: after it")
     }
