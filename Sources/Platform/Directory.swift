@@ -243,8 +243,12 @@ extension FileStatus {
 func readAll(_ descriptor: Int32, path: String, limit: Int) throws(SystemError) -> [UInt8] {
     var info = stat()
     guard fstat(descriptor, &info) == 0 else { throw SystemError.last("stat", path: path) }
-    guard scep_s_isreg(info.st_mode) != 0 else { throw SystemError("read", path: path, code: EINVAL) }
-    guard info.st_size <= limit else { throw SystemError("read", path: path, code: EFBIG) }
+    // A FIFO or a device could block the agent or never end: only regular files are read.
+    guard scep_s_isreg(info.st_mode) != 0 else {
+        throw SystemError("read", path: path, code: EINVAL, explanation: "not a regular file")
+    }
+    let tooLarge = SystemError("read", path: path, code: EFBIG, explanation: "larger than the \(limit)-byte limit")
+    guard info.st_size <= limit else { throw tooLarge }
     var bytes: [UInt8] = []
     bytes.reserveCapacity(Int(info.st_size))
     var chunk = [UInt8](repeating: 0, count: 4096)
@@ -256,7 +260,7 @@ func readAll(_ descriptor: Int32, path: String, limit: Int) throws(SystemError) 
             throw SystemError.last("read", path: path)
         }
         if count == 0 { break }
-        guard bytes.count + count <= limit else { throw SystemError("read", path: path, code: EFBIG) }
+        guard bytes.count + count <= limit else { throw tooLarge }
         bytes.append(contentsOf: chunk[0..<count])
     }
     return bytes

@@ -8,11 +8,15 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
     public let operation: String
     public let path: String
     public let code: Int32
+    /// Said instead of strerror's text where that would mislead ("Invalid argument" for a path
+    /// that is a device, not a file).
+    private let explanation: String?
 
-    public init(_ operation: String, path: String = "", code: Int32) {
+    public init(_ operation: String, path: String = "", code: Int32, explanation: String? = nil) {
         self.operation = operation
         self.path = path
         self.code = code
+        self.explanation = explanation
     }
 
     /// Captures the current errno for `operation`.
@@ -21,6 +25,7 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
     }
 
     public var reason: String {
+        if let explanation { return explanation }
         guard let text = strerror(code) else { return "errno \(code)" }
         return String(cString: text)
     }

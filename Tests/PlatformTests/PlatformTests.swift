@@ -65,6 +65,25 @@ import Testing
         try writeFileAtomically(path, [UInt8](repeating: 7, count: 100), permissions: 0o600)
         #expect(throws: SystemError.self) { try readFile(path, limit: 99) }
         #expect(try readFile(path, limit: 100).count == 100)
+        do {
+            _ = try readFile(path, limit: 99)
+        } catch {
+            #expect(error.description == "read \(path): larger than the 99-byte limit")
+        }
+    }
+
+    /// A device, FIFO or directory given where a file belongs (`--config /dev/null`, a challenge
+    /// "file" that is a pipe) is refused before anything is read, in words that say why.
+    @Test func onlyRegularFilesAreRead() throws {
+        let directory = try scratchDirectory()
+        for path in ["/dev/null", directory] {
+            do {
+                _ = try readFile(path, limit: 100)
+                Issue.record("\(path) was read")
+            } catch {
+                #expect(error.description == "read \(path): not a regular file")
+            }
+        }
     }
 
     @Test func unsyncedFilesAreCreatedExclusivelyWithExactModeAndLandWhenSynced() throws {
