@@ -24,7 +24,7 @@ public final class Directory {
 
     func checked(_ name: String) throws(SystemError) -> String {
         guard !name.isEmpty, name != ".", name != "..", !name.utf8.contains(UInt8(ascii: "/")), !name.utf8.contains(0) else {
-            throw SystemError("use", path: path + "/" + name, code: EINVAL)
+            throw SystemError("use", path: path + "/" + name, code: EINVAL, explanation: "not a plain file name")
         }
         return name
     }

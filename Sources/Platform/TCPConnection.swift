@@ -31,7 +31,7 @@ public final class TCPConnection {
         let status = getaddrinfo(host, "\(port)", &hints, &list)
         guard status == 0, let first = list else {
             let reason = gai_strerror(status).map { String(cString: $0) } ?? "lookup failed"
-            throw SystemError("resolve", path: host + ": " + reason, code: EHOSTUNREACH)
+            throw SystemError("resolve", path: host, code: EHOSTUNREACH, explanation: reason)
         }
         defer { freeaddrinfo(list) }
 

@@ -51,6 +51,12 @@ else
 fi
 expect_text "caps lists SCEPStandard" "$OUT" "SCEPStandard"
 expect_text "caps lists Renewal" "$OUT" "Renewal"
+# Only inside the namespace: there a lookup cannot leave the machine (no route but loopback).
+if [ -n "$NS" ]; then
+    expect_status "an unknown host name fails" 1 agent caps --url "http://no-such-host.invalid/scep"
+    expect_text "the failure names the lookup and its reason" "$ERR" "resolve no-such-host.invalid: "
+    case "$ERR" in *"No route to host"*) fail "the lookup failure says 'No route to host'" "$ERR" ;; *) pass "the lookup failure says why, once" ;; esac
+fi
 
 expect_status "getca with the right pin" 0 agent getca --url "$URL" --ca-fingerprint "sha256:$FP" --out "$SCRATCH/ca-out.pem"
 expect_text "getca prints the fingerprint" "$OUT" "$(echo "$FP" | tr a-f A-F | sed 's/../&:/g; s/:$//')"
