@@ -24,7 +24,7 @@ public final class Directory {
 
     func checked(_ name: String) throws(SystemError) -> String {
         guard !name.isEmpty, name != ".", name != "..", !name.utf8.contains(UInt8(ascii: "/")), !name.utf8.contains(0) else {
-            throw SystemError("use", path: path + "/" + name, code: EINVAL, explanation: "not a plain file name")
+            throw SystemError("use", path: path + "/" + name, code: EINVAL, detail: .notAFileName)
         }
         return name
     }
@@ -245,9 +245,9 @@ func readAll(_ descriptor: Int32, path: String, limit: Int) throws(SystemError) 
     guard fstat(descriptor, &info) == 0 else { throw SystemError.last("stat", path: path) }
     // A FIFO or a device could block the agent or never end: only regular files are read.
     guard scep_s_isreg(info.st_mode) != 0 else {
-        throw SystemError("read", path: path, code: EINVAL, explanation: "not a regular file")
+        throw SystemError("read", path: path, code: EINVAL, detail: .notARegularFile)
     }
-    let tooLarge = SystemError("read", path: path, code: EFBIG, explanation: "larger than the \(limit)-byte limit")
+    let tooLarge = SystemError("read", path: path, code: EFBIG, detail: .largerThan(limit: limit))
     guard info.st_size <= limit else { throw tooLarge }
     var bytes: [UInt8] = []
     bytes.reserveCapacity(Int(info.st_size))

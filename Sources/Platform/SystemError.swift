@@ -9,14 +9,26 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
     public let path: String
     public let code: Int32
     /// Said instead of strerror's text where that would mislead ("Invalid argument" for a path
-    /// that is a device, not a file).
-    private let explanation: String?
+    /// that is a device, not a file). Payloads are plain numbers, so the error stays as cheap to
+    /// copy as before (it travels inside every layer's error type).
+    public let detail: Detail?
 
-    public init(_ operation: String, path: String = "", code: Int32, explanation: String? = nil) {
+    public enum Detail: Equatable, Sendable {
+        /// A device, FIFO or directory where a file belongs.
+        case notARegularFile
+        /// More bytes than the reader takes.
+        case largerThan(limit: Int)
+        /// Empty, ".", "..", or with a slash or NUL, where one directory entry belongs.
+        case notAFileName
+        /// getaddrinfo's own error code, told by gai_strerror; not an errno.
+        case lookup(Int32)
+    }
+
+    public init(_ operation: String, path: String = "", code: Int32, detail: Detail? = nil) {
         self.operation = operation
         self.path = path
         self.code = code
-        self.explanation = explanation
+        self.detail = detail
     }
 
     /// Captures the current errno for `operation`.
@@ -25,7 +37,13 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
     }
 
     public var reason: String {
-        if let explanation { return explanation }
+        switch detail {
+        case .notARegularFile: return "not a regular file"
+        case .largerThan(let limit): return "larger than the \(limit)-byte limit"
+        case .notAFileName: return "not a plain file name"
+        case .lookup(let status): return gai_strerror(status).map { String(cString: $0) } ?? "lookup failed (\(status))"
+        case nil: break
+        }
         guard let text = strerror(code) else { return "errno \(code)" }
         return String(cString: text)
     }

@@ -30,8 +30,7 @@ public final class TCPConnection {
         var list: UnsafeMutablePointer<addrinfo>? = nil
         let status = getaddrinfo(host, "\(port)", &hints, &list)
         guard status == 0, let first = list else {
-            let reason = gai_strerror(status).map { String(cString: $0) } ?? "lookup failed"
-            throw SystemError("resolve", path: host, code: EHOSTUNREACH, explanation: reason)
+            throw SystemError("resolve", path: host, code: EHOSTUNREACH, detail: .lookup(status))
         }
         defer { freeaddrinfo(list) }
 
