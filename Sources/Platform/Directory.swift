@@ -81,10 +81,8 @@ public final class Directory {
     }
 
     /// Writes `bytes` to `name` atomically: a new temporary file (O_EXCL|O_NOFOLLOW, mode
-    /// `permissions`), written, fsync'd, renamed over `name`; the directory is fsync'd unless
-    /// `sync` is false (when the caller syncs once after several writes).
-    public func writeAtomically(_ name: String, _ bytes: UnsafeBufferPointer<UInt8>, permissions: UInt32,
-                                sync: Bool = true) throws(SystemError) {
+    /// `permissions`), written, fsync'd, renamed over `name`, and the directory fsync'd.
+    public func writeAtomically(_ name: String, _ bytes: UnsafeBufferPointer<UInt8>, permissions: UInt32) throws(SystemError) {
         let target = try checked(name)
         let temporary = ".tmp-\(target)-\(getpid())"
         let opened = scep_openat(descriptor, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, permissions)
@@ -95,12 +93,12 @@ public final class Directory {
             unlinkat(descriptor, temporary, 0)
             throw failure
         }
-        if sync { try self.sync() }
+        try sync()
     }
 
-    public func writeAtomically(_ name: String, _ bytes: [UInt8], permissions: UInt32, sync: Bool = true) throws(SystemError) {
+    public func writeAtomically(_ name: String, _ bytes: [UInt8], permissions: UInt32) throws(SystemError) {
         try bytes.withUnsafeBufferPointer { (buffer) throws(SystemError) in
-            try writeAtomically(name, buffer, permissions: permissions, sync: sync)
+            try writeAtomically(name, buffer, permissions: permissions)
         }
     }
 
@@ -114,11 +112,7 @@ public final class Directory {
         let opened = scep_openat(descriptor, target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, permissions)
         guard opened >= 0 else { throw SystemError.last("create", path: full(target)) }
         let file = UnsyncedFile(name: target, path: full(target), descriptor: opened)
-        // The umask may have narrowed the mode; nothing may have widened it, but say it exactly.
-        var failure: SystemError? = nil
-        if fchmod(opened, mode_t(permissions)) != 0 { failure = SystemError.last("chmod", path: file.path) }
-        if failure == nil { failure = writeEverything(opened, bytes, path: file.path) }
-        if let failure {
+        if let failure = fill(opened, bytes, permissions: permissions, owner: nil, group: nil, path: file.path) {
             unlinkat(descriptor, target, 0)   // a half-written file must not stay under its name
             throw failure
         }

@@ -74,20 +74,26 @@ public func writeFileAtomically(_ path: String, _ bytes: UnsafeBufferPointer<UIn
     try syncDirectory(directory)
 }
 
-/// The part of an atomic write both forms share: mode (and owner) set before any byte is written,
-/// every byte written, fsync'd, closed. Always closes `descriptor`; returns the first failure.
+/// The part of an atomic write both forms share: `fill`, then fsync'd and closed. Always closes
+/// `descriptor`; returns the first failure.
 func fillTemporary(_ descriptor: Int32, _ bytes: UnsafeBufferPointer<UInt8>, permissions: UInt32,
                    owner: UInt32?, group: UInt32?, path: String) -> SystemError? {
-    var failure: SystemError? = nil
-    if fchmod(descriptor, mode_t(permissions)) != 0 { failure = SystemError.last("chmod", path: path) }
-    if failure == nil && (owner != nil || group != nil)
-        && fchown(descriptor, owner.map { uid_t($0) } ?? uid_t.max, group.map { gid_t($0) } ?? gid_t.max) != 0 {
-        failure = SystemError.last("chown", path: path)
-    }
-    if failure == nil { failure = writeEverything(descriptor, bytes, path: path) }
+    var failure = fill(descriptor, bytes, permissions: permissions, owner: owner, group: group, path: path)
     if failure == nil && fsync(descriptor) != 0 { failure = SystemError.last("fsync", path: path) }
     if close(descriptor) != 0 && failure == nil { failure = SystemError.last("close", path: path) }
     return failure
+}
+
+/// Every new file's content: the exact mode (the umask may have narrowed it) and owner set
+/// before any byte is written, then every byte. Returns the first failure; closes nothing.
+func fill(_ descriptor: Int32, _ bytes: UnsafeBufferPointer<UInt8>, permissions: UInt32,
+          owner: UInt32?, group: UInt32?, path: String) -> SystemError? {
+    if fchmod(descriptor, mode_t(permissions)) != 0 { return SystemError.last("chmod", path: path) }
+    if (owner != nil || group != nil)
+        && fchown(descriptor, owner.map { uid_t($0) } ?? uid_t.max, group.map { gid_t($0) } ?? gid_t.max) != 0 {
+        return SystemError.last("chown", path: path)
+    }
+    return writeEverything(descriptor, bytes, path: path)
 }
 
 /// Makes a rename or unlink in `directory` durable.
