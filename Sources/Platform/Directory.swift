@@ -172,10 +172,12 @@ public final class Directory {
             }
             sleepMilliseconds(50)
         }
-        // Record who holds it, for the message a second agent prints.
+        // Record who holds it, for the message a second agent prints. Written over the old
+        // holder's number, then cut to length: truncating to zero first would free the file's
+        // block and allocate it again on every run (a discard on flash mounted with -o discard).
         let pid = Array("\(getpid())\n".utf8)
-        _ = ftruncate(opened, 0)
         _ = pid.withUnsafeBufferPointer { pwrite(opened, $0.baseAddress, $0.count, 0) }
+        _ = ftruncate(opened, off_t(pid.count))
         return FileLock(descriptor: opened)
     }
 }

@@ -108,6 +108,17 @@ import Testing
         #expect(try directory.read("a", limit: 10) == [1, 2, 3])
     }
 
+    /// The lock file names its holder and nothing else, even over a longer number left by an
+    /// earlier holder (it is rewritten in place, then cut to length).
+    @Test func theLockFileHoldsExactlyTheHoldersProcessID() throws {
+        let path = try scratchDirectory()
+        let directory = try Directory(path)
+        try writeFileAtomically(path + "/lock", Array("4194304999\n".utf8), permissions: 0o600)
+        let lock = try #require(try directory.lock("lock", timeoutMilliseconds: 0))
+        #expect(try directory.read("lock", limit: 64) == Array("\(getpid())\n".utf8))
+        lock.release()
+    }
+
     @Test func missingFileIsReportedAsNotFound() {
         do {
             _ = try readFile("/nonexistent/scep-agent", limit: 10)
