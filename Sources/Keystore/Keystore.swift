@@ -124,11 +124,13 @@ public final class Keystore {
     }
 
     /// After a crash: stale temporary files and orphaned generations (written but never named by
-    /// a pointer; `.staged` ones from earlier versions too) go. After a
-    /// commit (`quietly`) the same sweep prunes the generation before previous, which is routine.
-    private func recover(quietly: Bool = false) throws(KeystoreError) {
+    /// a pointer; `.staged` ones from earlier versions too) go. After a commit, which passes the
+    /// generations it just named (`keeping`), the same sweep quietly prunes the generation before
+    /// previous, which is routine.
+    private func recover(keeping named: [String]? = nil) throws(KeystoreError) {
+        let quietly = named != nil
         try lift { () throws(SystemError) in
-            let keep = [readPointer("current")?.generation, readPointer("previous")?.generation].compactMap { $0 }
+            let keep = named ?? [readPointer("current")?.generation, readPointer("previous")?.generation].compactMap { $0 }
             var removed = false
             for name in try directory.entries() {
                 if name.hasPrefix(".tmp-") {
@@ -271,6 +273,7 @@ public final class Keystore {
         // batch: the generation's files and directory, then the pointers and this directory
         // (which also makes the new generation's entry durable before anything names it).
         var replacements: [(target: String, file: UnsyncedFile)] = []
+        var demoted: String? = nil   // the generation `previous` will name
         var committed = false
         // A daemon commits again in the same process, under the same temporary names: whatever
         // fails on the way, the temporaries go now (the orphaned generation goes with the next
@@ -278,6 +281,7 @@ public final class Keystore {
         defer { if !committed { for replacement in replacements { try? directory.remove(replacement.file.name) } } }
         try lift { () throws(SystemError) in
             if let current = try? directory.read("current", limit: 4096) {
+                demoted = GenerationPointer(current)?.generation
                 replacements.append(("previous", try directory.createTemporary(replacing: "previous", current, permissions: 0o600)))
                 try checkpoint()
             }
@@ -311,7 +315,7 @@ public final class Keystore {
             committed = true
             try checkpoint()
         }
-        try recover(quietly: true)
+        try recover(keeping: [name] + (demoted.map { [$0] } ?? []))
         return StoredIdentity(key: key, certificate: readBack.certificate, chain: readBack.chain, metadata: readBack.metadata,
                               generation: name)
     }
