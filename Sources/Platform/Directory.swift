@@ -243,8 +243,8 @@ func readAll(_ descriptor: Int32, path: String, limit: Int) throws(SystemError) 
     guard scep_s_isreg(info.st_mode) != 0 else {
         throw SystemError("read", path: path, code: EINVAL, detail: .notARegularFile)
     }
-    let tooLarge = SystemError("read", path: path, code: EFBIG, detail: .largerThan(limit: limit))
-    guard info.st_size <= limit else { throw tooLarge }
+    func tooLarge() -> SystemError { SystemError("read", path: path, code: EFBIG, detail: .largerThan(limit: limit)) }
+    guard info.st_size <= limit else { throw tooLarge() }
     var bytes: [UInt8] = []
     bytes.reserveCapacity(Int(info.st_size))
     var chunk = [UInt8](repeating: 0, count: 4096)
@@ -256,7 +256,7 @@ func readAll(_ descriptor: Int32, path: String, limit: Int) throws(SystemError) 
             throw SystemError.last("read", path: path)
         }
         if count == 0 { break }
-        guard bytes.count + count <= limit else { throw tooLarge }
+        guard bytes.count + count <= limit else { throw tooLarge() }
         bytes.append(contentsOf: chunk[0..<count])
     }
     return bytes
