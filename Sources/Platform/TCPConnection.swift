@@ -30,7 +30,8 @@ public final class TCPConnection {
         var list: UnsafeMutablePointer<addrinfo>? = nil
         let status = getaddrinfo(host, "\(port)", &hints, &list)
         guard status == 0, let first = list else {
-            throw SystemError("resolve", path: host, code: EHOSTUNREACH, detail: .lookup(status))
+            // Success with no address is outside the specification; it would read "Success".
+            throw SystemError("resolve", path: host, code: EHOSTUNREACH, detail: .lookup(status == 0 ? EAI_NONAME : status))
         }
         defer { freeaddrinfo(list) }
 
