@@ -118,14 +118,12 @@ struct Identity {
     }
 
     func verifyError(_ bytes: [UInt8], with certificate: Certificate) -> CMSError? {
-        do {
+        do throws(CMSError) {
             let parsed = try SignedData(der: bytes, context: "test")
             _ = try parsed.verify(signer: certificate, signerInfo: parsed.signers[0])
             return nil
-        } catch let error as CMSError {
-            return error
         } catch {
-            return nil
+            return error
         }
     }
 

@@ -99,7 +99,7 @@ final class Fixture {
             }
             // Reopening swept what the cut left: no temporary file, and no generation that
             // neither pointer names.
-            let pointers = try ["current", "previous"].compactMap { name in
+            let pointers = ["current", "previous"].compactMap { name in
                 try? String(contentsOfFile: fixture.path + "/" + name, encoding: .utf8)
             }.joined()
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: fixture.path)
@@ -204,7 +204,7 @@ final class Fixture {
     @Test func staleFilesFromACrashAreCleanedOnOpen() throws {
         let fixture = try Fixture()
         try fixture.commit(try fixture.open(), try fixture.identity())
-        FileManager.default.createFile(atPath: fixture.path + "/.tmp-current-99999", contents: Data("x".utf8), attributes: [.posixPermissions: 0o600])
+        #expect(FileManager.default.createFile(atPath: fixture.path + "/.tmp-current-99999", contents: Data("x".utf8), attributes: [.posixPermissions: 0o600]))
         try FileManager.default.createDirectory(atPath: fixture.path + "/gen-000009.staged", withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o700])
         let keystore = try fixture.open()

@@ -207,7 +207,7 @@ import Testing
     @Test func namesAndNumbersResolve() throws {
         let path = "/tmp/scep-agent-passwd-\(getpid())"
         let text = "root:x:0:0:root:/root:/bin/sh\n# comment\nscep:x:998:997::/var/lib/scep-agent:/usr/sbin/nologin\nbroken:x\nodd:x:notanumber:1::/:\n"
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)))
         defer { unlink(path) }
         #expect(accountID(named: "scep", in: path) == 998)
         #expect(accountID(named: "root", in: path) == 0)

@@ -38,8 +38,8 @@ if let keyPEM = FileManager.default.contents(atPath: keyPath),
 } else {
     ca = try TestCA()
     let keyDER = try ca.key.pkcs1DER().withBytes { Array($0) }
-    FileManager.default.createFile(atPath: keyPath, contents: Data(PEM.encode(keyDER, label: "RSA PRIVATE KEY").utf8),
-                                   attributes: [.posixPermissions: 0o600])
+    guard FileManager.default.createFile(atPath: keyPath, contents: Data(PEM.encode(keyDER, label: "RSA PRIVATE KEY").utf8),
+                                         attributes: [.posixPermissions: 0o600]) else { fatalError("cannot write \(keyPath)") }
 }
 let responder = try TestResponder(ca: ca, fault: fault)
 responder.legacyAlgorithms = CommandLine.arguments.contains("--legacy")
