@@ -315,7 +315,7 @@ public final class Keystore {
             committed = true
             try checkpoint()
         }
-        try recover(keeping: [name] + (demoted.map { [$0] } ?? []))
+        try recover(keeping: [name, demoted].compactMap { $0 })
         return StoredIdentity(key: key, certificate: readBack.certificate, chain: readBack.chain, metadata: readBack.metadata,
                               generation: name)
     }

@@ -165,13 +165,18 @@ import Testing
         return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
     }
 
+    /// A socket whose first line found no daemon at `path` (the caller removes `path`).
+    private func unheardSocket(_ path: String, retryMilliseconds: Int64) -> SyslogSocket {
+        unlink(path)
+        let syslog = SyslogSocket(path: path, retryMilliseconds: retryMilliseconds)
+        #expect(!syslog.send(priority: 30, tag: "t", "nobody listens"))
+        return syslog
+    }
+
     @Test func sendsToTheDaemonSocketAndReconnectsAfterARestart() throws {
         let path = "/tmp/scep-agent-syslog-\(getpid())"
-        unlink(path)
         defer { unlink(path) }
-
-        let syslog = SyslogSocket(path: path, retryMilliseconds: 0)
-        #expect(!syslog.send(priority: 30, tag: "t", "nobody listens"))
+        let syslog = unheardSocket(path, retryMilliseconds: 0)
 
         var daemon = listen(path)
         #expect(syslog.send(priority: 30, tag: "t", "first"))
@@ -188,10 +193,8 @@ import Testing
     /// used once the retry interval has passed.
     @Test func aMissingDaemonIsRetriedOnlyAfterTheInterval() throws {
         let path = "/tmp/scep-agent-syslog-retry-\(getpid())"
-        unlink(path)
         defer { unlink(path) }
-        let syslog = SyslogSocket(path: path, retryMilliseconds: 1500)
-        #expect(!syslog.send(priority: 30, tag: "t", "nobody listens"))
+        let syslog = unheardSocket(path, retryMilliseconds: 1500)
 
         let daemon = listen(path)
         defer { close(daemon) }
