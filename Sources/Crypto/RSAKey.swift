@@ -127,14 +127,20 @@ public final class RSAPublicKey {
         return result == 0
     }
 
-    /// RSAES-PKCS1-v1_5 encryption of a content-encryption key to this key.
+    /// RSAES-PKCS1-v1_5 encryption of a content-encryption key to this key. The padding's random
+    /// bytes come through `scep_padding_random`, because mbedTLS draws them one at a time.
     public func encrypt(_ secret: SecretBytes, random: RandomGenerator) throws(CryptoError) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: 1024)
         var length = 0
-        let result = secret.withBytes { input in
-            output.withUnsafeMutableBufferPointer { out in
-                mbedtls_pk_encrypt(context, input.baseAddress, input.count, out.baseAddress, &length, out.count,
-                                   mbedtls_ctr_drbg_random, random.context)
+        var source = scep_padding_source()
+        scep_padding_source_init(&source, random.drbg)
+        defer { scep_padding_source_free(&source) }
+        let result = withUnsafeMutablePointer(to: &source) { sourcePointer in
+            secret.withBytes { input in
+                output.withUnsafeMutableBufferPointer { out in
+                    mbedtls_pk_encrypt(context, input.baseAddress, input.count, out.baseAddress, &length, out.count,
+                                       scep_padding_random, sourcePointer)
+                }
             }
         }
         try check("encrypting the content key", result)

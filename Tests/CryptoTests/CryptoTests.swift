@@ -1,5 +1,6 @@
 import Testing
 @testable import Crypto
+import CMbedTLS
 
 @Suite struct DigestTests {
     @Test func knownAnswers() {
@@ -93,4 +94,63 @@ func hexBytes(_ text: String) -> [UInt8] {
         index = next
     }
     return bytes
+}
+
+/// `scep_padding_random`, the source RSAES-PKCS1-v1_5 padding draws from one byte at a time.
+@Suite struct PaddingRandomTests {
+    /// A CTR_DRBG seeded from fixed "entropy", so two of them produce the same stream.
+    final class FixedGenerator {
+        let drbg = UnsafeMutablePointer<mbedtls_ctr_drbg_context>.allocate(capacity: 1)
+        init() {
+            mbedtls_ctr_drbg_init(drbg)
+            let seeded = mbedtls_ctr_drbg_seed(drbg, { _, output, length in
+                for index in 0..<length { output![index] = UInt8(truncatingIfNeeded: index &* 7) }
+                return 0
+            }, nil, nil, 0)
+            precondition(seeded == 0)
+        }
+        deinit { mbedtls_ctr_drbg_free(drbg); drbg.deallocate() }
+        var calls: Int32 { drbg.pointee.reseed_counter }
+        func bytes(_ count: Int) -> [UInt8] {
+            var output = [UInt8](repeating: 0, count: count)
+            precondition(mbedtls_ctr_drbg_random(drbg, &output, count) == 0)
+            return output
+        }
+    }
+
+    @Test func servesTheGeneratorsBytesInOrderFromBulkDraws() {
+        let pooled = FixedGenerator(), direct = FixedGenerator()
+        var source = scep_padding_source()
+        scep_padding_source_init(&source, pooled.drbg)
+        let callsBefore = pooled.calls
+        // One byte at a time, as the padding asks, across two refills of the 256-byte pool.
+        var served: [UInt8] = []
+        for _ in 0..<600 {
+            var byte: UInt8 = 0
+            #expect(scep_padding_random(&source, &byte, 1) == 0)
+            served.append(byte)
+        }
+        #expect(pooled.calls - callsBefore == 3)
+        // CTR_DRBG is counter mode: the start of a 256-byte draw is a shorter draw.
+        #expect(served == direct.bytes(256) + direct.bytes(256) + direct.bytes(256).prefix(88))
+
+        // What was handed out is gone from the pool; what was not is still there, until freed.
+        let pool = withUnsafeBytes(of: source.pool) { Array($0) }
+        #expect(source.used == 88)
+        #expect(pool.prefix(88).allSatisfy { $0 == 0 })
+        #expect(pool.dropFirst(88).contains { $0 != 0 })
+        scep_padding_source_free(&source)
+        #expect(withUnsafeBytes(of: source) { $0.allSatisfy { $0 == 0 } })
+    }
+
+    @Test func largeRequestsCrossRefillsWithoutLoss() {
+        let pooled = FixedGenerator(), direct = FixedGenerator()
+        var source = scep_padding_source()
+        scep_padding_source_init(&source, pooled.drbg)
+        defer { scep_padding_source_free(&source) }
+        var first = [UInt8](repeating: 0, count: 100), second = [UInt8](repeating: 0, count: 300)
+        #expect(scep_padding_random(&source, &first, first.count) == 0)
+        #expect(scep_padding_random(&source, &second, second.count) == 0)
+        #expect(first + second == direct.bytes(256) + direct.bytes(144))
+    }
 }

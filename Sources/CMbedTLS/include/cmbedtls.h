@@ -2,8 +2,9 @@
  * CMbedTLS: the crypto layer's only door to mbedTLS 2.28 (Debian libmbedtls-dev).
  *
  * What Swift cannot import directly (string macros, size macros, variadic or macro-only helpers)
- * is wrapped here as scep_mbedtls_*. Nothing outside Sources/Crypto may import this module
- * (Scripts/check-layers.sh).
+ * is wrapped here as scep_mbedtls_*; scep_padding_random is the one helper written in C, because
+ * mbedTLS calls it back hundreds of times per operation. Nothing outside Sources/Crypto may import
+ * this module (Scripts/check-layers.sh).
  */
 #ifndef SCEP_CMBEDTLS_H
 #define SCEP_CMBEDTLS_H
@@ -42,5 +43,20 @@ static inline int scep_mbedtls_err_ssl_peer_close_notify(void) { return MBEDTLS_
 static inline int scep_mbedtls_err_net_conn_reset(void) { return MBEDTLS_ERR_NET_CONN_RESET; }
 static inline int scep_mbedtls_err_net_recv_failed(void) { return MBEDTLS_ERR_NET_RECV_FAILED; }
 static inline int scep_mbedtls_err_net_send_failed(void) { return MBEDTLS_ERR_NET_SEND_FAILED; }
+
+/*
+ * A random source for RSAES-PKCS1-v1_5 encryption, which mbedTLS asks for padding one byte at a
+ * time: serves those bytes from bulk CTR_DRBG draws (padding_random.c). Lives on the caller's
+ * stack for one operation; _free wipes it.
+ */
+typedef struct {
+    mbedtls_ctr_drbg_context *drbg;
+    size_t used;
+    unsigned char pool[256];
+} scep_padding_source;
+
+void scep_padding_source_init(scep_padding_source *source, mbedtls_ctr_drbg_context *drbg);
+int scep_padding_random(void *context, unsigned char *output, size_t length);
+void scep_padding_source_free(scep_padding_source *source);
 
 #endif
