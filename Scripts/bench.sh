@@ -168,6 +168,33 @@ for i in $(seq "$RUNS"); do
     PH_WORK+=("$(awk -v x="$exchange" -v h="$http" 'BEGIN { printf "%.1f", x - h }')")
     PH_START+=("$(awk -v w="$wall" -v t="$total" 'BEGIN { printf "%.1f", w - t }')")
 done
+# Both clients with an existing key, phase by phase, from the kernel's syscall tracepoints
+# (tracefs, as root): start, the requests, the server's wait, the reply, writing the result.
+# Prints one line per run (Scripts/lib/syscall-phases.awk), or nothing without tracefs.
+client_phases() {
+    local tracing=/sys/kernel/tracing event events saved_size saved_on
+    [ -w "$tracing/trace" ] || tracing=/sys/kernel/debug/tracing
+    # Absent, or somebody else's tracing (events enabled) in use: leave it alone.
+    [ -w "$tracing/trace" ] && [ -z "$(cat "$tracing/set_event")" ] || return 0
+    saved_on=$(cat "$tracing/tracing_on")
+    events=(sched/sched_process_exec syscalls/sys_enter_connect syscalls/sys_enter_sendto syscalls/sys_enter_write
+            syscalls/sys_enter_read syscalls/sys_exit_read syscalls/sys_enter_recvfrom syscalls/sys_exit_recvfrom
+            syscalls/sys_enter_openat syscalls/sys_enter_mkdirat syscalls/sys_enter_exit_group)
+    saved_size=$(cat "$tracing/buffer_size_kb")
+    echo 8192 > "$tracing/buffer_size_kb"; echo > "$tracing/trace"
+    for event in "${events[@]}"; do echo 1 > "$tracing/events/$event/enable" 2>/dev/null || true; done
+    echo 1 > "$tracing/tracing_on"
+    for i in $(seq "$RUNS"); do
+        enrolled_one; "${IN_NS[@]}" "${AGENT_EXISTING[@]}" >/dev/null 2>&1 || true
+        client_key_only "$i"; "${IN_NS[@]}" "${CLIENT_EXISTING[@]}" >/dev/null 2>&1 || true
+    done
+    echo 0 > "$tracing/tracing_on"
+    for event in "${events[@]}"; do echo 0 > "$tracing/events/$event/enable" 2>/dev/null || true; done
+    awk -f "$(dirname "$0")/lib/syscall-phases.awk" "$tracing/trace"
+    echo > "$tracing/trace"; echo "$saved_size" > "$tracing/buffer_size_kb"; echo "$saved_on" > "$tracing/tracing_on"
+}
+client_phases > "$WORK/phases"
+
 # One RSA-2048 private operation in the mbedTLS the binary links (make static built it), beside
 # OpenSSL's: the agent's protocol work above is mostly three of them.
 MBEDTLS_BUILD=$(dirname "$0")/../.build-mbedtls/x86_64-linux-gnu
@@ -225,6 +252,23 @@ echo "| HTTP round trips: network and the server's work (GetCACaps, GetCACert, P
 echo "| the agent's protocol work: CSR and request signatures, envelope, reply verified and decrypted | $(printf '%s\n' "${PH_WORK[@]}" | median) |"
 echo "| keystore commit: generation written, made durable, read back, pointers swapped | $(printf '%s\n' "${PH_COMMIT[@]}" | median) |"
 echo "| wall time | $(printf '%s\n' "${PH_WALL[@]}" | median) |"
+if [ -s "$WORK/phases" ]; then
+    phase() { awk -v who="$1" -v column="$2" '$1 == who { print $column }' "$WORK/phases" | median; }
+    echo
+    echo "Both clients with an existing key, phase by phase (median of $(grep -c '^agent ' "$WORK/phases") and $(grep -c '^client ' "$WORK/phases") runs, from syscall tracepoints):"
+    echo
+    echo "| phase | scep-agent | scepclient |"
+    echo "|---|---|---|"
+    echo "| exec to the first connect (scepclient also signs its self-signed certificate here) | $(phase agent 2) | $(phase client 2) |"
+    echo "| to the PKIOperation sent (GetCACaps, GetCACert, signatures, envelope) | $(phase agent 3) | $(phase client 3) |"
+    echo "| the server's answer | $(phase agent 4) | $(phase client 4) |"
+    echo "| reply verified and decrypted | $(phase agent 5) | $(phase client 5) |"
+    echo "| result written, to exit | $(phase agent 6) | $(phase client 6) |"
+    echo "| exec to exit | $(phase agent 7) | $(phase client 7) |"
+else
+    echo
+    echo "Both clients phase by phase: not measured (needs tracefs, as root, with tracing not in use)."
+fi
 echo
 echo "| one RSA-2048 private operation (signature) | ms |"
 echo "|---|---|"
