@@ -98,18 +98,25 @@ func hexBytes(_ text: String) -> [UInt8] {
 
 /// `scep_padding_random`, the source RSAES-PKCS1-v1_5 padding draws from one byte at a time.
 @Suite struct PaddingRandomTests {
-    /// A CTR_DRBG seeded from fixed "entropy", so two of them produce the same stream.
+    /// A CTR_DRBG seeded from fixed "entropy", so two of them produce the same stream. With
+    /// `reseedingEveryDraw` (prediction resistance) each draw reseeds, so once `entropyFails` is
+    /// set the next draw fails.
     final class FixedGenerator {
         let drbg = UnsafeMutablePointer<mbedtls_ctr_drbg_context>.allocate(capacity: 1)
-        init() {
+        let failing = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
+        init(reseedingEveryDraw: Bool = false) {
+            failing.initialize(to: false)
             mbedtls_ctr_drbg_init(drbg)
-            let seeded = mbedtls_ctr_drbg_seed(drbg, { _, output, length in
+            let seeded = mbedtls_ctr_drbg_seed(drbg, { context, output, length in
+                if context!.load(as: Bool.self) { return -1 }
                 for index in 0..<length { output![index] = UInt8(truncatingIfNeeded: index &* 7) }
                 return 0
-            }, nil, nil, 0)
+            }, failing, nil, 0)
             precondition(seeded == 0)
+            if reseedingEveryDraw { mbedtls_ctr_drbg_set_prediction_resistance(drbg, MBEDTLS_CTR_DRBG_PR_ON) }
         }
-        deinit { mbedtls_ctr_drbg_free(drbg); drbg.deallocate() }
+        deinit { mbedtls_ctr_drbg_free(drbg); drbg.deallocate(); failing.deallocate() }
+        var entropyFails: Bool { get { failing.pointee } set { failing.pointee = newValue } }
         var calls: Int32 { drbg.pointee.reseed_counter }
         func bytes(_ count: Int) -> [UInt8] {
             var output = [UInt8](repeating: 0, count: count)
@@ -152,5 +159,20 @@ func hexBytes(_ text: String) -> [UInt8] {
         #expect(scep_padding_random(&source, &first, first.count) == 0)
         #expect(scep_padding_random(&source, &second, second.count) == 0)
         #expect(first + second == direct.bytes(256) + direct.bytes(144))
+    }
+
+    @Test func aFailingGeneratorsErrorIsPassedOn() {
+        let generator = FixedGenerator(reseedingEveryDraw: true)
+        var source = scep_padding_source()
+        scep_padding_source_init(&source, generator.drbg)
+        defer { scep_padding_source_free(&source) }
+        var byte: UInt8 = 0
+        #expect(scep_padding_random(&source, &byte, 1) == 0)
+        // The pool still holds 255 bytes: they are served without asking the generator again.
+        generator.entropyFails = true
+        var rest = [UInt8](repeating: 0, count: 255)
+        #expect(scep_padding_random(&source, &rest, rest.count) == 0)
+        // The next byte needs a draw, and the generator's reseed fails: its error comes back.
+        #expect(scep_padding_random(&source, &byte, 1) == MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED)
     }
 }
