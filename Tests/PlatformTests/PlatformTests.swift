@@ -59,14 +59,14 @@ import Testing
         #expect(!fileExists(path))
     }
 
-    @Test func readRefusesOversizedFilesAndSymlinksWhenAsked() throws {
+    @Test func readRefusesOversizedFiles() throws {
         let directory = try scratchDirectory()
         let path = directory + "/big"
         try writeFileAtomically(path, [UInt8](repeating: 7, count: 100), permissions: 0o600)
-        #expect(throws: SystemError.self) { try readFile(path, limit: 99) }
         #expect(try readFile(path, limit: 100).count == 100)
         do {
             _ = try readFile(path, limit: 99)
+            Issue.record("a 100-byte file was read under a 99-byte limit")
         } catch {
             #expect(error.description == "read \(path): larger than the 99-byte limit")
         }
