@@ -5,7 +5,7 @@ import Encoding
 /// Written as text in RFC 4514 order (`CN=dev-0042,O=Acme`: most specific first) and encoded in
 /// the reverse, DER order. Multi-valued RDNs (`+`) are not needed by any SCEP server and are
 /// refused rather than half supported.
-public struct DistinguishedName: Equatable, Sendable {
+public struct DistinguishedName: Equatable, Sendable, DERParseable, DERSerializable {
     public struct Attribute: Equatable, Sendable {
         public let type: ObjectIdentifier
         public let value: String
@@ -103,13 +103,13 @@ public struct DistinguishedName: Equatable, Sendable {
     /// Chooses the string type each attribute requires (X.520, RFC 5280 appendix A).
     static func attribute(_ type: ObjectIdentifier, _ name: String, _ value: String) throws(TextError) -> Attribute {
         if type == OID.countryName {
-            guard value.utf8.count == 2, DER.isPrintable(value) else {
+            guard value.utf8.count == 2, DERWriter.isPrintable(value) else {
                 throw .invalidValue(name, "a country is two letters (ISO 3166)")
             }
             return Attribute(type: type, value: value, stringTag: DERTag.printableString)
         }
         if type == OID.serialNumber {
-            guard DER.isPrintable(value) else { throw .invalidValue(name, "must be printable ASCII") }
+            guard DERWriter.isPrintable(value) else { throw .invalidValue(name, "must be printable ASCII") }
             return Attribute(type: type, value: value, stringTag: DERTag.printableString)
         }
         if type == OID.emailAddress || type == OID.domainComponent {
@@ -118,7 +118,7 @@ public struct DistinguishedName: Equatable, Sendable {
         }
         guard value.utf8.count <= 256 else { throw .invalidValue(name, "longer than 256 bytes") }
         return Attribute(type: type, value: value,
-                         stringTag: DER.isPrintable(value) ? DERTag.printableString : DERTag.utf8String)
+                         stringTag: DERWriter.isPrintable(value) ? DERTag.printableString : DERTag.utf8String)
     }
 
     private static func unescape(_ text: String) -> String {
@@ -170,27 +170,37 @@ public struct DistinguishedName: Equatable, Sendable {
 
     // MARK: DER
 
-    public var der: [UInt8] {
-        DER.sequence(attributes.map { attribute in
-            DER.setOf([DER.sequence([DER.objectIdentifier(attribute.type),
-                                     DER.tlv(attribute.stringTag, Array(attribute.value.utf8))])])
-        })
-    }
+    public static var derName: String { "Name" }
 
-    public init(der element: DERElement, context: String) throws(DERError) {
-        var names = try element.reader(context)
-        var parsed: [Attribute] = []
-        while !names.isAtEnd {
-            var relative = try names.enter(DERTag.set, context)
-            while !relative.isAtEnd {
-                var pair = try relative.enterSequence(context)
-                let type = try pair.readObjectIdentifier()
-                let tag = pair.nextTag ?? 0
-                let value = try pair.readString()
-                try pair.finish()
-                parsed.append(Attribute(type: type, value: value, stringTag: tag))
+    public func serialize(into writer: inout DERWriter) {
+        writer.writeSequence { writer in
+            for attribute in attributes {
+                writer.writeConstructed(DERTag.set) { writer in
+                    writer.writeSequence { writer in
+                        writer.write(attribute.type)
+                        writer.writePrimitive(attribute.stringTag, attribute.value.utf8)
+                    }
+                }
             }
         }
-        attributes = parsed
+    }
+
+    /// Multi-valued RDNs are read as consecutive single-valued ones: they are only shown and
+    /// compared here, and names are compared by their encodings.
+    public init(derElement element: DERElement) throws(DERError) {
+        attributes = try element.sequence { (names) throws(DERError) in
+            var parsed: [Attribute] = []
+            while !names.isAtEnd {
+                var relative = try names.enter(DERTag.set)
+                while !relative.isAtEnd {
+                    parsed.append(try relative.read().sequence { (pair) throws(DERError) in
+                        let type = try pair.readObjectIdentifier()
+                        let tag = pair.nextTag ?? 0
+                        return Attribute(type: type, value: try pair.readString(), stringTag: tag)
+                    })
+                }
+            }
+            return parsed
+        }
     }
 }

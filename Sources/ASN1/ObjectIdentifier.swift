@@ -1,5 +1,5 @@
 /// An OBJECT IDENTIFIER, kept in its DER content encoding so comparisons are byte compares.
-public struct ObjectIdentifier: Equatable, Hashable, Sendable, CustomStringConvertible {
+public struct ObjectIdentifier: Equatable, Hashable, Sendable, CustomStringConvertible, DERParseable, DERSerializable {
     public let der: [UInt8]
 
     /// From dotted arcs, e.g. [1, 2, 840, 113549, 1, 1, 1].
@@ -11,18 +11,25 @@ public struct ObjectIdentifier: Equatable, Hashable, Sendable, CustomStringConve
         der = bytes
     }
 
-    init(der contents: ArraySlice<UInt8>, context: String) throws(DERError) {
-        guard !contents.isEmpty, contents.last! & 0x80 == 0 else {
-            throw DERError(.badValue("invalid OBJECT IDENTIFIER"), context)
+    public init(derElement element: DERElement) throws(DERError) {
+        let contents = element.contents
+        let invalid = DERError(.invalid(.objectIdentifier), at: element.offset)
+        guard element.tag == DERTag.objectIdentifier else {
+            throw DERError(.unexpectedTag(expected: DERTag.objectIdentifier, found: element.tag), at: element.offset)
         }
+        guard !contents.isEmpty, contents.last! & 0x80 == 0 else { throw invalid }
         var previousEnded = true
         for byte in contents {
             // A sub-identifier may not start with 0x80 (non-minimal).
-            if previousEnded && byte == 0x80 { throw DERError(.badValue("invalid OBJECT IDENTIFIER"), context) }
+            if previousEnded && byte == 0x80 { throw invalid }
             previousEnded = byte & 0x80 == 0
         }
         der = Array(contents)
     }
+
+    public static var derName: String { "OBJECT IDENTIFIER" }
+
+    public func serialize(into writer: inout DERWriter) { writer.writeObjectIdentifier(self) }
 
     private static func appendBase128(_ value: UInt64, to bytes: inout [UInt8]) {
         var groups: [UInt8] = [UInt8(value & 0x7f)]
@@ -39,7 +46,8 @@ public struct ObjectIdentifier: Equatable, Hashable, Sendable, CustomStringConve
         var arcs: [UInt64] = []
         var value: UInt64 = 0
         for byte in der {
-            value = value << 7 | UInt64(byte & 0x7f)
+            // An arc from outside may be longer than 64 bits: shown as its low bits, never a trap.
+            value = value &<< 7 | UInt64(byte & 0x7f)
             if byte & 0x80 == 0 {
                 arcs.append(value)
                 value = 0

@@ -1,18 +1,26 @@
+import Encoding
+
 /// UTCTime and GeneralizedTime (RFC 5280 section 4.1.2.5), as seconds since the Unix epoch.
 public enum DERTime {
     /// RFC 5280: UTCTime through 2049, GeneralizedTime from 2050.
-    public static func encode(_ seconds: Int64) -> [UInt8] {
+    public static func write(_ seconds: Int64, into writer: inout DERWriter) {
         let (year, month, day, hour, minute, second) = civil(from: seconds)
+        let rest = two(month) + two(day) + two(hour) + two(minute) + two(second) + "Z"
         if year >= 1950 && year < 2050 {
-            return DER.tlv(DERTag.utcTime, Array((two(year % 100) + two(month) + two(day) + two(hour) + two(minute) + two(second) + "Z").utf8))
+            writer.writePrimitive(DERTag.utcTime, (two(year % 100) + rest).utf8)
+        } else {
+            writer.writePrimitive(DERTag.generalizedTime, (four(year) + rest).utf8)
         }
-        return DER.tlv(DERTag.generalizedTime, Array((four(year) + two(month) + two(day) + two(hour) + two(minute) + two(second) + "Z").utf8))
+    }
+
+    public static func encode(_ seconds: Int64) -> [UInt8] {
+        DER.encode { write(seconds, into: &$0) }
     }
 
     /// Parses either form; only the `Z` (UTC) forms DER allows, with seconds.
-    public static func parse(_ element: DERElement, context: String) throws(DERError) -> Int64 {
+    public static func parse(_ element: DERElement) throws(DERError) -> Int64 {
         let text = Array(element.contents)
-        let bad = DERError(.badValue("invalid time"), context)
+        let bad = DERError(.invalid(.time), at: element.offset)
         let digits: ArraySlice<UInt8>
         var year: Int
         switch element.tag {
@@ -27,7 +35,7 @@ public enum DERTime {
             guard let yyyy = number(text[0..<4]) else { throw bad }
             year = yyyy
         default:
-            throw DERError(.unexpectedTag(expected: DERTag.utcTime, found: element.tag), context)
+            throw DERError(.unexpectedTag(expected: DERTag.utcTime, found: element.tag), at: element.offset)
         }
         let start = digits.startIndex
         guard let month = number(digits[(start + 2)..<(start + 4)]), let day = number(digits[(start + 4)..<(start + 6)]),
@@ -74,12 +82,7 @@ public enum DERTime {
     }
 
     private static func number(_ digits: ArraySlice<UInt8>) -> Int? {
-        var value = 0
-        for digit in digits {
-            guard digit >= 0x30 && digit <= 0x39 else { return nil }
-            value = value * 10 + Int(digit - 0x30)
-        }
-        return value
+        Numbers.parseInt(digits, limit: 9999)
     }
 
     private static func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }

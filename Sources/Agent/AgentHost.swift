@@ -9,7 +9,7 @@ import X509
 public struct AgentConfiguration {
     public var pin: [UInt8]
     public var subject: DistinguishedName?
-    public var keyBits: Int
+    public var keyType: KeyType
     public var reuseKey: Bool
     public var extensions: [CertificateExtension]
     public var schedule: RenewalSchedule
@@ -20,13 +20,17 @@ public struct AgentConfiguration {
     public var allowWeakCrypto: Bool
     public var hook: String?
     public var consumeChallenge: Bool
+    /// `--ra-fingerprint`: when set, only these certificates may receive requests or sign replies.
+    public var raPins: [[UInt8]]
 
-    public init(pin: [UInt8], subject: DistinguishedName?, keyBits: Int, reuseKey: Bool, extensions: [CertificateExtension],
-                schedule: RenewalSchedule, pollInterval: Int64, pollTimeout: Int64, retryMinimum: Int64, retryMaximum: Int64,
-                allowWeakCrypto: Bool, hook: String?, consumeChallenge: Bool) {
+    public init(pin: [UInt8], subject: DistinguishedName?, keyType: KeyType = .defaultType, reuseKey: Bool,
+                extensions: [CertificateExtension], schedule: RenewalSchedule, pollInterval: Int64, pollTimeout: Int64,
+                retryMinimum: Int64, retryMaximum: Int64, allowWeakCrypto: Bool, hook: String?, consumeChallenge: Bool,
+                raPins: [[UInt8]] = []) {
         self.pin = pin
         self.subject = subject
-        self.keyBits = keyBits
+        self.keyType = keyType
+        self.raPins = raPins
         self.reuseKey = reuseKey
         self.extensions = extensions
         self.schedule = schedule

@@ -44,21 +44,25 @@ public enum CertificateTransaction {
         var enrollment: Enrollment
         do {
             let capabilities = try client.capabilities()
-            let ca = try client.caCertificates(pin: configuration.pin, now: now)
-            enrollment = try Enrollment(capabilities: capabilities, ca: ca, allowWeakCrypto: configuration.allowWeakCrypto)
+            let ca = try client.caCertificates(pin: configuration.pin, raPins: configuration.raPins, now: now)
+            for refused in ca.refused {
+                logger.warn("ignored a certificate from the server", [("detail", "\(refused.error)")])
+            }
+            enrollment = try Enrollment(capabilities: capabilities, ca: ca, allowWeakCrypto: configuration.allowWeakCrypto,
+                                        authenticatedServer: client.transport.authenticatesServer)
         } catch {
             throw AgentFailure(error)
         }
         logger.debug("algorithms", [("cipher", enrollment.cipher.name), ("digest", enrollment.digest.name),
-                                    ("recipient", enrollment.ca.encryptionRecipient.subject.rfc4514String)])
+                                    ("recipient", enrollment.recipient.subject.rfc4514String)])
 
-        let key: RSAPrivateKey
+        let key: PrivateKey
         let keygenWatch = Stopwatch()
         if kind == .renew && configuration.reuseKey, let existing {
             logger.warn("renewing with the current key (--reuse-key)")
             key = existing.key
         } else {
-            do { key = try RSAPrivateKey.generate(bits: configuration.keyBits, random: random) } catch {
+            do { key = try SoftwareKey.generate(configuration.keyType, random: random) } catch {
                 throw AgentFailure(.failed, "\(error)")
             }
         }
@@ -70,7 +74,7 @@ public enum CertificateTransaction {
         let issued = try exchange(request, enrollment: &enrollment, client: &client, host: &host, configuration: configuration,
                                   random: random)
         let exchangeTime = exchangeWatch.elapsedNanoseconds
-        for warning in enrollment.warnings { logger.warn("weak or fallback", [("detail", warning)]) }
+        for warning in enrollment.warnings { logger.warn("weak or fallback", [("detail", "\(warning)")]) }
 
         let committedAt = host.now()
         if !issued.certificate.isValid(at: committedAt) {
@@ -87,7 +91,7 @@ public enum CertificateTransaction {
         let commitWatch = Stopwatch()
         do {
             committed = try keystore.commit(key: key, certificate: issued.certificate, chain: issued.chain,
-                                            anchor: enrollment.ca.anchor, metadata: metadata, random: random, now: committedAt)
+                                            anchor: enrollment.ca.anchor, metadata: metadata, now: committedAt)
         } catch {
             throw AgentFailure(.failed, "\(error)")
         }
@@ -116,7 +120,7 @@ public enum CertificateTransaction {
                                           random: RandomGenerator) throws(AgentFailure) -> IssuedCertificate {
         var result: EnrollmentResult
         do { result = try enrollment.start(request, client: &client, now: host.now(), random: random) } catch {
-            for warning in enrollment.warnings { host.logger.warn("weak or fallback", [("detail", warning)]) }
+            for warning in enrollment.warnings { host.logger.warn("weak or fallback", [("detail", "\(warning)")]) }
             throw AgentFailure(error)
         }
         let deadline = host.now() + configuration.pollTimeout

@@ -181,9 +181,8 @@ public struct Daemon<Host: AgentHost> {
             var client = try host.makeClient()
             do throws(SCEPError) {
                 guard try client.capabilities().supportsGetNextCACert else { return }
-                let current = try client.caCertificates(pin: configuration.pin, now: now)
-                guard let certificates = try client.nextCACertificates(current: current, now: now),
-                      let next = certificates.first(where: { $0.isCA && $0.isSelfIssued }) ?? certificates.first else { return }
+                let current = try client.caCertificates(pin: configuration.pin, raPins: configuration.raPins, now: now)
+                guard let next = try client.nextCA(current: current, now: now) else { return }
                 try? keystore.writeNextCA(next)
                 host.logger.info("fetched the next CA ahead of the current one's expiry",
                                  [("subject", next.subject.rfc4514String), ("sha256", Hex.encode(next.sha256Fingerprint)),

@@ -22,15 +22,4 @@ public enum Command: String, Equatable, Sendable {
         case .status: "the identity in the keystore: subject, issuer, serial, validity, next renewal"
         }
     }
-
-    /// Settings a command cannot run without; checked before anything touches the network.
-    var requiredSettings: [String] {
-        switch self {
-        case .caps: ["url"]
-        case .getca: ["url", "ca-fingerprint"]
-        case .enroll, .run: ["url", "ca-fingerprint", "subject"]
-        case .renew: ["url", "ca-fingerprint"]
-        case .status: []
-        }
-    }
 }

@@ -8,6 +8,9 @@ struct HTTPTransport: SCEPTransport {
     let url: ServerURL
     let logger: Logger
 
+    /// TLS authenticates the server against --tls-ca; plain HTTP authenticates nothing.
+    var authenticatesServer: Bool { url.scheme == .https }
+
     mutating func get(query: String) throws(SCEPError) -> SCEPResponse {
         try send(HTTPRequest(method: "GET"), query: query)
     }

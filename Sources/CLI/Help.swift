@@ -51,9 +51,9 @@ enum Help {
             text += "\nOptions of '\(command.rawValue)':\n"
             for option in specific { text += optionLine(option) }
         }
-        let required = command.requiredSettings
+        let required = OptionTable.required(by: command)
         if !required.isEmpty {
-            text += "\nNeeds: " + required.map { "--" + $0 }.joined(separator: ", ") + "\n"
+            text += "\nNeeds: " + required.map { "--" + $0.name }.joined(separator: ", ") + "\n"
         }
         text += "\nEvery option of 'scep-agent --help' applies as well.\n"
         return text
@@ -61,7 +61,7 @@ enum Help {
 
     private static func optionLine(_ option: OptionSpec) -> String {
         let left = "--" + option.name + (option.argument.map { " " + $0 } ?? "")
-        return "  " + padded(left, 24) + option.help + "\n"
+        return "  " + padded(left, 24) + option.help + (option.defaultText.map { " (default \($0))" } ?? "") + "\n"
     }
 
     private static func padded(_ text: String, _ width: Int) -> String {

@@ -115,8 +115,8 @@ public struct Invocation: Equatable {
         for option in options { try settings.apply(option.name, option.value, source: option.source) }
         try settings.expandSubject()
         if case .run(let command) = action {
-            for name in command.requiredSettings where !settings.has(name) {
-                throw UsageError("'\(command.rawValue)' needs --\(name) (on the command line or in the config file)")
+            for option in OptionTable.required(by: command) where !option.isSet(settings) {
+                throw UsageError("'\(command.rawValue)' needs --\(option.name) (on the command line or in the config file)")
             }
         }
         return settings

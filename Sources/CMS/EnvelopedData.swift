@@ -2,107 +2,182 @@ import ASN1
 import Crypto
 import X509
 
-/// CMS EnvelopedData (RFC 5652 section 6) with one RSA key-transport recipient (PKCS#1 v1.5) and
-/// a CBC content cipher: the envelope of every SCEP request and successful reply.
+/// CMS EnvelopedData (RFC 5652 section 6): the envelope of every SCEP request and successful
+/// reply, with a CBC content cipher and one recipient.
+///
+/// Which recipient depends on the key that is to open it (RFC 8894 section 3.1): RSA key transport
+/// (PKCS#1 v1.5) to an RSA certificate; ephemeral-static ECDH key agreement (RFC 5753) to an EC
+/// certificate, which cannot receive key transport; or a password (RFC 3211), as servers answer EC
+/// clients with the challenge password.
 public enum EnvelopedData {
+    /// Who an envelope is built for.
+    public enum Recipient {
+        case certificate(Certificate)
+        case password(SecretBytes)
+    }
+
     /// Encrypts `content` to `recipient` under a fresh content key, and returns the ContentInfo.
-    public static func build(content: [UInt8], recipient: Certificate, cipher: ContentCipher,
+    public static func build(content: SecretBytes, to recipient: Recipient, cipher: ContentCipher,
                              random: RandomGenerator) throws(CMSError) -> [UInt8] {
         do throws(CryptoError) {
             let contentKey = SecretBytes(try random.bytes(cipher.keySize))
             defer { contentKey.wipe() }
             let iv = try random.bytes(cipher.blockSize)
             let encrypted = try cipher.encrypt(content, key: contentKey, iv: iv)
-            let encryptedKey = try RSAPublicKey(publicKeyInfo: recipient.publicKeyInfo).encrypt(contentKey, random: random)
-            let recipientInfo = DER.sequence([
-                DER.integer(0),
-                IssuerAndSerialNumber(recipient).der,
-                AlgorithmIdentifier.withNull(OID.rsaEncryption).der,
-                DER.octetString(encryptedKey),
-            ])
-            let envelope = DER.sequence([
-                DER.integer(0),
-                DER.setOf([recipientInfo]),
-                DER.sequence([
-                    DER.objectIdentifier(OID.data),
-                    AlgorithmIdentifier(AlgorithmNames.identifier(of: cipher), parameters: DER.octetString(iv)).der,
-                    DER.tlv(DERTag.contextPrimitive(0), encrypted),
-                ]),
-            ])
-            return ContentInfo.wrap(OID.envelopedData, envelope)
+            let recipientInfo: [UInt8]
+            var version = 0
+            switch recipient {
+            case .certificate(let certificate):
+                guard let type = certificate.keyType else { throw CryptoError(.parsePublicKey) }
+                if case .ec(let curve) = type {
+                    recipientInfo = try KeyAgreeRecipient.build(contentKey, to: certificate, curve: curve, random: random)
+                    version = 2
+                } else {
+                    recipientInfo = try KeyTransRecipient.build(contentKey, to: certificate, random: random)
+                }
+            case .password(let password):
+                recipientInfo = try PasswordRecipient.build(contentKey, password: password, random: random)
+                version = 3
+            }
+            return DER.encode { writer in
+                ContentInfo.write(OID.envelopedData, into: &writer) { writer in
+                    writer.writeSequence { writer in
+                        writer.writeInteger(version)
+                        writer.writeSetOf([recipientInfo])
+                        writer.writeSequence { writer in
+                            writer.write(OID.data)
+                            writer.write(AlgorithmIdentifier(AlgorithmNames.identifier(of: cipher),
+                                                             parameters: DER.encode { $0.writeOctetString(iv) }))
+                            writer.writePrimitive(DERTag.contextPrimitive(0), encrypted)
+                        }
+                    }
+                }
+            }
         } catch {
             throw .crypto(error)
         }
     }
 
-    /// What opening an envelope yields: the content, and the cipher that protected it (so the
-    /// caller can warn about DES).
+    /// What may open an envelope: the device's key and certificate, and the challenge password
+    /// when one is configured.
+    public struct Keys {
+        public let key: PrivateKey
+        public let certificate: Certificate
+        public let password: SecretBytes?
+
+        public init(key: PrivateKey, certificate: Certificate, password: SecretBytes? = nil) {
+            self.key = key
+            self.certificate = certificate
+            self.password = password
+        }
+    }
+
+    /// What opening an envelope yields: the content, the cipher that protected it (so the caller
+    /// can warn about DES), and how its key reached us.
     public struct Opened {
         public let content: [UInt8]
         public let cipher: ContentCipher
+        public let recipient: RecipientKind
+        /// The digest of a key-agreement KDF, when that is how the key came (SHA-1 is warned about).
+        public let keyDerivationDigest: DigestAlgorithm?
     }
 
-    /// Finds the recipient entry for `certificate` and decrypts with `key`. When the server names
-    /// the recipient differently (some name the self-signed signer by another serial), a single
-    /// key-transport recipient is tried anyway: the RSA decryption itself proves it was ours.
-    public static func open(_ bytes: [UInt8], key: RSAPrivateKey, certificate: Certificate,
-                            random: RandomGenerator, context: String) throws(CMSError) -> Opened {
-        let info = try ContentInfo(der: bytes[...], context: context)
-        let element = try info.expect(OID.envelopedData)
-        var encryptedKeys: [(matches: Bool, key: [UInt8])] = []
-        let algorithm: AlgorithmIdentifier
-        let ciphertext: [UInt8]
-        do throws(DERError) {
-            var fields = try element.reader(context + ".envelopedData")
-            _ = try fields.readSmallInteger()
-            _ = try fields.readIfPresent(DERTag.contextConstructed(0)) // originatorInfo
-            var recipients = try fields.enter(DERTag.set, context + ".recipientInfos")
-            while !recipients.isAtEnd {
-                let recipient = try recipients.read()
-                // Only KeyTransRecipientInfo (a SEQUENCE); key agreement and password recipients are skipped.
-                guard recipient.tag == DERTag.sequence else { continue }
-                var transport = try recipient.reader(context + ".keyTransRecipientInfo")
-                let version = try transport.readSmallInteger()
-                var matches = false
-                if version == 0 {
-                    matches = try IssuerAndSerialNumber(from: &transport, context + ".rid").identifies(certificate)
-                } else {
-                    _ = try transport.read(DERTag.contextPrimitive(0))
-                }
-                let keyAlgorithm = try AlgorithmIdentifier(from: &transport, context + ".keyEncryptionAlgorithm")
-                let encryptedKey = Array(try transport.readOctetString())
-                if keyAlgorithm.algorithm == OID.rsaEncryption { encryptedKeys.append((matches, encryptedKey)) }
-            }
-            var encrypted = try fields.enterSequence(context + ".encryptedContentInfo")
-            _ = try encrypted.readObjectIdentifier()
-            algorithm = try AlgorithmIdentifier(from: &encrypted, context + ".contentEncryptionAlgorithm")
-            ciphertext = try octetStringAllowingChunks(try encrypted.read(), primitiveTag: DERTag.contextPrimitive(0),
-                                                       context + ".encryptedContent")
-        } catch {
-            throw .malformed(error)
-        }
-
-        guard let cipher = AlgorithmNames.cipher(algorithm.algorithm) else {
-            throw .unsupportedAlgorithm(algorithm.algorithm.description)
+    /// Opens an envelope with whichever of its recipients `keys` can serve: key transport for an
+    /// RSA key, key agreement for an EC key, then a password. Anything else is refused, naming
+    /// what the envelope offered.
+    public static func open(_ bytes: [UInt8], with keys: Keys) throws(CMSError) -> Opened {
+        let element = try ContentInfo(message: bytes).expect(OID.envelopedData)
+        let parsed: Parsed
+        do { parsed = try Parsed.decode(element) } catch { throw .malformed(error) }
+        guard let cipher = AlgorithmNames.cipher(parsed.contentAlgorithm.algorithm) else {
+            throw .unsupportedAlgorithm(parsed.contentAlgorithm.algorithm)
         }
         let iv: [UInt8]
         do throws(DERError) {
-            guard let parameters = algorithm.parameters else { throw DERError(.badValue("no IV"), context) }
-            var reader = try DERReader(parameters, context: context + ".iv")
+            guard let parameters = parsed.contentAlgorithm.parameters else {
+                throw DERError(.invalid(.missingParameters), at: element.offset).inside("EnvelopedData")
+            }
+            var reader = DERReader(parameters)
             iv = Array(try reader.readOctetString())
+            try reader.finish()
         } catch {
             throw .malformed(error)
         }
-        let candidates = encryptedKeys.filter { $0.matches }.map { $0.key }
-        let chosen = candidates.first ?? (encryptedKeys.count == 1 ? encryptedKeys[0].key : nil)
-        guard let encryptedKey = chosen else { throw .notARecipient }
+
+        let (contentKey, kind, kdfDigest) = try unlock(parsed.recipients, keys: keys)
+        defer { contentKey.wipe() }
         do throws(CryptoError) {
-            let contentKey = try key.decrypt(encryptedKey, random: random)
-            defer { contentKey.wipe() }
-            guard contentKey.count == cipher.keySize else { throw CryptoError("the content key has the wrong size") }
-            return Opened(content: try cipher.decrypt(ciphertext, key: contentKey, iv: iv), cipher: cipher)
+            guard contentKey.count == cipher.keySize else { throw CryptoError(.contentKeySize) }
+            return Opened(content: try cipher.decrypt(parsed.encryptedContent, key: contentKey, iv: iv), cipher: cipher,
+                          recipient: kind, keyDerivationDigest: kdfDigest)
         } catch {
             throw .crypto(error)
+        }
+    }
+
+    /// The content key, from the first recipient `keys` can serve. When the server names our
+    /// certificate differently (some name the self-signed signer by another serial), a single
+    /// recipient of the kind our key takes is tried anyway: decryption itself proves it was ours.
+    static func unlock(_ recipients: [RecipientInfo], keys: Keys) throws(CMSError) -> (SecretBytes, RecipientKind, DigestAlgorithm?) {
+        var offered: [RecipientKind] = []
+        var transport: [KeyTransRecipient] = []
+        var agreement: [KeyAgreeRecipient] = []
+        var password: PasswordRecipient? = nil
+        for recipient in recipients {
+            switch recipient {
+            case .keyTransport(let info):
+                if info.algorithm.algorithm == OID.rsaEncryption { transport.append(info) }
+                offered.append(info.names(keys.certificate) ? .keyTransport : .keyTransportToOther)
+            case .keyAgreement(let info):
+                agreement.append(info)
+                offered.append(.keyAgreement)
+            case .password(let info):
+                if password == nil { password = info }
+                offered.append(.password)
+            case .other:
+                offered.append(.other)
+            }
+        }
+        if keys.key.type.isRSA {
+            if let chosen = transport.first(where: { $0.names(keys.certificate) }) ?? (transport.count == 1 ? transport[0] : nil) {
+                do { return (try keys.key.decrypt(chosen.encryptedKey), .keyTransport, nil) } catch { throw .crypto(error) }
+            }
+        } else {
+            for info in agreement {
+                if let key = try info.unwrap(for: keys) { return (key, .keyAgreement, info.kdfDigest) }
+            }
+        }
+        if let password {
+            guard let secret = keys.password else { throw .noPassword }
+            return (try password.unwrap(password: secret), .password, nil)
+        }
+        throw .notARecipient(offered: offered)
+    }
+
+    /// An EnvelopedData's fields.
+    struct Parsed: DERParseable {
+        let recipients: [RecipientInfo]
+        let contentAlgorithm: AlgorithmIdentifier
+        let encryptedContent: [UInt8]
+
+        static var derName: String { "EnvelopedData" }
+
+        init(derElement element: DERElement) throws(DERError) {
+            (recipients, contentAlgorithm, encryptedContent) = try element.sequence { (fields) throws(DERError) in
+                _ = try fields.readSmallInteger()
+                _ = try fields.readIfPresent(DERTag.contextConstructed(0)) // originatorInfo
+                var set = try fields.enter(DERTag.set)
+                let recipients = try set.decodeAll(RecipientInfo.self)
+                guard recipients.count <= 16 else { throw DERError(.invalid(.tooMany), at: element.offset) }
+                let (algorithm, content) = try fields.read().sequence { (encrypted) throws(DERError) in
+                    _ = try encrypted.readObjectIdentifier()
+                    let algorithm = try encrypted.decode(AlgorithmIdentifier.self)
+                    let content = try octetStringAllowingChunks(try encrypted.read(), primitiveTag: DERTag.contextPrimitive(0))
+                    return (algorithm, content)
+                }
+                _ = try fields.readIfPresent(DERTag.contextConstructed(1)) // unprotectedAttrs
+                return (recipients, algorithm, content)
+            }
         }
     }
 }

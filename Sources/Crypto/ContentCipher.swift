@@ -48,42 +48,57 @@ public enum ContentCipher: Equatable, Sendable {
     }
 
     public func encrypt(_ plaintext: [UInt8], key: SecretBytes, iv: [UInt8]) throws(CryptoError) -> [UInt8] {
-        try run(MBEDTLS_ENCRYPT, plaintext, key: key, iv: iv)
+        try plaintext.withUnsafeBufferPointer { (buffer) throws(CryptoError) in
+            try run(MBEDTLS_ENCRYPT, buffer, key: key, iv: iv, padding: true)
+        }
+    }
+
+    /// Encrypts a secret (a request carrying the challenge) where it lies: no copy of it is made.
+    public func encrypt(_ plaintext: SecretBytes, key: SecretBytes, iv: [UInt8]) throws(CryptoError) -> [UInt8] {
+        try plaintext.withBytes { (buffer) throws(CryptoError) in try run(MBEDTLS_ENCRYPT, buffer, key: key, iv: iv, padding: true) }
     }
 
     /// Decrypts and checks the padding; a wrong key or corrupt ciphertext fails here.
     public func decrypt(_ ciphertext: [UInt8], key: SecretBytes, iv: [UInt8]) throws(CryptoError) -> [UInt8] {
-        guard !ciphertext.isEmpty, ciphertext.count % blockSize == 0 else {
-            throw CryptoError("\(name) ciphertext is not a whole number of blocks")
+        guard !ciphertext.isEmpty, ciphertext.count % blockSize == 0 else { throw CryptoError(.ciphertextLength(self)) }
+        return try ciphertext.withUnsafeBufferPointer { (buffer) throws(CryptoError) in
+            try run(MBEDTLS_DECRYPT, buffer, key: key, iv: iv, padding: true)
         }
-        return try run(MBEDTLS_DECRYPT, ciphertext, key: key, iv: iv)
     }
 
-    private func run(_ direction: mbedtls_operation_t, _ input: [UInt8], key: SecretBytes,
-                     iv: [UInt8]) throws(CryptoError) -> [UInt8] {
-        guard key.count == keySize else { throw CryptoError("\(name): key of wrong size") }
-        guard iv.count == blockSize else { throw CryptoError("\(name): IV of wrong size") }
+    /// CBC over whole blocks without padding, for key-encryption schemes that pad for themselves
+    /// (RFC 3211's password recipient). Input and result are secret.
+    public func crypt(unpadded input: SecretBytes, encrypt: Bool, key: SecretBytes, iv: [UInt8]) throws(CryptoError) -> SecretBytes {
+        guard input.count > 0, input.count % blockSize == 0 else { throw CryptoError(.ciphertextLength(self)) }
+        return SecretBytes(try input.withBytes { (buffer) throws(CryptoError) in
+            try run(encrypt ? MBEDTLS_ENCRYPT : MBEDTLS_DECRYPT, buffer, key: key, iv: iv, padding: false)
+        })
+    }
+
+    private func run(_ direction: mbedtls_operation_t, _ input: UnsafeBufferPointer<UInt8>, key: SecretBytes,
+                     iv: [UInt8], padding: Bool) throws(CryptoError) -> [UInt8] {
+        guard key.count == keySize else { throw CryptoError(.cipherKey(self)) }
+        guard iv.count == blockSize else { throw CryptoError(.cipherIV(self)) }
         let context = UnsafeMutablePointer<mbedtls_cipher_context_t>.allocate(capacity: 1)
         mbedtls_cipher_init(context)
         defer {
             mbedtls_cipher_free(context)
             context.deallocate()
         }
-        try check("\(name) setup", mbedtls_cipher_setup(context, mbedtls_cipher_info_from_type(mbedtlsType)))
-        let keyResult = key.withBytes { mbedtls_cipher_setkey(context, $0.baseAddress, Int32(keySize * 8), direction) }
-        try check("\(name) key", keyResult)
-        try check("\(name) padding", mbedtls_cipher_set_padding_mode(context, MBEDTLS_PADDING_PKCS7))
+        try check(.cipherSetup(self), mbedtls_cipher_setup(context, mbedtls_cipher_info_from_type(mbedtlsType)))
+        try check(.cipherSetup(self), key.withBytes { mbedtls_cipher_setkey(context, $0.baseAddress, Int32(keySize * 8), direction) })
+        try check(.cipherSetup(self), mbedtls_cipher_set_padding_mode(context, padding ? MBEDTLS_PADDING_PKCS7 : MBEDTLS_PADDING_NONE))
         var output = [UInt8](repeating: 0, count: input.count + blockSize)
         var length = 0
         let result = iv.withUnsafeBufferPointer { ivBuffer in
-            input.withUnsafeBufferPointer { inBuffer in
-                output.withUnsafeMutableBufferPointer { outBuffer in
-                    mbedtls_cipher_crypt(context, ivBuffer.baseAddress, ivBuffer.count, inBuffer.baseAddress,
-                                         inBuffer.count, outBuffer.baseAddress, &length)
-                }
+            output.withUnsafeMutableBufferPointer { outBuffer in
+                mbedtls_cipher_crypt(context, ivBuffer.baseAddress, ivBuffer.count, input.baseAddress,
+                                     input.count, outBuffer.baseAddress, &length)
             }
         }
-        try check(direction == MBEDTLS_ENCRYPT ? "\(name) encryption" : "\(name) decryption", result)
+        // The working buffer is wiped: what it held may be secret (a request, a wrapped key).
+        defer { for index in output.indices { output[index] = 0 } }
+        try check(direction == MBEDTLS_ENCRYPT ? .encryptContent(self) : .decryptContent(self), result)
         return Array(output[0..<length])
     }
 }

@@ -34,17 +34,61 @@ public enum DigestAlgorithm: Equatable, Sendable {
         }
     }
 
+    /// The digest of `bytes`, hashed where they lie when they are contiguous (no copy).
     public func hash<Bytes: Collection>(_ bytes: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
+        if let digest = bytes.withContiguousStorageIfAvailable({ hash(buffer: $0) }) { return digest }
+        var copy = Array(bytes)
+        defer { for index in copy.indices { copy[index] = 0 } }
+        return copy.withUnsafeBufferPointer { hash(buffer: $0) }
+    }
+
+    /// The digest of a secret; the digest is secret too.
+    public func hash(_ secret: SecretBytes) -> SecretBytes {
+        SecretBytes(secret.withBytes { hash(buffer: $0) })
+    }
+
+    func hash(buffer: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: outputSize)
-        let contiguous = Array(bytes)
-        let info = mbedtls_md_info_from_type(mbedtlsType)
-        let result = contiguous.withUnsafeBufferPointer { input in
-            output.withUnsafeMutableBufferPointer { out in
-                mbedtls_md(info, input.baseAddress, input.count, out.baseAddress)
-            }
+        let result = output.withUnsafeMutableBufferPointer { out in
+            mbedtls_md(mbedtls_md_info_from_type(mbedtlsType), buffer.baseAddress, buffer.count, out.baseAddress)
         }
         // mbedtls_md fails only for a missing algorithm, which our build always has.
         precondition(result == 0, "digest unavailable in this mbedTLS build")
+        return output
+    }
+}
+
+/// A digest computed over several parts, some of them secret, without joining them in a buffer
+/// (a joined copy of a secret would outlive its use in freed memory).
+public final class IncrementalDigest {
+    private let context: UnsafeMutablePointer<mbedtls_md_context_t>
+    public let algorithm: DigestAlgorithm
+
+    public init(_ algorithm: DigestAlgorithm) {
+        self.algorithm = algorithm
+        context = .allocate(capacity: 1)
+        mbedtls_md_init(context)
+        let setup = mbedtls_md_setup(context, mbedtls_md_info_from_type(algorithm.mbedtlsType), 0)
+        precondition(setup == 0 && mbedtls_md_starts(context) == 0, "digest unavailable in this mbedTLS build")
+    }
+
+    deinit {
+        mbedtls_md_free(context)
+        context.deallocate()
+    }
+
+    public func update(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBufferPointer { mbedtls_md_update(context, $0.baseAddress, $0.count) }
+    }
+
+    public func update(_ secret: SecretBytes) {
+        _ = secret.withBytes { mbedtls_md_update(context, $0.baseAddress, $0.count) }
+    }
+
+    /// The digest, secret because its inputs were.
+    public func finish() -> SecretBytes {
+        let output = SecretBytes(count: algorithm.outputSize)
+        _ = output.withMutableBytes { mbedtls_md_finish(context, $0.baseAddress) }
         return output
     }
 }

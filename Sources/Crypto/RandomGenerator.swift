@@ -17,7 +17,7 @@ public final class RandomGenerator {
         let result = personalization.withUnsafeBufferPointer {
             mbedtls_ctr_drbg_seed(drbg, mbedtls_entropy_func, entropy, $0.baseAddress, $0.count)
         }
-        try check("seeding the random generator", result)
+        try check(.seedRandom, result)
     }
 
     deinit {
@@ -32,7 +32,7 @@ public final class RandomGenerator {
         let result = output.withUnsafeMutableBufferPointer { buffer in
             fill(buffer)
         }
-        try check("generating random bytes", result)
+        try check(.random, result)
         return output
     }
 

@@ -10,9 +10,11 @@ public enum SealedBox {
     /// A 256-bit key from a device secret: SHA-256 over a domain label and the secret. The secret
     /// is expected to be high-entropy (a per-device random value), so no stretching is needed.
     public static func deriveKey(fromDeviceSecret secret: SecretBytes) -> SecretBytes {
-        let labelled = SecretBytes(Array("scep-agent keystore key v1\0".utf8) + secret.withBytes { Array($0) })
-        defer { labelled.wipe() }
-        return SecretBytes(labelled.withBytes { DigestAlgorithm.sha256.hash($0) })
+        // Hashed in two parts: a joined copy of the secret would linger in freed memory.
+        let digest = IncrementalDigest(.sha256)
+        digest.update(Array("scep-agent keystore key v1\0".utf8))
+        digest.update(secret)
+        return digest.finish()
     }
 
     public static func seal(_ plaintext: SecretBytes, key: SecretBytes, random: RandomGenerator) throws(CryptoError) -> [UInt8] {
@@ -27,14 +29,14 @@ public enum SealedBox {
                 }
             }
         } }
-        try check("sealing", result)
+        try check(.seal, result)
         return magic + nonce + ciphertext + tag
     }
 
     /// Opens a sealed buffer; a wrong key or any altered byte fails authentication.
     public static func open(_ sealed: [UInt8], key: SecretBytes) throws(CryptoError) -> SecretBytes {
         guard sealed.count >= magic.count + nonceSize + tagSize, sealed.prefix(magic.count).elementsEqual(magic) else {
-            throw CryptoError("not a sealed keystore key")
+            throw CryptoError(.notSealed)
         }
         let nonce = Array(sealed[magic.count..<(magic.count + nonceSize)])
         let ciphertext = Array(sealed[(magic.count + nonceSize)..<(sealed.count - tagSize)])
@@ -46,7 +48,7 @@ public enum SealedBox {
         } }
         guard result == 0 else {
             plaintext.wipe()
-            throw CryptoError("the keystore key does not decrypt: wrong device secret, or the file was altered", code: result)
+            throw CryptoError(.openSealed, code: result)
         }
         return plaintext
     }
@@ -59,7 +61,7 @@ public enum SealedBox {
             mbedtls_gcm_free(context)
             context.deallocate()
         }
-        try check("sealing key", key.withBytes { mbedtls_gcm_setkey(context, MBEDTLS_CIPHER_ID_AES, $0.baseAddress, 256) })
+        try check(.seal, key.withBytes { mbedtls_gcm_setkey(context, MBEDTLS_CIPHER_ID_AES, $0.baseAddress, 256) })
         return body(context)
     }
 }

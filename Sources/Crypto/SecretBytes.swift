@@ -23,7 +23,8 @@ public final class SecretBytes {
         try storage.withUnsafeBufferPointer { (buffer) throws(Failure) in try body(buffer) }
     }
 
-    func withMutableBytes<Result>(_ body: (UnsafeMutableBufferPointer<UInt8>) -> Result) -> Result {
+    /// Lends the bytes for writing, in place: for assembling a secret without a copy.
+    public func withMutableBytes<Result>(_ body: (UnsafeMutableBufferPointer<UInt8>) -> Result) -> Result {
         storage.withUnsafeMutableBufferPointer { buffer in body(buffer) }
     }
 

@@ -27,7 +27,7 @@ public final class TLSSession {
     private let random: RandomGenerator
     private let io: TLSTransportIO
 
-    public init(trustedCAs pem: [UInt8], serverName: String, nameIsAddress: Bool, io: TLSTransportIO) throws(CryptoError) {
+    public init(trustedCAs pem: [UInt8], serverName: String, io: TLSTransportIO) throws(CryptoError) {
         // First, before anything is allocated: a throw here has nothing to free.
         random = try RandomGenerator()
         ssl = .allocate(capacity: 1)
@@ -42,21 +42,20 @@ public final class TLSSession {
         // PEM must be NUL-terminated, with the NUL counted.
         let terminated = pem + [0]
         let parsed = terminated.withUnsafeBufferPointer { mbedtls_x509_crt_parse(trusted, $0.baseAddress, $0.count) }
-        guard parsed >= 0 else { throw CryptoError("reading the --tls-ca bundle", code: parsed) }
-        guard trusted.pointee.version != 0 else { throw CryptoError("the --tls-ca bundle holds no certificate") }
+        guard parsed >= 0 else { throw CryptoError(.tls(.trustBundle), code: parsed) }
+        guard trusted.pointee.version != 0 else { throw CryptoError(.tls(.emptyTrustBundle)) }
 
-        try check("TLS configuration", mbedtls_ssl_config_defaults(config, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+        try check(.tls(.configure), mbedtls_ssl_config_defaults(config, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
                                                                    MBEDTLS_SSL_PRESET_DEFAULT))
         mbedtls_ssl_conf_authmode(config, MBEDTLS_SSL_VERIFY_REQUIRED)
         mbedtls_ssl_conf_ca_chain(config, trusted, nil)
         mbedtls_ssl_conf_rng(config, mbedtls_ctr_drbg_random, random.context)
         mbedtls_ssl_conf_min_version(config, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3)
-        try check("TLS setup", mbedtls_ssl_setup(ssl, config))
+        try check(.tls(.setup), mbedtls_ssl_setup(ssl, config))
         // The name is checked against the certificate's subjectAltName/CN. IP literals are matched
         // the same way, as mbedTLS 2.28 has no iPAddress SAN support: such servers need the
         // address as a DNS name or CN in their certificate.
-        try check("TLS server name", mbedtls_ssl_set_hostname(ssl, serverName))
-        _ = nameIsAddress
+        try check(.tls(.serverName), mbedtls_ssl_set_hostname(ssl, serverName))
         mbedtls_ssl_set_bio(ssl, Unmanaged.passUnretained(io).toOpaque(), tlsSend, tlsReceive, nil)
     }
 
@@ -76,9 +75,9 @@ public final class TLSSession {
             if result == scep_mbedtls_err_ssl_want_read() || result == scep_mbedtls_err_ssl_want_write() { continue }
             let flags = mbedtls_ssl_get_verify_result(ssl)
             if flags != 0 && flags != UInt32.max {
-                throw CryptoError("server certificate not trusted (" + TLSSession.describe(flags) + ")")
+                throw CryptoError(.tlsNotTrusted(TLSSession.describe(flags)))
             }
-            throw CryptoError("TLS handshake failed", code: result)
+            throw CryptoError(.tls(.handshake), code: result)
         }
     }
 
@@ -87,7 +86,7 @@ public final class TLSSession {
         while offset < bytes.count {
             let result = bytes.withUnsafeBufferPointer { mbedtls_ssl_write(ssl, $0.baseAddress! + offset, $0.count - offset) }
             if result == scep_mbedtls_err_ssl_want_read() || result == scep_mbedtls_err_ssl_want_write() { continue }
-            guard result > 0 else { throw CryptoError("TLS write failed", code: result) }
+            guard result > 0 else { throw CryptoError(.tls(.write), code: result) }
             offset += Int(result)
         }
     }
@@ -99,7 +98,7 @@ public final class TLSSession {
             if result > 0 { return Int(result) }
             if result == 0 || result == scep_mbedtls_err_ssl_peer_close_notify() { return 0 }
             if result == scep_mbedtls_err_ssl_want_read() || result == scep_mbedtls_err_ssl_want_write() { continue }
-            throw CryptoError(result == scep_mbedtls_err_ssl_timeout() ? "TLS read timed out" : "TLS read failed", code: result)
+            throw CryptoError(.tls(result == scep_mbedtls_err_ssl_timeout() ? .readTimedOut : .read), code: result)
         }
     }
 

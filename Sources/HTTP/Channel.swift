@@ -40,7 +40,7 @@ enum Channel {
                 }
             })
         do {
-            let session = try TLSSession(trustedCAs: trust, serverName: url.host, nameIsAddress: url.hostIsIPv6 || isIPv4(url.host), io: io)
+            let session = try TLSSession(trustedCAs: trust, serverName: url.host, io: io)
             try session.handshake()
             return .tls(session, connection)
         } catch {
@@ -83,9 +83,4 @@ enum Channel {
         if case .tls(let session, _) = self { session.closeNotify() }
         #endif
     }
-}
-
-func isIPv4(_ host: String) -> Bool {
-    let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-    return parts.count == 4 && parts.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 }

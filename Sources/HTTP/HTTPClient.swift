@@ -126,24 +126,24 @@ public struct HTTPClient {
         let deadline = monotonicMilliseconds() + exchangeTimeoutMilliseconds
         try open.channel.send(HTTPClient.serialize(request, url, userAgent: userAgent, keepAlive: keepAlive), deadline: deadline)
 
-        let parser = HTTPResponseParser(maximumBodySize: maximumResponseSize)
-        var received: [UInt8] = []
+        var parser = HTTPResponseParser(maximumBodySize: maximumResponseSize)
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        // Headers, chunk framing and the body together can never legitimately exceed this.
+        let framingLimit = maximumResponseSize + parser.maximumHeaderSize + 64 * 1024
+        var received = 0
         while true {
             let count = try open.channel.receive(into: &chunk, deadline: deadline)
-            if count > 0 {
-                received.append(contentsOf: chunk[0..<count])
-                receivedAny = true
-            }
-            if let response = try parser.parse(received, atEnd: count == 0) {
+            guard count > 0 else { return try parser.finish() }
+            receivedAny = true
+            received += count
+            guard received <= framingLimit else { throw .tooLarge(limit: maximumResponseSize) }
+            if let response = try parser.feed(chunk[0..<count]) {
                 if keepAlive && response.connectionReusable {
                     keep = true
                     idle.put(open, origin: origin)
                 }
                 return response
             }
-            // Headers, chunk framing and the body together can never legitimately exceed this.
-            if received.count > maximumResponseSize + 64 * 1024 { throw .tooLarge(limit: maximumResponseSize) }
         }
     }
 }

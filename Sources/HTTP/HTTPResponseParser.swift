@@ -1,7 +1,7 @@
 import Encoding
 
 /// An HTTP/1.1 response.
-public struct HTTPResponse: Equatable {
+public struct HTTPResponse: Equatable, Sendable {
     public let status: Int
     public let headers: [HTTPHeader]
     public let body: [UInt8]
@@ -15,118 +15,199 @@ public struct HTTPResponse: Equatable {
     }
 }
 
-public struct HTTPHeader: Equatable {
+public struct HTTPHeader: Equatable, Sendable {
     public let name: String
     public let value: String
 }
 
-/// Parses a complete HTTP/1.1 response from the bytes received so far.
+/// Parses an HTTP/1.1 response incrementally, as its bytes arrive.
 ///
-/// Pure and bounded: headers are limited to `maximumHeaderSize`, the body (after de-chunking) to
-/// `maximumBodySize`, and every number is range-checked, so a hostile server gets an error, not
-/// memory. Call again with more bytes while it answers `nil`.
+/// Every byte is looked at a bounded number of times, so the work is linear in what the server
+/// sends however it slices it (a server dripping one byte per packet costs no more than one that
+/// sends it at once). Bounded: the head to `maximumHeaderSize`, the body (after de-chunking) to
+/// `maximumBodySize`, and every number from the server (Content-Length, chunk sizes, the status)
+/// is parsed with checked arithmetic against those limits, so a hostile server gets an error,
+/// not memory, and not a trap on a 32-bit device.
 public struct HTTPResponseParser: Sendable {
     public let maximumBodySize: Int
     public let maximumHeaderSize: Int
+
+    private enum State: Sendable {
+        /// Collecting the head; `scanned` bytes of it are known not to end it.
+        case head(scanned: Int)
+        case fixedLength(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        case chunkDataEnd
+        case trailers
+        case untilClose
+        case done
+    }
+
+    private var state = State.head(scanned: 0)
+    /// The head being collected, or the current chunk-size or trailer line.
+    private var line: [UInt8] = []
+    private var body: [UInt8] = []
+    private var status = 0
+    private var headers: [HTTPHeader] = []
+    private var persistent = false
+    /// Bytes the server sent beyond the response: the connection cannot carry another request.
+    private var surplus = false
 
     public init(maximumBodySize: Int, maximumHeaderSize: Int = 16 * 1024) {
         self.maximumBodySize = maximumBodySize
         self.maximumHeaderSize = maximumHeaderSize
     }
 
-    /// The response, or nil when more bytes are needed. `atEnd` says the peer closed the
-    /// connection, which completes a body framed by the connection's end.
+    /// Takes the next bytes received; returns the response once it is complete. Bytes after a
+    /// complete response mark the connection as not reusable.
+    public mutating func feed<Bytes: Collection>(_ bytes: Bytes) throws(HTTPError) -> HTTPResponse?
+    where Bytes.Element == UInt8, Bytes.Index == Int {
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            switch state {
+            case .done:
+                surplus = true
+                index = bytes.endIndex
+            case .head(let scanned):
+                let byte = bytes[index]
+                index += 1
+                line.append(byte)
+                guard line.count <= maximumHeaderSize else { throw .malformed("headers larger than \(maximumHeaderSize) bytes") }
+                guard byte == 0x0a, HTTPResponseParser.endsHead(line, after: scanned) else {
+                    state = .head(scanned: byte == 0x0a ? line.count : scanned)
+                    continue
+                }
+                try finishHead()
+            case .fixedLength(let remaining):
+                let take = min(remaining, bytes.endIndex - index)
+                body.append(contentsOf: bytes[index..<(index + take)])
+                index += take
+                state = remaining == take ? .done : .fixedLength(remaining: remaining - take)
+            case .chunkSize, .trailers:
+                let byte = bytes[index]
+                index += 1
+                if byte != 0x0a {
+                    line.append(byte)
+                    guard line.count <= 1024 else { throw .malformed("chunk line too long") }
+                    continue
+                }
+                if line.last == 0x0d { line.removeLast() }
+                if case .trailers = state {
+                    if line.isEmpty { state = .done }
+                } else {
+                    try takeChunkSize()
+                }
+                line.removeAll(keepingCapacity: true)
+            case .chunkData(let remaining):
+                let take = min(remaining, bytes.endIndex - index)
+                body.append(contentsOf: bytes[index..<(index + take)])
+                index += take
+                state = remaining == take ? .chunkDataEnd : .chunkData(remaining: remaining - take)
+            case .chunkDataEnd:
+                let byte = bytes[index]
+                index += 1
+                if byte == 0x0d && line.isEmpty {
+                    line.append(byte)
+                } else if byte == 0x0a {
+                    line.removeAll(keepingCapacity: true)
+                    state = .chunkSize
+                } else {
+                    throw .malformed("chunk longer than its size")
+                }
+            case .untilClose:
+                let take = bytes.endIndex - index
+                guard body.count + take <= maximumBodySize else { throw .tooLarge(limit: maximumBodySize) }
+                body.append(contentsOf: bytes[index...])
+                index = bytes.endIndex
+            }
+        }
+        if case .done = state { return response(reusable: persistent && !surplus) }
+        return nil
+    }
+
+    /// A whole response from one buffer: what `feed` and `finish` give for `buffer` received at
+    /// once, `atEnd` saying whether the peer closed the connection after it.
     public func parse(_ buffer: [UInt8], atEnd: Bool) throws(HTTPError) -> HTTPResponse? {
-        var start = 0
-        while true {
-            guard let headEnd = HTTPResponseParser.endOfHead(buffer, from: start) else {
-                if buffer.count - start > maximumHeaderSize { throw .malformed("headers larger than \(maximumHeaderSize) bytes") }
-                if atEnd { throw .closedEarly }
-                return nil
-            }
-            guard headEnd.bodyStart - start <= maximumHeaderSize else { throw .malformed("headers larger than \(maximumHeaderSize) bytes") }
-            let (status, headers, persistent) = try HTTPResponseParser.head(buffer[start..<headEnd.headEnd])
-            // 1xx responses are interim (100 Continue); the real one follows.
-            if status >= 100 && status < 200 {
-                start = headEnd.bodyStart
-                continue
-            }
-            let body = buffer[headEnd.bodyStart...]
-            if status == 204 || status == 304 {
-                return HTTPResponse(status: status, headers: headers, body: [], connectionReusable: persistent && body.isEmpty && !atEnd)
-            }
-            guard let decoded = try framedBody(body, headers: headers, atEnd: atEnd) else { return nil }
-            return HTTPResponse(status: status, headers: headers, body: decoded.bytes,
-                                connectionReusable: persistent && decoded.exact && !atEnd)
+        var parser = self
+        if var response = try parser.feed(buffer) {
+            if atEnd { response.connectionReusable = false }
+            return response
+        }
+        return atEnd ? try parser.finish() : nil
+    }
+
+    /// The peer closed the connection: the response if it is complete (a body framed by the
+    /// connection's end is complete now), else an error.
+    public mutating func finish() throws(HTTPError) -> HTTPResponse {
+        switch state {
+        case .done: return response(reusable: false)
+        case .untilClose:
+            state = .done
+            return response(reusable: false)
+        case .trailers:
+            // A server that closes after the last chunk without the final empty line.
+            state = .done
+            return response(reusable: false)
+        default:
+            throw .closedEarly
         }
     }
 
-    /// The body, and whether its framing (length or chunks) ended exactly at the buffer's end;
-    /// a body that runs to the connection's end is never exact.
-    private func framedBody(_ body: ArraySlice<UInt8>, headers: [HTTPHeader], atEnd: Bool) throws(HTTPError) -> (bytes: [UInt8], exact: Bool)? {
-        let transferEncoding = headers.filter { $0.name.equalsIgnoringASCIICase("transfer-encoding") }.map { $0.value.asciiLowercased }
-        if let last = transferEncoding.last {
+    private func response(reusable: Bool) -> HTTPResponse {
+        HTTPResponse(status: status, headers: headers, body: body, connectionReusable: reusable)
+    }
+
+    /// Whether the head ends with the newline just appended: CRLFCRLF, or LFLF from lenient
+    /// servers. `after` is where the previous line ended, so the check looks at one line only.
+    static func endsHead(_ head: [UInt8], after previousLineEnd: Int) -> Bool {
+        let lineLength = head.count - previousLineEnd
+        return previousLineEnd > 0 && (lineLength == 1 || (lineLength == 2 && head[head.count - 2] == 0x0d))
+    }
+
+    private mutating func finishHead() throws(HTTPError) {
+        let (code, parsedHeaders, keepAlive) = try HTTPResponseParser.head(line[...])
+        line.removeAll(keepingCapacity: true)
+        // 1xx responses are interim (100 Continue); the real one follows.
+        if code >= 100 && code < 200 {
+            state = .head(scanned: 0)
+            return
+        }
+        status = code
+        headers = parsedHeaders
+        persistent = keepAlive
+        if code == 204 || code == 304 {
+            state = .done
+            return
+        }
+        let codings = headers.filter { $0.name.equalsIgnoringASCIICase("transfer-encoding") }.map { $0.value.asciiLowercased }
+        if let last = codings.last {
             guard last.hasSuffix("chunked") else { throw .malformed("unsupported Transfer-Encoding '\(last)'") }
-            return try dechunk(body, atEnd: atEnd)
+            state = .chunkSize
+            return
         }
         let lengths = headers.filter { $0.name.equalsIgnoringASCIICase("content-length") }.map { $0.value }
         if let first = lengths.first {
-            guard lengths.allSatisfy({ $0 == first }), let length = HTTPResponseParser.decimal(first) else {
-                throw .malformed("invalid Content-Length")
-            }
-            guard length <= maximumBodySize else { throw .tooLarge(limit: maximumBodySize) }
-            if body.count >= length { return (Array(body.prefix(length)), body.count == length) }
-            if atEnd { throw .closedEarly }
-            return nil
+            guard lengths.allSatisfy({ $0 == first }), first.utf8.count <= 20,
+                  let length = Numbers.parse(first.utf8, limit: UInt64.max) else { throw .malformed("invalid Content-Length") }
+            guard length <= UInt64(maximumBodySize) else { throw .tooLarge(limit: maximumBodySize) }
+            state = length == 0 ? .done : .fixedLength(remaining: Int(length))
+            body.reserveCapacity(Int(length))
+            return
         }
-        guard body.count <= maximumBodySize else { throw .tooLarge(limit: maximumBodySize) }
-        return atEnd ? (Array(body), false) : nil
+        state = .untilClose
     }
 
     /// Chunked transfer coding (RFC 9112 section 7.1); extensions and trailers are ignored.
-    private func dechunk(_ body: ArraySlice<UInt8>, atEnd: Bool) throws(HTTPError) -> (bytes: [UInt8], exact: Bool)? {
-        var output: [UInt8] = []
-        var cursor = body.startIndex
-        while true {
-            guard let lineEnd = HTTPResponseParser.lineEnd(body, from: cursor) else {
-                if atEnd { throw .closedEarly }
-                return nil
-            }
-            var sizeText = body[cursor..<lineEnd.contentEnd]
-            if let semicolon = sizeText.firstIndex(of: UInt8(ascii: ";")) { sizeText = sizeText[..<semicolon] }
-            while let last = sizeText.last, last == 0x20 || last == 0x09 { sizeText = sizeText.dropLast() }
-            guard !sizeText.isEmpty, sizeText.count <= 8 else { throw .malformed("invalid chunk size") }
-            var size = 0
-            for digit in sizeText {
-                guard let value = HTTPResponseParser.hexValue(digit) else { throw .malformed("invalid chunk size") }
-                size = size * 16 + value
-            }
-            cursor = lineEnd.next
-            if size == 0 {
-                // Trailers, then an empty line.
-                while true {
-                    guard let trailer = HTTPResponseParser.lineEnd(body, from: cursor) else {
-                        if atEnd { return (output, false) }
-                        return nil
-                    }
-                    cursor = trailer.next
-                    if trailer.contentEnd == trailer.start { return (output, cursor == body.endIndex) }
-                }
-            }
-            guard output.count + size <= maximumBodySize else { throw .tooLarge(limit: maximumBodySize) }
-            guard body.endIndex - cursor >= size else {
-                if atEnd { throw .closedEarly }
-                return nil
-            }
-            output.append(contentsOf: body[cursor..<(cursor + size)])
-            cursor += size
-            guard let after = HTTPResponseParser.lineEnd(body, from: cursor) else {
-                if atEnd { throw .closedEarly }
-                return nil
-            }
-            guard after.contentEnd == cursor else { throw .malformed("chunk longer than its size") }
-            cursor = after.next
+    private mutating func takeChunkSize() throws(HTTPError) {
+        var size = line[...]
+        if let semicolon = size.firstIndex(of: UInt8(ascii: ";")) { size = size[..<semicolon] }
+        while let last = size.last, last == 0x20 || last == 0x09 { size = size.dropLast() }
+        guard size.count <= 16, let value = Numbers.parse(size, radix: 16, limit: UInt64.max) else {
+            throw .malformed("invalid chunk size")
         }
+        guard value <= UInt64(maximumBodySize - body.count) else { throw .tooLarge(limit: maximumBodySize) }
+        state = value == 0 ? .trailers : .chunkData(remaining: Int(value))
     }
 
     // MARK: Head
@@ -135,16 +216,16 @@ public struct HTTPResponseParser: Sendable {
     /// section 9.3: HTTP/1.1 without a `close` connection option).
     static func head(_ bytes: ArraySlice<UInt8>) throws(HTTPError) -> (Int, [HTTPHeader], Bool) {
         var lines: [ArraySlice<UInt8>] = []
-        var cursor = bytes.startIndex
-        while cursor < bytes.endIndex, let line = lineEnd(bytes, from: cursor) {
-            lines.append(bytes[cursor..<line.contentEnd])
-            cursor = line.next
+        var start = bytes.startIndex
+        for index in bytes.indices where bytes[index] == 0x0a {
+            let end = index > start && bytes[index - 1] == 0x0d ? index - 1 : index
+            if end > start { lines.append(bytes[start..<end]) }
+            start = index + 1
         }
-        if cursor < bytes.endIndex { lines.append(bytes[cursor...]) }
         guard let statusLine = lines.first else { throw .malformed("empty response") }
         let parts = statusLine.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count >= 2, parts[0].starts(with: Array("HTTP/1.".utf8)), parts[1].count == 3,
-              let status = decimal(String(decoding: parts[1], as: UTF8.self)), status >= 100 else {
+              let status = Numbers.parseInt(parts[1], limit: 999), status >= 100 else {
             throw .malformed("invalid status line")
         }
         var headers: [HTTPHeader] = []
@@ -165,41 +246,5 @@ public struct HTTPResponseParser: Sendable {
             }
         }
         return (status, headers, persistent)
-    }
-
-    /// Where the head ends: at CRLFCRLF, or LFLF from lenient servers.
-    static func endOfHead(_ buffer: [UInt8], from start: Int) -> (headEnd: Int, bodyStart: Int)? {
-        var index = start
-        while index < buffer.count {
-            if buffer[index] == 0x0a {
-                if index + 1 < buffer.count && buffer[index + 1] == 0x0a { return (index, index + 2) }
-                if index + 2 < buffer.count && buffer[index + 1] == 0x0d && buffer[index + 2] == 0x0a { return (index - (index > start && buffer[index - 1] == 0x0d ? 1 : 0), index + 3) }
-            }
-            index += 1
-        }
-        return nil
-    }
-
-    static func lineEnd(_ bytes: ArraySlice<UInt8>, from start: Int) -> (start: Int, contentEnd: Int, next: Int)? {
-        guard let newline = bytes[start...].firstIndex(of: 0x0a) else { return nil }
-        let contentEnd = newline > start && bytes[newline - 1] == 0x0d ? newline - 1 : newline
-        return (start, contentEnd, newline + 1)
-    }
-
-    static func decimal(_ text: String) -> Int? {
-        let bytes = Array(text.utf8)
-        guard !bytes.isEmpty, bytes.count <= 12, bytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        var value = 0
-        for byte in bytes { value = value * 10 + Int(byte - 0x30) }
-        return value
-    }
-
-    static func hexValue(_ byte: UInt8) -> Int? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a")) + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A")) + 10
-        default: nil
-        }
     }
 }

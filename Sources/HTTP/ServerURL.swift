@@ -72,10 +72,7 @@ public struct ServerURL: Equatable, CustomStringConvertible {
         host = String(decoding: hostPart, as: UTF8.self)
 
         if let portPart {
-            guard !portPart.isEmpty, portPart.count <= 5, portPart.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { throw .port }
-            var value = 0
-            for digit in portPart { value = value * 10 + Int(digit - 0x30) }
-            guard value >= 1 && value <= 65535 else { throw .port }
+            guard portPart.count <= 5, let value = Numbers.parseInt(portPart, limit: 65535), value >= 1 else { throw .port }
             port = UInt16(value)
         } else {
             port = scheme == .https ? 443 : 80

@@ -13,6 +13,14 @@ struct GenerationFiles {
     static let meta = "meta"
     static let manifest = "manifest"
 
+    /// The key file of a key its holder keeps, by the holder's format: `key.tpm2`.
+    static func heldKey(_ format: String) -> String { "key." + format }
+
+    static func heldKeyFormat(_ name: String) -> String? {
+        guard name.hasPrefix("key."), name != key, name != encryptedKey else { return nil }
+        return String(name.dropFirst(4))
+    }
+
     static func name(_ number: Int) -> String {
         var digits = String(number)
         while digits.utf8.count < 6 { digits = "0" + digits }

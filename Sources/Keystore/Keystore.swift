@@ -6,7 +6,7 @@ import X509
 /// The identity in service: a private key, its certificate, the chain up to the pinned CA, and
 /// the facts recorded when it was committed.
 public struct StoredIdentity {
-    public let key: RSAPrivateKey
+    public let key: PrivateKey
     public let certificate: Certificate
     public let chain: [Certificate]
     public let metadata: IdentityMetadata
@@ -36,7 +36,14 @@ public final class Keystore {
     private var lock: FileLock?
     /// AES-256 key for the private key at rest, derived from the device secret; nil stores PEM.
     private let sealingKey: SecretBytes?
+    /// Feeds the software keys read from disk (RSA blinding, ECDSA nonces).
+    private let random: RandomGenerator
+    /// Loads keys whose holder keeps them (a TPM's wrapped blobs), by their stored format.
+    private let heldKeys: HeldKeyLoader?
     public private(set) var report = KeystoreReport()
+
+    /// Loads a key its holder keeps, from the format and blob `PrivateKey.heldForm` gave.
+    public typealias HeldKeyLoader = (_ format: String, _ blob: [UInt8]) throws(CryptoError) -> PrivateKey
 
     /// The warnings gathered so far, each returned once.
     public func takeWarnings() -> [String] {
@@ -47,27 +54,25 @@ public final class Keystore {
     static let maximumFileSize = 256 * 1024
     public static let defaultLockWait: Int64 = 3000
 
-    /// Test hook: fail with EIO right after filesystem step number `failAfterStep` of a commit.
-    var failAfterStep: Int? = nil
-    private var step = 0
-
     /// Opens the keystore. `forWriting` takes the lock (waiting briefly) and cleans up after any
     /// crash; reading needs neither, because `current` only ever names a complete generation.
-    public init(path: String, create: Bool, forWriting: Bool, deviceSecret: SecretBytes? = nil,
-                lockWaitMilliseconds: Int64 = Keystore.defaultLockWait) throws(KeystoreError) {
+    public init(path: String, create: Bool, forWriting: Bool, deviceSecret: SecretBytes? = nil, random: RandomGenerator,
+                heldKeys: HeldKeyLoader? = nil, lockWaitMilliseconds: Int64 = Keystore.defaultLockWait) throws(KeystoreError) {
         sealingKey = deviceSecret.map { SealedBox.deriveKey(fromDeviceSecret: $0) }
+        self.random = random
+        self.heldKeys = heldKeys
         if create && !fileExists(path) {
             do { try makeDirectory(path, permissions: 0o700) } catch { throw .system(error) }
         }
-        if let status = try? fileStatus(path), status.kind == .symlink { throw .insecure("\(path) is a symlink") }
+        if let status = try? fileStatus(path), status.kind == .symlink { throw .insecure(path: path, .symlink) }
         directory = try lift { () throws(SystemError) in try Directory(path) }
         try checkOwnership()
         if forWriting {
             lock = try lift { () throws(SystemError) in try directory.lock("lock", timeoutMilliseconds: lockWaitMilliseconds) }
             guard lock != nil else {
                 let holderBytes: [UInt8] = (try? directory.read("lock", limit: 64)) ?? []
-                let holder = holderBytes.isEmpty ? "unknown" : String(decoding: holderBytes.filter { $0 > 0x20 }, as: UTF8.self)
-                throw .locked("\(path) is in use by another scep-agent (pid \(holder)); not touching it")
+                let holder = holderBytes.isEmpty ? "unknown" : String(decoding: holderBytes.filter { $0 > 0x20 && $0 < 0x7f }, as: UTF8.self)
+                throw .locked(path: path, holder: holder)
             }
             try recover()
         }
@@ -86,10 +91,8 @@ public final class Keystore {
     private func checkOwnership() throws(KeystoreError) {
         let me = currentUserID()
         let status = try lift { () throws(SystemError) in try directory.status() }
-        guard status.owner == me else { throw .insecure("\(path) is not owned by this user (uid \(me))") }
-        guard status.permissions & 0o077 == 0 else {
-            throw .insecure("\(path) is accessible to group or others (mode \(octal(status.permissions)); want 0700)")
-        }
+        guard status.owner == me else { throw .insecure(path: path, .notOwnedByUs(me)) }
+        guard status.permissions & 0o077 == 0 else { throw .insecure(path: path, .loosePermissions(status.permissions)) }
         for name in try lift({ () throws(SystemError) in try directory.entries() }) {
             try checkEntry(name, in: directory, owner: me)
             if GenerationFiles.number(name) != nil || name.hasSuffix(".staged") {
@@ -115,12 +118,10 @@ public final class Keystore {
     private func checkEntry(_ name: String, in directory: Directory, owner: UInt32) throws(KeystoreError) {
         guard let status = try lift({ () throws(SystemError) in try directory.status(of: name) }) else { return }
         let where_ = directory.path + "/" + name
-        if status.kind == .symlink { throw .insecure("\(where_) is a symlink; refusing to follow links in the keystore") }
-        if status.kind == .other { throw .insecure("\(where_) is not a regular file or directory") }
-        if status.owner != owner { throw .insecure("\(where_) is owned by uid \(status.owner), not by this user") }
-        if status.permissions & 0o077 != 0 {
-            throw .insecure("\(where_) is accessible to group or others (mode \(octal(status.permissions)))")
-        }
+        if status.kind == .symlink { throw .insecure(path: where_, .symlink) }
+        if status.kind == .other { throw .insecure(path: where_, .notRegular) }
+        if status.owner != owner { throw .insecure(path: where_, .foreignOwner(status.owner)) }
+        if status.permissions & 0o077 != 0 { throw .insecure(path: where_, .loosePermissions(status.permissions)) }
     }
 
     /// After a crash: stale temporary files and orphaned generations (written but never named by
@@ -169,104 +170,114 @@ public final class Keystore {
         let current = readPointer("current")
         let currentExists = (try? directory.status(of: "current")) != nil
         if current == nil && !currentExists { return nil }
-        var failure = "the current pointer is unreadable"
+        var failure = KeystoreError.damaged(generation: "current", .unreadablePointer)
         if let current {
-            do { return try loadGeneration(current) } catch { failure = "\(error)" }
+            do { return try loadGeneration(current) } catch { failure = error }
         }
-        guard let previous = readPointer("previous") else { throw .corrupt("\(failure), and there is no previous identity to fall back to") }
+        guard let previous = readPointer("previous") else { throw .unusable(current: failure.reason, previous: nil) }
         do {
             let identity = try loadGeneration(previous)
-            report.warnings.append("the current identity is damaged (\(failure)); using the previous one, \(previous.generation)")
+            report.warnings.append("the current identity is damaged (\(failure.reason)); using the previous one, \(previous.generation)")
             return identity
         } catch {
-            throw .corrupt("\(failure); the previous identity is damaged too: \(error)")
+            throw .unusable(current: failure.reason, previous: error.reason)
         }
     }
 
     func loadGeneration(_ pointer: GenerationPointer) throws(KeystoreError) -> StoredIdentity {
         let generation = try lift { () throws(SystemError) in try directory.subdirectory(pointer.generation) }
-        return try Keystore.read(generation, name: pointer.generation, expectedManifest: pointer.manifestDigest, sealingKey: sealingKey)
+        return try read(generation, name: pointer.generation, expectedManifest: pointer.manifestDigest)
     }
 
     /// Reads and checks a generation. With `knownKey` (the commit's own read-back) the key file
     /// is checked against the manifest like every other file, which proves it holds the bytes
     /// written, and is not parsed again.
-    static func read(_ generation: Directory, name: String, expectedManifest: [UInt8]?,
-                     sealingKey: SecretBytes?, knownKey: RSAPrivateKey? = nil) throws(KeystoreError) -> StoredIdentity {
+    func read(_ generation: Directory, name: String, expectedManifest: [UInt8]?,
+              knownKey: PrivateKey? = nil) throws(KeystoreError) -> StoredIdentity {
         let manifestBytes = try lift { () throws(SystemError) in try generation.read(GenerationFiles.manifest, limit: 4096) }
         if let expectedManifest, DigestAlgorithm.sha256.hash(manifestBytes) != expectedManifest {
-            throw .corrupt("\(name): the manifest does not match the pointer to it")
+            throw .damaged(generation: name, .manifestMismatch)
         }
-        guard let manifest = GenerationFiles.parseManifest(manifestBytes) else { throw .corrupt("\(name): unreadable manifest") }
+        guard let manifest = GenerationFiles.parseManifest(manifestBytes) else { throw .damaged(generation: name, .unreadableManifest) }
         // A small list, not a dictionary: five files, and no hashing code in the binary.
         var files: [(name: String, bytes: SecretBytes)] = []
         defer { for file in files { file.bytes.wipe() } }
         func file(_ name: String) -> SecretBytes? { files.first { $0.name == name }?.bytes }
         for entry in manifest {
-            let bytes = SecretBytes(try lift { () throws(SystemError) in try generation.read(entry.name, limit: maximumFileSize) })
+            let bytes = SecretBytes(try lift { () throws(SystemError) in try generation.read(entry.name, limit: Keystore.maximumFileSize) })
             files.append((entry.name, bytes))
             guard bytes.withBytes({ DigestAlgorithm.sha256.hash($0) }) == entry.digest else {
-                throw .corrupt("\(name)/\(entry.name) is truncated or corrupt (SHA-256 differs from the manifest)")
+                throw .damaged(generation: name, .corruptFile(entry.name))
             }
         }
         func publicFile(_ name: String) -> [UInt8] { file(name)?.withBytes { Array($0) } ?? [] }
 
-        let key: RSAPrivateKey
+        let key: PrivateKey
         if let knownKey {
             key = knownKey
         } else {
-            key = try parseKey(name: name, sealed: file(GenerationFiles.encryptedKey), pem: file(GenerationFiles.key),
-                               sealingKey: sealingKey)
+            key = try loadKey(name, files: files)
         }
         guard let certificateDER = PEM.decodeAll(publicFile(GenerationFiles.certificate), label: "CERTIFICATE")?.first else {
-            throw .corrupt("\(name)/cert.pem holds no certificate")
+            throw .damaged(generation: name, .noCertificate)
         }
         let certificate: Certificate
-        do { certificate = try Certificate(der: certificateDER) } catch { throw .corrupt("\(name)/cert.pem: \(error)") }
-        guard key.matches(publicKeyInfo: certificate.publicKeyInfo) else {
-            throw .corrupt("\(name): the key does not match the certificate")
-        }
+        do { certificate = try Certificate(der: certificateDER) } catch { throw .damaged(generation: name, .certificate("\(error)")) }
+        guard key.matches(publicKeyInfo: certificate.publicKeyInfo) else { throw .damaged(generation: name, .keyMismatch) }
         var chain: [Certificate] = []
         for der in PEM.decodeAll(publicFile(GenerationFiles.chain), label: "CERTIFICATE") ?? [] {
-            do { chain.append(try Certificate(der: der)) } catch { throw .corrupt("\(name)/chain.pem: \(error)") }
+            do { chain.append(try Certificate(der: der)) } catch { throw .damaged(generation: name, .chain("\(error)")) }
         }
         let metadata = IdentityMetadata(parsing: publicFile(GenerationFiles.meta))
         return StoredIdentity(key: key, certificate: certificate, chain: chain, metadata: metadata, generation: name)
     }
 
-    static func parseKey(name: String, sealed: SecretBytes?, pem: SecretBytes?,
-                         sealingKey: SecretBytes?) throws(KeystoreError) -> RSAPrivateKey {
-        let keySecret: SecretBytes
-        if let sealed {
-            guard let sealingKey else { throw .corrupt("\(name): the key is encrypted at rest; the device secret is needed") }
-            keySecret = try liftCrypto { () throws(CryptoError) in try SealedBox.open(sealed.withBytes { Array($0) }, key: sealingKey) }
-        } else if let pem {
-            guard let der = pem.withBytes({ PEM.decodeAll(Array($0), label: "RSA PRIVATE KEY")?.first }) else {
-                throw .corrupt("\(name)/key.pem holds no RSA private key")
-            }
-            keySecret = SecretBytes(der)
-        } else {
-            throw .corrupt("\(name) has no key")
+    /// The generation's key: PEM (read by mbedTLS where it lies, never copied), sealed with the
+    /// device secret, or held by a device (a TPM) and loaded through it.
+    func loadKey(_ name: String, files: [(name: String, bytes: SecretBytes)]) throws(KeystoreError) -> PrivateKey {
+        func loading(_ body: () throws(CryptoError) -> PrivateKey) throws(KeystoreError) -> PrivateKey {
+            do { return try body() } catch { throw .damaged(generation: name, .unloadableKey(error)) }
         }
-        defer { keySecret.wipe() }
-        return try liftCrypto { () throws(CryptoError) in try RSAPrivateKey.parse(keySecret) }
+        for file in files {
+            switch file.name {
+            case GenerationFiles.encryptedKey:
+                guard let sealingKey else { throw .damaged(generation: name, .needsDeviceSecret) }
+                return try loading { () throws(CryptoError) in
+                    let der = try SealedBox.open(file.bytes.withBytes { Array($0) }, key: sealingKey)
+                    defer { der.wipe() }
+                    return try SoftwareKey.parse(der, random: random)
+                }
+            case GenerationFiles.key:
+                return try loading { () throws(CryptoError) in try SoftwareKey.parse(file.bytes, random: random) }
+            default:
+                guard let format = GenerationFiles.heldKeyFormat(file.name) else { continue }
+                guard let heldKeys else {
+                    throw .damaged(generation: name, .unloadableKey(CryptoError(.keyHolder("no \(format) device is configured"))))
+                }
+                return try loading { () throws(CryptoError) in try heldKeys(format, file.bytes.withBytes { Array($0) }) }
+            }
+        }
+        throw .damaged(generation: name, .noKey)
     }
 
     // MARK: Committing
 
+    /// Observes each filesystem step of a commit, and may fail it: how the tests cut a commit
+    /// after every step to prove that what is left is the old identity or the new one.
+    public typealias StepObserver = (_ step: Int) throws(SystemError) -> Void
+
     /// Stages, verifies and commits a new identity; the one in service becomes `previous`.
-    /// `anchor` is the pinned CA: the certificate must chain to it. Nothing changes on failure.
+    /// `anchor` is the pinned CA: the certificate must have a valid path to it. Nothing changes
+    /// on failure.
     @discardableResult
-    public func commit(key: RSAPrivateKey, certificate: Certificate, chain: [Certificate], anchor: Certificate,
-                       metadata: IdentityMetadata, random: RandomGenerator, now: Int64?) throws(KeystoreError) -> StoredIdentity {
-        guard lock != nil else { throw .corrupt("internal: the keystore was opened read-only") }
-        guard key.matches(publicKeyInfo: certificate.publicKeyInfo) else {
-            throw .corrupt("refusing to store a certificate that does not match its key")
-        }
-        step = 0
+    public func commit(key: PrivateKey, certificate: Certificate, chain: [Certificate], anchor: Certificate,
+                       metadata: IdentityMetadata, now: Int64?, observer: StepObserver? = nil) throws(KeystoreError) -> StoredIdentity {
+        guard lock != nil else { throw .readOnly }
+        guard key.matches(publicKeyInfo: certificate.publicKeyInfo) else { throw .refused(.keyMismatch) }
+        let steps = StepCounter(observer)
         let numbers = try lift { () throws(SystemError) in try directory.entries() }.compactMap { GenerationFiles.number($0) }
         let name = GenerationFiles.name((numbers.max() ?? 0) + 1)
-        let staged = try stage(name, key: key, certificate: certificate, chain: chain, metadata: metadata, random: random)
+        let staged = try stage(name, key: key, certificate: certificate, chain: chain, metadata: metadata, steps: steps)
         let pointer = GenerationPointer(generation: name, manifestDigest: DigestAlgorithm.sha256.hash(staged.manifest))
 
         // The new pointers, as temporaries, and everything written so far made durable in one
@@ -283,37 +294,36 @@ public final class Keystore {
             if let current = try? directory.read("current", limit: 4096) {
                 demoted = GenerationPointer(current)?.generation
                 replacements.append(("previous", try directory.createTemporary(replacing: "previous", current, permissions: 0o600)))
-                try checkpoint()
+                try steps.step()
             }
             replacements.append(("current", try directory.createTemporary(replacing: "current", pointer.bytes, permissions: 0o600)))
-            try checkpoint()
+            try steps.step()
             try staged.generation.sync(staged.files)
-            try checkpoint()
+            try steps.step()
             try directory.sync(replacements.map { $0.file })
-            try checkpoint()
+            try steps.step()
         }
 
         // Verify what is on disk, not what we meant to write.
-        let readBack = try Keystore.read(staged.generation, name: name, expectedManifest: pointer.manifestDigest,
-                                         sealingKey: sealingKey, knownKey: key)
+        let readBack = try read(staged.generation, name: name, expectedManifest: pointer.manifestDigest, knownKey: key)
         guard readBack.certificate == certificate, key.matches(publicKeyInfo: readBack.certificate.publicKeyInfo) else {
-            throw .corrupt("the staged identity does not read back as written")
+            throw .refused(.notAsWritten)
         }
-        do {
-            _ = try ChainVerification.verify(readBack.certificate, anchor: anchor, intermediates: readBack.chain + [anchor], now: now)
+        do throws(PathError) {
+            _ = try PathValidation.validate(readBack.certificate, anchor: anchor, intermediates: readBack.chain, now: now)
         } catch {
-            throw .corrupt("the staged certificate is not usable: \(error)")
+            throw .refused(.untrusted(error))
         }
 
         // Into place, `previous` before `current`: the rename of `current` is the commit point.
         try lift { () throws(SystemError) in
             for replacement in replacements {
                 try directory.rename(replacement.file.name, to: replacement.target)
-                try checkpoint()
+                try steps.step()
             }
             try directory.sync()
             committed = true
-            try checkpoint()
+            try steps.step()
         }
         try recover(keeping: [name, demoted].compactMap { $0 })
         return StoredIdentity(key: key, certificate: readBack.certificate, chain: readBack.chain, metadata: readBack.metadata,
@@ -323,32 +333,22 @@ public final class Keystore {
     /// Writes a generation's files into the new directory `name`, their writeback started but not
     /// waited for (the caller syncs them with the pointers, in one batch). Nothing names the
     /// generation yet: a crash leaves an orphan, swept at the next opening.
-    private func stage(_ name: String, key: RSAPrivateKey, certificate: Certificate, chain: [Certificate],
-                       metadata: IdentityMetadata, random: RandomGenerator)
+    private func stage(_ name: String, key: PrivateKey, certificate: Certificate, chain: [Certificate],
+                       metadata: IdentityMetadata, steps: StepCounter)
         throws(KeystoreError) -> (generation: Directory, files: [UnsyncedFile], manifest: [UInt8]) {
-        let keyDER = try liftCrypto { () throws(CryptoError) in try key.pkcs1DER() }
-        defer { keyDER.wipe() }
-        let sealed: [UInt8]? = try sealingKey.map { (sealingKey) throws(KeystoreError) in
-            try liftCrypto { () throws(CryptoError) in try SealedBox.seal(keyDER, key: sealingKey, random: random) }
-        }
+        let keyFile = try storedKey(key)
+        defer { keyFile.bytes.wipe() }
         return try lift { () throws(SystemError) in
             try directory.makeSubdirectory(name, permissions: 0o700)
-            try checkpoint()
+            try steps.step()
             let generation = try directory.subdirectory(name)
             var pending: [UnsyncedFile] = []
             var written: [(name: String, digest: [UInt8])] = []
-            if let sealed {
-                pending.append(try generation.createUnsynced(GenerationFiles.encryptedKey, sealed, permissions: 0o600))
-                written.append((GenerationFiles.encryptedKey, DigestAlgorithm.sha256.hash(sealed)))
-            } else {
-                let pem = SecretBytes(keyDER.withBytes { PEM.encodeBytes($0, label: "RSA PRIVATE KEY") })
-                defer { pem.wipe() }
-                pending.append(try pem.withBytes { (buffer) throws(SystemError) in
-                    try generation.createUnsynced(GenerationFiles.key, buffer, permissions: 0o600)
-                })
-                written.append((GenerationFiles.key, pem.withBytes { DigestAlgorithm.sha256.hash($0) }))
-            }
-            try checkpoint()
+            pending.append(try keyFile.bytes.withBytes { (buffer) throws(SystemError) in
+                try generation.createUnsynced(keyFile.name, buffer, permissions: 0o600)
+            })
+            written.append((keyFile.name, keyFile.bytes.withBytes { DigestAlgorithm.sha256.hash($0) }))
+            try steps.step()
             let files: [(String, [UInt8])] = [
                 (GenerationFiles.certificate, Array(PEM.encode(certificate.der, label: "CERTIFICATE").utf8)),
                 (GenerationFiles.chain, Array(chain.map { PEM.encode($0.der, label: "CERTIFICATE") }.joined().utf8)),
@@ -357,18 +357,27 @@ public final class Keystore {
             for (file, bytes) in files {
                 pending.append(try generation.createUnsynced(file, bytes, permissions: 0o600))
                 written.append((file, DigestAlgorithm.sha256.hash(bytes)))
-                try checkpoint()
+                try steps.step()
             }
             let manifest = GenerationFiles.manifest(written)
             pending.append(try generation.createUnsynced(GenerationFiles.manifest, manifest, permissions: 0o600))
-            try checkpoint()
+            try steps.step()
             return (generation, pending, manifest)
         }
     }
 
-    private func checkpoint() throws(SystemError) {
-        step += 1
-        if let failAfterStep, step == failAfterStep { throw SystemError("injected failure after step \(step)", code: EIOCode) }
+    /// The key file of a generation: a software key as PEM (or sealed with the device secret),
+    /// a held key (a TPM's) as the blob its holder loads it from.
+    private func storedKey(_ key: PrivateKey) throws(KeystoreError) -> (name: String, bytes: SecretBytes) {
+        if let held = key.heldForm { return (GenerationFiles.heldKey(held.format), SecretBytes(held.blob)) }
+        guard let software = key as? SoftwareKey else { throw .refused(.keyNotExportable) }
+        let der = try liftCrypto { () throws(CryptoError) in try software.privateKeyDER() }
+        defer { der.wipe() }
+        if let sealingKey {
+            let sealed = try liftCrypto { () throws(CryptoError) in try SealedBox.seal(der, key: sealingKey, random: random) }
+            return (GenerationFiles.encryptedKey, SecretBytes(sealed))
+        }
+        return (GenerationFiles.key, SecretBytes(der.withBytes { PEM.encodeBytes($0, label: software.pemLabel) }))
     }
 
     // MARK: CA rollover
@@ -407,20 +416,20 @@ func lift<Value>(_ body: () throws(SystemError) -> Value) throws(KeystoreError) 
     do { return try body() } catch { throw .system(error) }
 }
 
+/// Counts a commit's filesystem steps for its observer.
+final class StepCounter {
+    private let observer: Keystore.StepObserver?
+    private var count = 0
+
+    init(_ observer: Keystore.StepObserver?) { self.observer = observer }
+
+    func step() throws(SystemError) {
+        count += 1
+        try observer?(count)
+    }
+}
+
 /// Runs a crypto step, reporting its failure as a keystore error.
 func liftCrypto<Value>(_ body: () throws(CryptoError) -> Value) throws(KeystoreError) -> Value {
     do { return try body() } catch { throw .crypto(error) }
-}
-
-/// EIO, spelled without importing libc here.
-let EIOCode: Int32 = 5
-
-func octal(_ value: UInt32) -> String {
-    var digits = ""
-    var rest = value
-    repeat {
-        digits = String(rest % 8) + digits
-        rest /= 8
-    } while rest > 0
-    return "0" + digits
 }

@@ -29,7 +29,7 @@ public struct PublishedCopies {
     /// Writes every configured copy whose content differs from `identity` (all of them with
     /// `force`). Returns the paths it wrote.
     @discardableResult
-    public func publish(key: RSAPrivateKey, certificate: Certificate, chain: [Certificate],
+    public func publish(key: PrivateKey, certificate: Certificate, chain: [Certificate],
                         force: Bool = true) throws(KeystoreError) -> [String] {
         var written: [String] = []
         let certificatePEM = Array(PEM.encode(certificate.der, label: "CERTIFICATE").utf8)
@@ -37,15 +37,22 @@ public struct PublishedCopies {
         try write(certificatePath, certificatePEM, mode: publicMode, force: force, into: &written)
         try write(chainPath, chainPEM, mode: publicMode, force: force, into: &written)
         guard keyPath != nil || bundlePath != nil else { return written }
-        let keyDER = try liftCrypto { () throws(CryptoError) in try key.pkcs1DER() }
-        let keyPEM = SecretBytes(keyDER.withBytes { PEM.encodeBytes($0, label: "RSA PRIVATE KEY") })
+        guard let software = key as? SoftwareKey else { throw .refused(.keyNotExportable) }
+        let keyDER = try liftCrypto { () throws(CryptoError) in try software.privateKeyDER() }
+        let keyPEM = SecretBytes(keyDER.withBytes { PEM.encodeBytes($0, label: software.pemLabel) })
         keyDER.wipe()
         defer { keyPEM.wipe() }
         try keyPEM.withBytes { (buffer) throws(KeystoreError) in
             try write(keyPath, buffer, mode: privateMode, force: force, into: &written)
         }
         if bundlePath != nil {
-            let bundle = SecretBytes(keyPEM.withBytes { Array($0) } + certificatePEM + chainPEM)
+            // Assembled in place: a concatenation would leave copies of the key in freed memory.
+            let bundle = SecretBytes(count: keyPEM.count + certificatePEM.count + chainPEM.count)
+            bundle.withMutableBytes { out in
+                var offset = 0
+                keyPEM.withBytes { for byte in $0 { out[offset] = byte; offset += 1 } }
+                for byte in certificatePEM + chainPEM { out[offset] = byte; offset += 1 }
+            }
             defer { bundle.wipe() }
             try bundle.withBytes { (buffer) throws(KeystoreError) in
                 try write(bundlePath, buffer, mode: privateMode, force: force, into: &written)

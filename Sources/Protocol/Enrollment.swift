@@ -5,10 +5,10 @@ import X509
 
 /// An identity the agent already holds: the key and the certificate that names it.
 public struct Identity {
-    public let key: RSAPrivateKey
+    public let key: PrivateKey
     public let certificate: Certificate
 
-    public init(key: RSAPrivateKey, certificate: Certificate) {
+    public init(key: PrivateKey, certificate: Certificate) {
         self.key = key
         self.certificate = certificate
     }
@@ -18,13 +18,13 @@ public struct Identity {
 public struct EnrollmentRequest {
     public let subject: DistinguishedName
     /// The key the new certificate will certify.
-    public let key: RSAPrivateKey
+    public let key: PrivateKey
     public let challenge: SecretBytes?
     public let extensions: [CertificateExtension]
     /// For renewal: the identity that signs the request (section 2.5). Nil for first enrollment.
     public let renewing: Identity?
 
-    public init(subject: DistinguishedName, key: RSAPrivateKey, challenge: SecretBytes?,
+    public init(subject: DistinguishedName, key: PrivateKey, challenge: SecretBytes?,
                 extensions: [CertificateExtension] = [], renewing: Identity? = nil) {
         self.subject = subject
         self.key = key
@@ -42,9 +42,11 @@ public struct PendingTransaction {
     /// The identity that signed the request; the reply will be encrypted to it.
     public let signer: Identity
     public let expectedPublicKey: [UInt8]
+    /// The challenge, for a server that encrypts its reply to it (a password recipient).
+    public let password: SecretBytes?
 }
 
-/// An issued certificate, verified: it certifies our key and chains to the pinned CA.
+/// An issued certificate, verified: it certifies our key and has a valid path to the pinned CA.
 public struct IssuedCertificate {
     public let certificate: Certificate
     /// Intermediates up to and including the pinned CA.
@@ -62,65 +64,77 @@ public struct Enrollment {
     public let ca: CACertificates
     public let cipher: ContentCipher
     public let digest: DigestAlgorithm
+    /// Where requests are encrypted to (section 3.1).
+    public let recipient: Certificate
+    /// Whether the transport authenticated the server (https): then the CA's answer is the
+    /// server's own, and an unmarked RA certificate is not a warning.
+    public let authenticatedServer: Bool
     /// Warnings for the caller to log: weak algorithms in replies, fallbacks taken.
-    public private(set) var warnings: [String] = []
+    public private(set) var warnings: [ProtocolWarning] = []
 
-    /// Chooses algorithms from the capabilities. No acceptable cipher is an error before anything
-    /// is sent.
-    public init(capabilities: Capabilities, ca: CACertificates, allowWeakCrypto: Bool) throws(SCEPError) {
+    /// Chooses algorithms and the recipient. No acceptable cipher or recipient is an error before
+    /// anything is sent.
+    public init(capabilities: Capabilities, ca: CACertificates, allowWeakCrypto: Bool, authenticatedServer: Bool = false) throws(SCEPError) {
         guard let cipher = capabilities.requestCipher(allowWeak: allowWeakCrypto) else {
-            throw .noUsableCipher(offered: capabilities.keywords.joined(separator: ","))
+            throw .noUsableCipher(offered: capabilities.keywords)
         }
         self.capabilities = capabilities
         self.ca = ca
         self.cipher = cipher
         self.digest = capabilities.requestDigest
-        if cipher.isWeak { warnings.append("sending with \(cipher.name): the server offers nothing stronger") }
+        self.recipient = try ca.encryptionRecipient()
+        self.authenticatedServer = authenticatedServer
+        if cipher.isWeak { warnings.append(.weakRequestCipher(cipher)) }
+        if !authenticatedServer && ca.isUnmarkedEndEntity(recipient) {
+            warnings.append(.unmarkedRecipient(subject: recipient.subject.rfc4514String))
+        }
     }
 
     /// Sends PKCSReq (first enrollment) or RenewalReq (when renewing and the server supports it;
     /// otherwise a PKCSReq signed with the existing certificate, section 2.5).
     public mutating func start<Transport: SCEPTransport>(_ request: EnrollmentRequest, client: inout SCEPClient<Transport>,
                                                          now: Int64, random: RandomGenerator) throws(SCEPError) -> EnrollmentResult {
-        let csr: [UInt8]
         let signer: Identity
-        do throws(CryptoError) {
-            var builder = CertificationRequestBuilder(subject: request.subject)
-            builder.extensions = request.extensions
-            csr = try builder.build(key: request.key, challenge: request.challenge, digest: digest, random: random)
-            if let existing = request.renewing {
-                signer = existing
-            } else {
-                let selfSigned = try SelfSignedCertificate.make(subject: request.subject, key: request.key, now: now, random: random)
-                do { signer = Identity(key: request.key, certificate: try Certificate(der: selfSigned)) } catch {
-                    throw CryptoError("parsing our own signer certificate")
-                }
+        if let existing = request.renewing {
+            signer = existing
+        } else {
+            let selfSigned: [UInt8]
+            do { selfSigned = try SelfSignedCertificate.make(subject: request.subject, key: request.key, now: now, random: random) } catch {
+                throw .request(.crypto(error))
             }
-        } catch {
-            throw .request("\(error)")
+            do { signer = Identity(key: request.key, certificate: try Certificate(der: selfSigned)) } catch {
+                throw .request(.malformed(error))
+            }
         }
         var type = MessageType.pkcsReq
         if request.renewing != nil {
             if capabilities.supportsRenewal {
                 type = .renewalReq
             } else {
-                warnings.append("the server lacks the Renewal capability: renewing with a PKCSReq signed by the current certificate")
+                warnings.append(.renewalAsPKCSReq)
             }
         }
-        let publicKey: [UInt8]
-        do { publicKey = try request.key.publicKeyInfoDER() } catch { throw .request("\(error)") }
+        var builder = CertificationRequestBuilder(subject: request.subject)
+        builder.extensions = request.extensions
+        let csr: SecretBytes
+        do { csr = try builder.build(key: request.key, challenge: request.challenge, digest: digest) } catch {
+            throw .request(.crypto(error))
+        }
+        defer { csr.wipe() }
+        let envelope = try PKIRequest.seal(csr, to: recipient, cipher: cipher, random: random)
         let transaction: String
-        do { transaction = try PKIRequest.newTransactionID(random: random) } catch { throw .request("\(error)") }
+        do { transaction = try PKIRequest.newTransactionID(random: random) } catch { throw .request(.crypto(error)) }
         let pending = PendingTransaction(transactionID: transaction, messageType: type, subject: request.subject,
-                                         signer: signer, expectedPublicKey: publicKey)
-        return try exchange(type, content: csr, for: pending, client: &client, now: now, random: random)
+                                         signer: signer, expectedPublicKey: request.key.publicKeyInfo, password: request.challenge)
+        return try exchange(type, envelope: envelope, for: pending, client: &client, now: now, random: random)
     }
 
     /// CertPoll for a PENDING transaction (section 3.3.3): same transactionID, fresh nonce.
     public mutating func poll<Transport: SCEPTransport>(_ pending: PendingTransaction, client: inout SCEPClient<Transport>,
                                                         now: Int64, random: RandomGenerator) throws(SCEPError) -> EnrollmentResult {
         let content = PKIRequest.issuerAndSubject(issuer: ca.anchor, subject: pending.subject)
-        return try exchange(.certPoll, content: content, for: pending, client: &client, now: now, random: random)
+        let envelope = try PKIRequest.seal(SecretBytes(content), to: recipient, cipher: cipher, random: random)
+        return try exchange(.certPoll, envelope: envelope, for: pending, client: &client, now: now, random: random)
     }
 
     /// GetCert (section 3.3.4): a certificate by issuer and serial number, signed with `signer`.
@@ -136,7 +150,7 @@ public struct Enrollment {
                                                           client: inout SCEPClient<Transport>, now: Int64,
                                                           random: RandomGenerator) throws(SCEPError) -> [[UInt8]] {
         let bag = try query(.getCRL, target, signer: signer, client: &client, now: now, random: random)
-        guard !bag.crls.isEmpty else { throw .malformedReply("GetCRL reply carries no CRL") }
+        guard !bag.crls.isEmpty else { throw .rejected(.pkiOperation(.getCRL), .noIssuedCertificate) }
         return bag.crls
     }
 
@@ -144,52 +158,55 @@ public struct Enrollment {
                                                           client: inout SCEPClient<Transport>, now: Int64,
                                                           random: RandomGenerator) throws(SCEPError) -> SignedData {
         let transaction: String
-        do { transaction = try PKIRequest.newTransactionID(random: random) } catch { throw .request("\(error)") }
-        let certRep = try send(type, content: target.der, transactionID: transaction, signer: signer, client: &client,
-                                    now: now, random: random)
+        do { transaction = try PKIRequest.newTransactionID(random: random) } catch { throw .request(.crypto(error)) }
+        let envelope = try PKIRequest.seal(SecretBytes(target.derEncoded), to: recipient, cipher: cipher, random: random)
+        let certRep = try send(type, envelope: envelope, transactionID: transaction, signer: signer, client: &client,
+                               now: now, random: random)
+        let operation = SCEPOperation.pkiOperation(type)
         switch certRep.outcome {
-        case .pending: throw .malformedReply("\(type.name) answered PENDING")
+        case .pending: throw .rejected(operation, .pendingToQuery)
         case .failure(let info, let text): throw .serverFailure(info, text: text)
         case .success(let envelope):
             let opened: EnvelopedData.Opened
-            do { opened = try EnvelopedData.open(envelope, key: signer.key, certificate: signer.certificate, random: random, context: "CertRep.envelope") } catch {
-                throw SCEPError.from(error, "\(type.name) envelope")
+            do { opened = try EnvelopedData.open(envelope, with: EnvelopedData.Keys(key: signer.key, certificate: signer.certificate)) } catch {
+                if case .malformed = error { throw .malformed(operation, error) }
+                throw .rejected(operation, .envelope(error))
             }
-            if opened.cipher.isWeak { warnings.append("the server encrypted its reply with \(opened.cipher.name)") }
-            do { return try SignedData(der: opened.content, context: "\(type.name) reply") } catch { throw SCEPError.from(error, type.name) }
+            if opened.cipher.isWeak { warnings.append(.weakReplyCipher(opened.cipher)) }
+            do { return try SignedData(message: opened.content) } catch { throw SCEPError.from(error, operation) }
         }
     }
 
-    /// Signs, envelopes and sends one request, and returns the verified CertRep.
-    private mutating func send<Transport: SCEPTransport>(_ type: MessageType, content: [UInt8], transactionID: String, signer: Identity,
+    /// Signs and sends one request around `envelope`, and returns the verified CertRep.
+    private mutating func send<Transport: SCEPTransport>(_ type: MessageType, envelope: [UInt8], transactionID: String, signer: Identity,
                                                          client: inout SCEPClient<Transport>, now: Int64,
                                                          random: RandomGenerator) throws(SCEPError) -> CertRep {
         let nonce: [UInt8]
-        do { nonce = try PKIRequest.newNonce(random: random) } catch { throw .request("\(error)") }
-        let request = PKIRequest(messageType: type, transactionID: transactionID, senderNonce: nonce, content: content)
-        let message = try request.encode(recipient: ca.encryptionRecipient, cipher: cipher,
-                                         signer: CMSSigner(key: signer.key, certificate: signer.certificate, digest: digest),
-                                         now: now, random: random)
+        do { nonce = try PKIRequest.newNonce(random: random) } catch { throw .request(.crypto(error)) }
+        let request = PKIRequest(messageType: type, transactionID: transactionID, senderNonce: nonce)
+        let message = try request.sign(envelope, signer: CMSSigner(key: signer.key, certificate: signer.certificate, digest: digest),
+                                       now: now)
         let reply = try client.pkiOperation(message, capabilities: capabilities)
-        let certRep = try CertRep(reply: reply, expectedTransactionID: transactionID, senderNonce: nonce, ca: ca, now: now)
-        warnings += certRep.warnings
+        let certRep = try CertRep(reply: reply, expectedTransactionID: transactionID, senderNonce: nonce, ca: ca,
+                                  authenticatedServer: authenticatedServer)
+        for warning in certRep.warnings where !warnings.contains(warning) { warnings.append(warning) }
         return certRep
     }
 
-    private mutating func exchange<Transport: SCEPTransport>(_ type: MessageType, content: [UInt8], for pending: PendingTransaction,
+    private mutating func exchange<Transport: SCEPTransport>(_ type: MessageType, envelope: [UInt8], for pending: PendingTransaction,
                                                              client: inout SCEPClient<Transport>, now: Int64,
                                                              random: RandomGenerator) throws(SCEPError) -> EnrollmentResult {
-        let certRep = try send(type, content: content, transactionID: pending.transactionID, signer: pending.signer,
-                                    client: &client, now: now, random: random)
+        let certRep = try send(type, envelope: envelope, transactionID: pending.transactionID, signer: pending.signer,
+                               client: &client, now: now, random: random)
         switch certRep.outcome {
         case .pending:
             return .pending(pending)
         case .failure(let info, let text):
             throw .serverFailure(info, text: text)
         case .success(let envelope):
-            let opened = try CertRep.openIssued(envelope, key: pending.signer.key, signerCertificate: pending.signer.certificate,
-                                                expectedPublicKey: pending.expectedPublicKey, ca: ca, now: now, random: random)
-            warnings += opened.warnings
+            let keys = EnvelopedData.Keys(key: pending.signer.key, certificate: pending.signer.certificate, password: pending.password)
+            let opened = try CertRep.openIssued(envelope, keys: keys, expectedPublicKey: pending.expectedPublicKey, ca: ca)
+            for warning in opened.warnings where !warnings.contains(warning) { warnings.append(warning) }
             return .issued(IssuedCertificate(certificate: opened.certificate, chain: opened.chain))
         }
     }

@@ -10,14 +10,11 @@ public struct PKIRequest {
     public let messageType: MessageType
     public let transactionID: String
     public let senderNonce: [UInt8]
-    /// The DER to envelope: a CSR, an IssuerAndSubject or an IssuerAndSerialNumber.
-    public let content: [UInt8]
 
-    public init(messageType: MessageType, transactionID: String, senderNonce: [UInt8], content: [UInt8]) {
+    public init(messageType: MessageType, transactionID: String, senderNonce: [UInt8]) {
         self.messageType = messageType
         self.transactionID = transactionID
         self.senderNonce = senderNonce
-        self.content = content
     }
 
     /// A fresh transactionID: 16 random bytes as hex. Random rather than derived from the key, so
@@ -31,32 +28,72 @@ public struct PKIRequest {
         try random.bytes(16)
     }
 
-    public func encode(recipient: Certificate, cipher: ContentCipher, signer: CMSSigner, now: Int64,
-                       random: RandomGenerator) throws(SCEPError) -> [UInt8] {
-        do throws(CMSError) {
-            let envelope = try EnvelopedData.build(content: content, recipient: recipient, cipher: cipher, random: random)
-            let attributes = [
-                Attribute(OID.scepTransactionID, DER.printableString(transactionID)),
-                Attribute(OID.scepMessageType, DER.printableString(messageType.rawValue)),
-                Attribute(OID.scepSenderNonce, DER.octetString(senderNonce)),
-                Attribute(OID.signingTime, DERTime.encode(now)),
-            ]
-            return try SignedData.build(content: envelope, signer: signer, attributes: attributes, random: random)
-        } catch {
-            throw .request("\(error)")
+    /// The content enveloped to `recipient`: a CSR (secret, as it carries the challenge), an
+    /// IssuerAndSubject or an IssuerAndSerialNumber.
+    public static func seal(_ content: SecretBytes, to recipient: Certificate, cipher: ContentCipher,
+                            random: RandomGenerator) throws(SCEPError) -> [UInt8] {
+        do { return try EnvelopedData.build(content: content, to: .certificate(recipient), cipher: cipher, random: random) } catch {
+            throw .request(error)
+        }
+    }
+
+    /// The pkiMessage: `envelope` (from `seal`) signed with the SCEP attributes.
+    public func sign(_ envelope: [UInt8], signer: CMSSigner, now: Int64) throws(SCEPError) -> [UInt8] {
+        let attributes = [
+            Attribute(OID.scepTransactionID) { $0.writePrintableString(transactionID) },
+            Attribute(OID.scepMessageType) { $0.writePrintableString(messageType.rawValue) },
+            Attribute(OID.scepSenderNonce) { $0.writeOctetString(senderNonce) },
+            Attribute(OID.signingTime) { DERTime.write(now, into: &$0) },
+        ]
+        do { return try SignedData.build(content: envelope, signer: signer, attributes: attributes) } catch {
+            throw .request(error)
         }
     }
 
     /// IssuerAndSubject ::= SEQUENCE { issuer Name, subject Name }: what CertPoll asks about.
     public static func issuerAndSubject(issuer: Certificate, subject: DistinguishedName) -> [UInt8] {
-        DER.sequence([issuer.subjectDER, subject.der])
+        DER.encode { writer in
+            writer.writeSequence { writer in
+                writer.writeEncoded(issuer.subjectDER)
+                writer.write(subject)
+            }
+        }
+    }
+}
+
+/// What the agent warns about in an exchange that still succeeds. Text is made where it is shown.
+public enum ProtocolWarning: Equatable, Sendable, CustomStringConvertible {
+    case weakReplyDigest(DigestAlgorithm)
+    case weakReplyCipher(ContentCipher)
+    case weakRequestCipher(ContentCipher)
+    case weakKeyAgreementDigest(DigestAlgorithm)
+    case renewalAsPKCSReq
+    /// Over plain HTTP, requests go to an end-entity certificate nothing marks as an RA.
+    case unmarkedRecipient(subject: String)
+    /// Over plain HTTP, a reply is signed by an end-entity certificate nothing marks as an RA.
+    case unmarkedSigner(subject: String)
+
+    public var description: String {
+        switch self {
+        case .weakReplyDigest(let digest): "the server signed its reply with \(digest.name)"
+        case .weakReplyCipher(let cipher): "the server encrypted its reply with \(cipher.name)"
+        case .weakRequestCipher(let cipher): "sending with \(cipher.name): the server offers nothing stronger"
+        case .weakKeyAgreementDigest(let digest): "the server derived its reply's key with \(digest.name)"
+        case .renewalAsPKCSReq: "the server lacks the Renewal capability: renewing with a PKCSReq signed by the current certificate"
+        case .unmarkedRecipient(let subject):
+            "requests are encrypted to '\(subject)', an end-entity certificate not marked as an RA: over plain HTTP it cannot be told "
+                + "from another device's certificate; set --ra-fingerprint or use https://"
+        case .unmarkedSigner(let subject):
+            "replies are signed by '\(subject)', an end-entity certificate not marked as an RA: over plain HTTP it cannot be told "
+                + "from another device's certificate; set --ra-fingerprint or use https://"
+        }
     }
 }
 
 /// A verified CertRep (RFC 8894 section 3.3).
 public struct CertRep {
     public enum Outcome: Equatable {
-        /// The issued certificates' DER: the envelope is opened by `CertRep.openIssued`.
+        /// The issued certificates' envelope: opened by `CertRep.openIssued`.
         case success(envelope: [UInt8])
         case pending
         case failure(FailInfo?, text: String?)
@@ -66,47 +103,52 @@ public struct CertRep {
     public let transactionID: String
     public let signer: Certificate
     /// Weak algorithms the server used, for the caller to warn about (micromdm signs with SHA-1).
-    public let warnings: [String]
+    public let warnings: [ProtocolWarning]
 
     /// Parses a reply and checks everything a reply must satisfy before its content is looked at:
-    /// the signature, the signer's chain to the pinned CA, messageType, transactionID and
-    /// recipientNonce. Any failure throws; nothing unverified is returned.
+    /// the signature, the signer's path to the pinned CA and its right to sign, messageType,
+    /// transactionID and recipientNonce. Any failure throws; nothing unverified is returned.
+    ///
+    /// PENDING and FAILURE replies may carry no content at all (section 3.3.2): their signature
+    /// is then checked over empty content, and only SUCCESS must carry an envelope.
     public init(reply: [UInt8], expectedTransactionID: String, senderNonce: [UInt8], ca: CACertificates,
-                now: Int64?) throws(SCEPError) {
+                authenticatedServer: Bool) throws(SCEPError) {
+        let operation = SCEPOperation.pkiOperation(.certRep)
         let signed: SignedData
-        do { signed = try SignedData(der: reply, context: "CertRep") } catch { throw SCEPError.from(error, "CertRep") }
+        do { signed = try SignedData(message: reply) } catch { throw SCEPError.from(error, operation) }
         guard signed.signers.count == 1, let signerInfo = signed.signers.first else {
-            throw .replyNotVerified("CertRep has \(signed.signers.count) signers, expected 1")
+            throw .rejected(operation, .signerCount(signed.signers.count))
         }
-        let signerCertificate = try ca.replySigner(for: signerInfo, extra: signed.certificates, now: now)
+        let signerCertificate = try ca.replySigner(for: signerInfo, extra: signed.certificates, operation: operation)
         let attributes: [Attribute]
-        do {
-            attributes = try signed.verify(signer: signerCertificate, signerInfo: signerInfo)
-        } catch {
-            throw SCEPError.from(error, "CertRep")
+        do { attributes = try signed.verify(signer: signerCertificate, signerInfo: signerInfo) } catch {
+            throw SCEPError.from(error, operation)
         }
-        var warnings: [String] = []
+        var warnings: [ProtocolWarning] = []
         if let digest = AlgorithmNames.digest(signerInfo.digestAlgorithm.algorithm), digest.isWeak {
-            warnings.append("the server signed its reply with \(digest.name)")
+            warnings.append(.weakReplyDigest(digest))
+        }
+        if !authenticatedServer && ca.isUnmarkedEndEntity(signerCertificate) {
+            warnings.append(.unmarkedSigner(subject: signerCertificate.subject.rfc4514String))
         }
 
         guard let type = CertRep.printable(attributes.value(of: OID.scepMessageType)) else {
-            throw .malformedReply("CertRep has no messageType")
+            throw .rejected(operation, .noMessageType)
         }
-        guard type == MessageType.certRep.rawValue else { throw .wrongMessageType(type) }
+        guard type == MessageType.certRep.rawValue else { throw .rejected(operation, .wrongMessageType(type)) }
         guard let transaction = CertRep.printable(attributes.value(of: OID.scepTransactionID)),
-              transaction == expectedTransactionID else { throw .transactionIDMismatch }
+              transaction == expectedTransactionID else { throw .rejected(operation, .transactionIDMismatch) }
         guard let nonce = CertRep.octets(attributes.value(of: OID.scepRecipientNonce)), nonce == senderNonce else {
-            throw .recipientNonceMismatch
+            throw .rejected(operation, .recipientNonceMismatch)
         }
         guard let statusText = CertRep.printable(attributes.value(of: OID.scepPKIStatus)),
               let status = PKIStatus(rawValue: statusText) else {
-            throw .malformedReply("CertRep has no valid pkiStatus")
+            throw .rejected(operation, .noStatus)
         }
 
         switch status {
         case .success:
-            guard let content = signed.content, !content.isEmpty else { throw .noIssuedCertificate }
+            guard let content = signed.content, !content.isEmpty else { throw .rejected(operation, .successWithoutContent) }
             outcome = .success(envelope: content)
         case .pending:
             outcome = .pending
@@ -120,30 +162,31 @@ public struct CertRep {
         self.warnings = warnings
     }
 
-    /// Opens a SUCCESS envelope with the key that signed the request, and returns the issued
-    /// certificate (the one for `expectedPublicKey`, checked to chain to the pinned CA) and the
-    /// rest of what the server sent.
-    public static func openIssued(_ envelope: [UInt8], key: RSAPrivateKey, signerCertificate: Certificate,
-                                  expectedPublicKey: [UInt8], ca: CACertificates, now: Int64?,
-                                  random: RandomGenerator) throws(SCEPError) -> (certificate: Certificate, chain: [Certificate], warnings: [String]) {
+    /// Opens a SUCCESS envelope with the key that signed the request (or the challenge password,
+    /// for a server that answers an EC key that way), and returns the issued certificate (the
+    /// one for `expectedPublicKey`, on a valid path to the pinned CA) and its chain.
+    public static func openIssued(_ envelope: [UInt8], keys: EnvelopedData.Keys, expectedPublicKey: [UInt8],
+                                  ca: CACertificates) throws(SCEPError) -> (certificate: Certificate, chain: [Certificate], warnings: [ProtocolWarning]) {
+        let operation = SCEPOperation.pkiOperation(.certRep)
         let opened: EnvelopedData.Opened
-        do {
-            opened = try EnvelopedData.open(envelope, key: key, certificate: signerCertificate, random: random, context: "CertRep.envelope")
-        } catch {
-            throw SCEPError.from(error, "CertRep envelope")
+        do { opened = try EnvelopedData.open(envelope, with: keys) } catch {
+            if case .malformed = error { throw .malformed(operation, error) }
+            throw .rejected(operation, .envelope(error))
         }
-        var warnings: [String] = []
-        if opened.cipher.isWeak { warnings.append("the server encrypted its reply with \(opened.cipher.name)") }
+        var warnings: [ProtocolWarning] = []
+        if opened.cipher.isWeak { warnings.append(.weakReplyCipher(opened.cipher)) }
+        if let digest = opened.keyDerivationDigest, digest.isWeak { warnings.append(.weakKeyAgreementDigest(digest)) }
         let bag: SignedData
-        do { bag = try SignedData(der: opened.content, context: "CertRep.certificates") } catch { throw SCEPError.from(error, "CertRep certificates") }
-        guard !bag.certificates.isEmpty else { throw .noIssuedCertificate }
+        do { bag = try SignedData(message: opened.content) } catch { throw SCEPError.from(error, operation) }
+        guard !bag.certificates.isEmpty else { throw .rejected(operation, .noIssuedCertificate) }
         guard let issued = bag.certificates.first(where: { $0.publicKeyInfo == expectedPublicKey }) else {
-            throw .issuedCertificateNotOurs
+            throw .rejected(operation, .issuedCertificateNotOurs)
         }
-        let pool = ca.all + bag.certificates
         let path: [Certificate]
         do {
-            path = try ChainVerification.verify(issued, anchor: ca.anchor, intermediates: pool, now: nil)
+            // The issued certificate's validity is the keystore's to judge, against the clock
+            // at commit time; here only its path.
+            path = try PathValidation.validate(issued, anchor: ca.anchor, intermediates: ca.all + bag.certificates, now: nil)
         } catch {
             throw .untrustedCertificate(error)
         }
@@ -151,25 +194,32 @@ public struct CertRep {
     }
 
     static func printable(_ value: [UInt8]?) -> String? {
-        guard let value, var reader = try? DERReader(value, context: "attribute"),
-              let element = try? reader.read(), element.tag == DERTag.printableString else { return nil }
+        guard let value else { return nil }
+        var reader = DERReader(value)
+        guard let element = try? reader.read(), element.tag == DERTag.printableString else { return nil }
         return String(decoding: element.contents, as: UTF8.self)
     }
 
     static func octets(_ value: [UInt8]?) -> [UInt8]? {
-        guard let value, var reader = try? DERReader(value, context: "attribute"),
-              let element = try? reader.read(), element.tag == DERTag.octetString else { return nil }
+        guard let value else { return nil }
+        var reader = DERReader(value)
+        guard let element = try? reader.read(), element.tag == DERTag.octetString else { return nil }
         return Array(element.contents)
     }
 
     /// failInfoText is a UTF8String; shown to people, so control characters are replaced and the
     /// length is bounded.
     static func text(_ value: [UInt8]?) -> String? {
-        guard let value, var reader = try? DERReader(value, context: "failInfoText"),
-              let text = try? reader.readString() else { return nil }
+        guard let value else { return nil }
+        var reader = DERReader(value)
+        guard let text = try? reader.readString() else { return nil }
         var cleaned = ""
         for scalar in text.unicodeScalars.prefix(256) {
-            if scalar.value < 0x20 || scalar.value == 0x7f { cleaned += "?" } else { cleaned.unicodeScalars.append(scalar) }
+            if scalar.value < 0x20 || scalar.value == 0x7f || (scalar.value >= 0x80 && scalar.value < 0xa0) {
+                cleaned += "?"
+            } else {
+                cleaned.unicodeScalars.append(scalar)
+            }
         }
         return cleaned
     }

@@ -19,8 +19,8 @@ public struct SCEPClient<Transport: SCEPTransport> {
     }
 
     /// GetCACert, pinned. A mismatch throws before any request could be sent.
-    public mutating func caCertificates(pin: [UInt8], now: Int64?) throws(SCEPError) -> CACertificates {
-        try CACertificates(response: try transport.get(query: "operation=GetCACert"), pin: pin, now: now)
+    public mutating func caCertificates(pin: [UInt8], raPins: [[UInt8]] = [], now: Int64?) throws(SCEPError) -> CACertificates {
+        try CACertificates(response: try transport.get(query: "operation=GetCACert"), pin: pin, raPins: raPins, now: now)
     }
 
     /// GetCACert without pinning: only for showing a person what the server offers.
@@ -29,27 +29,31 @@ public struct SCEPClient<Transport: SCEPTransport> {
     }
 
     /// GetNextCACert (section 4.7): the CA that will replace the current one, in a SignedData
-    /// signed by the current CA (or an RA under it). Nil when the server has none to offer.
-    public mutating func nextCACertificates(current ca: CACertificates, now: Int64?) throws(SCEPError) -> [Certificate]? {
+    /// signed by the current CA (or an RA under it), and itself a valid anchor-to-be: a
+    /// self-signed CA certificate. Nil when the server has none to offer.
+    public mutating func nextCA(current ca: CACertificates, now: Int64?) throws(SCEPError) -> Certificate? {
+        let operation = SCEPOperation.getNextCACert
         let response = try transport.get(query: "operation=GetNextCACert")
         guard response.status == 200, !response.body.isEmpty else { return nil }
         let signed: SignedData
-        do { signed = try SignedData(der: response.body, context: "GetNextCACert") } catch { throw SCEPError.from(error, "GetNextCACert") }
-        guard signed.signers.count == 1, let signerInfo = signed.signers.first else {
-            throw .replyNotVerified("GetNextCACert is not signed by exactly one signer")
-        }
-        let signer = try ca.replySigner(for: signerInfo, extra: signed.certificates, now: now)
-        do { _ = try signed.verify(signer: signer, signerInfo: signerInfo) } catch { throw SCEPError.from(error, "GetNextCACert") }
-        guard let content = signed.content else { throw .malformedReply("GetNextCACert has no content") }
+        do { signed = try SignedData(message: response.body) } catch { throw SCEPError.from(error, operation) }
+        guard signed.signers.count == 1, let signerInfo = signed.signers.first else { throw .rejected(operation, .unsigned) }
+        let signer = try ca.replySigner(for: signerInfo, extra: signed.certificates, operation: operation)
+        do { _ = try signed.verify(signer: signer, signerInfo: signerInfo) } catch { throw SCEPError.from(error, operation) }
+        guard let content = signed.content else { throw .rejected(operation, .noIssuedCertificate) }
         let bag: SignedData
-        do { bag = try SignedData(der: content, context: "GetNextCACert.certificates") } catch { throw SCEPError.from(error, "GetNextCACert") }
-        guard !bag.certificates.isEmpty else { throw .malformedReply("GetNextCACert carries no certificates") }
-        return bag.certificates
+        do { bag = try SignedData(message: content) } catch { throw SCEPError.from(error, operation) }
+        guard let next = bag.certificates.first(where: { $0.isCA && $0.isSelfIssued }) ?? bag.certificates.first else {
+            throw .rejected(operation, .noIssuedCertificate)
+        }
+        do throws(PathError) { try PathValidation.validateAnchor(next, now: nil) } catch { throw .untrustedCertificate(error) }
+        return next
     }
 
     /// Sends a pkiMessage: POST when the server supports it, else GET with the message in standard
     /// base64, percent-encoded (section 4.1). Returns the reply's DER.
     public mutating func pkiOperation(_ message: [UInt8], capabilities: Capabilities) throws(SCEPError) -> [UInt8] {
+        let operation = SCEPOperation.pkiOperation(.certRep)
         let response: SCEPResponse
         if capabilities.supportsPOST {
             response = try transport.post(query: "operation=PKIOperation", body: message, contentType: "application/x-pki-message")
@@ -57,11 +61,11 @@ public struct SCEPClient<Transport: SCEPTransport> {
             let encoded = PercentEncoding.encodeQueryValue(Base64.encode(message))
             response = try transport.get(query: "operation=PKIOperation&message=" + encoded)
         }
-        guard response.status == 200 else { throw .httpStatus(response.status, operation: "PKIOperation") }
+        guard response.status == 200 else { throw .httpStatus(response.status, operation) }
         let type = response.mediaType
         guard type == "application/x-pki-message" || type == "application/pkcs7-mime" || type.isEmpty
                 || type == "application/octet-stream" else {
-            throw .unexpectedContentType(response.contentType, operation: "PKIOperation")
+            throw .unexpectedContentType(response.contentType, operation)
         }
         return response.body
     }

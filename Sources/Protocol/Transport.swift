@@ -27,6 +27,9 @@ public struct SCEPResponse: Equatable {
 /// `query` is the complete, already percent-encoded query string, such as
 /// `operation=GetCACaps`; the transport appends it to the configured URL.
 public protocol SCEPTransport {
+    /// Whether the transport authenticated the server (TLS against --tls-ca): then what the
+    /// server says of its RA certificates is the server's own word.
+    var authenticatesServer: Bool { get }
     mutating func get(query: String) throws(SCEPError) -> SCEPResponse
     mutating func post(query: String, body: [UInt8], contentType: String) throws(SCEPError) -> SCEPResponse
 }

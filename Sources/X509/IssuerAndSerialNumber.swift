@@ -2,7 +2,7 @@ import ASN1
 
 /// IssuerAndSerialNumber ::= SEQUENCE { issuer Name, serialNumber INTEGER } (RFC 5652 10.2.4):
 /// how CMS names a certificate, and what SCEP's GetCert asks for.
-public struct IssuerAndSerialNumber: Equatable, Sendable {
+public struct IssuerAndSerialNumber: Equatable, Sendable, DERParseable, DERSerializable {
     public let issuerDER: [UInt8]
     public let serialNumber: [UInt8]
 
@@ -15,13 +15,19 @@ public struct IssuerAndSerialNumber: Equatable, Sendable {
         self.init(issuerDER: certificate.issuerDER, serialNumber: certificate.serialNumber)
     }
 
-    public var der: [UInt8] { DER.sequence([issuerDER, DER.tlv(DERTag.integer, serialNumber)]) }
+    public static var derName: String { "IssuerAndSerialNumber" }
 
-    public init(from reader: inout DERReader, _ context: String) throws(DERError) {
-        var fields = try reader.enterSequence(context)
-        issuerDER = Array(try fields.read(DERTag.sequence).encoded)
-        serialNumber = Array(try fields.readIntegerBytes())
-        try fields.finish()
+    public init(derElement element: DERElement) throws(DERError) {
+        (issuerDER, serialNumber) = try element.sequence { (fields) throws(DERError) in
+            (Array(try fields.read(DERTag.sequence).encoded), Array(try fields.readIntegerBytes()))
+        }
+    }
+
+    public func serialize(into writer: inout DERWriter) {
+        writer.writeSequence { writer in
+            writer.writeEncoded(issuerDER)
+            writer.writeInteger(encoded: serialNumber)
+        }
     }
 
     public func identifies(_ certificate: Certificate) -> Bool {

@@ -5,23 +5,29 @@ import Crypto
 /// and same subject as the request, as OpenXPKI and others insist.
 public enum SelfSignedCertificate {
     /// Valid from an hour ago (clock skew) for `lifetime` seconds; a random positive serial.
-    public static func make(subject: DistinguishedName, key: RSAPrivateKey, now: Int64, lifetime: Int64 = 30 * 86_400,
+    /// keyUsage follows the key: an RSA key may also receive the reply by key transport, an EC
+    /// key by key agreement.
+    public static func make(subject: DistinguishedName, key: PrivateKey, now: Int64, lifetime: Int64 = 30 * 86_400,
                             random: RandomGenerator) throws(CryptoError) -> [UInt8] {
         var serial = try random.bytes(16)
         serial[0] &= 0x7f
         serial[0] |= 0x40
-        let tbs = DER.sequence([
-            DER.explicit(0, DER.integer(2)),
-            DER.tlv(DERTag.integer, serial),
-            AlgorithmIdentifier.withNull(OID.sha256WithRSAEncryption).der,
-            subject.der,
-            DER.sequence([DERTime.encode(now - 3600), DERTime.encode(now + lifetime)]),
-            subject.der,
-            try key.publicKeyInfoDER(),
-            DER.explicit(3, DER.sequence([
-                CertificateExtension.keyUsage([.digitalSignature, .keyEncipherment]).der,
-            ])),
-        ])
-        return try signStructure(tbs, key: key, digest: .sha256, random: random)
+        let digest = key.type.signatureDigest
+        let usage: KeyUsage = key.type.isRSA ? [.digitalSignature, .keyEncipherment] : [.digitalSignature, .keyAgreement]
+        let tbs = DER.encode { writer in
+            writer.writeSequence { writer in
+                writer.writeExplicit(0) { $0.writeInteger(2) }
+                writer.writeInteger(encoded: serial)
+                writer.write(SignatureAlgorithm(key: key.type, digest: digest).identifier)
+                writer.write(subject)
+                writer.write(Validity(notBefore: now - 3600, notAfter: now + lifetime))
+                writer.write(subject)
+                writer.writeEncoded(key.publicKeyInfo)
+                writer.writeExplicit(3) { writer in
+                    writer.writeSequence { $0.write(CertificateExtension.keyUsage(usage)) }
+                }
+            }
+        }
+        return try signStructure(tbs, key: key, digest: digest)
     }
 }

@@ -62,6 +62,7 @@ struct SimulatedHost: AgentHost {
 struct DownableTransport: SCEPTransport {
     let world: SimulatedWorld
     var inner: InProcessTransport
+    var authenticatesServer: Bool { false }
 
     init(world: SimulatedWorld) {
         self.world = world
@@ -87,12 +88,12 @@ func makeDaemon(fault: ResponderFault = .none, lifetime: Int64 = 86_400, stopAft
     let world = SimulatedWorld(responder: responder, start: Int64(Date().timeIntervalSince1970), stopAfter: stopAfter)
     responder.clock = { world.time }
     var configuration = AgentConfiguration(
-        pin: ca.pin, subject: try DistinguishedName(rfc4514: "CN=dev-0042"), keyBits: 2048, reuseKey: false, extensions: [],
+        pin: ca.pin, subject: try DistinguishedName(rfc4514: "CN=dev-0042"), keyType: .rsa(bits: 2048), reuseKey: false, extensions: [],
         schedule: RenewalSchedule(threshold: .percentOfLifetime(33)), pollInterval: 60, pollTimeout: 600,
         retryMinimum: 60, retryMaximum: 6 * 3600, allowWeakCrypto: false, hook: "true", consumeChallenge: false)
     configure(&configuration)
     let path = try scratchDirectory("daemon").path + "/ks"
-    let keystore = try Keystore(path: path, create: true, forWriting: true)
+    let keystore = try Keystore(path: path, create: true, forWriting: true, random: ca.random)
     let daemon = Daemon(host: SimulatedHost(world: world), configuration: configuration, keystore: keystore, random: ca.random)
     return (daemon, world)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import CLI
+import Agent
 import ASN1
 import X509
 import HTTP
@@ -61,6 +62,9 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
         (["caps", "--url", "http://h/", "--key-mode", "rw"], "--key-mode: expected an octal mode"),
         (["caps", "--url", "http://h/", "--publish-owner", "no-such-user-here"], "--publish-owner: no such user"),
         (["caps", "--url", "http://h/", "--extended-key-usage", "codeSigning"], "--extended-key-usage: expected clientAuth"),
+        (["caps", "--url", "http://h/", "--key-type", "ec:p521"], "--key-type: key type must be rsa:2048"),
+        (["caps", "--url", "http://h/", "--key-mode", "0644"], "--key-mode: 0644 would let others read the private key"),
+        (["caps", "--url", "http://h/", "--ra-fingerprint", "abcd"], "--ra-fingerprint: expected a SHA-256 fingerprint"),
     ])
     func errors(arguments: [String], expected: String) {
         let message = usageError(arguments)
@@ -77,7 +81,8 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
             "san": "DNS:dev.example,IP:192.0.2.1,IP:2001:db8::1,email:ops@example.com", "key-usage": "digitalSignature,keyEncipherment",
             "extended-key-usage": "clientAuth", "bundle-out": "/bundle", "publish-mode": "0640", "key-mode": "0440",
             "publish-owner": "0", "publish-group": "root", "device-secret": "/secret", "serial-file": "/s", "timeout": "20s",
-            "consume-challenge": "yes", "retry-min": "30s", "retry-max": "1h",
+            "consume-challenge": "yes", "retry-min": "30s", "retry-max": "1h", "key-type": "ec:p384",
+            "ra-fingerprint": String(repeating: "cd", count: 32),
         ]
         var arguments = ["run"]
         for option in OptionTable.options where option.isConfigKey {
@@ -87,7 +92,8 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
         let parsed = try settings(arguments)
         #expect(parsed.url?.host == "::1")
         #expect(parsed.url?.hostHeader == "[::1]:8443")
-        #expect(parsed.keyBits == 3072)
+        #expect(parsed.keyType == .rsa(bits: 3072), "--key-bits after --key-type wins")
+        #expect(parsed.raFingerprints == [[UInt8](repeating: 0xcd, count: 32)])
         #expect(parsed.renewBefore == .before(seconds: 14 * 86_400))
         #expect(parsed.pollInterval == 30 && parsed.pollTimeout == 7200)
         #expect(parsed.reuseKey && !parsed.syslog)
@@ -99,6 +105,21 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
         #expect(parsed.requestExtensions.count == 3)
         #expect(parsed.consumeChallenge && parsed.retryMinimum == 30 && parsed.retryMaximum == 3600)
         #expect(parsed.publishMode == 0o640 && parsed.keyMode == 0o440 && parsed.publishOwner == 0 && parsed.publishGroup == 0)
+    }
+}
+
+@Suite struct KeyTypeTests {
+    @Test func keyTypesAndTheRSAShorthand() throws {
+        #expect(try settings(["caps", "--url", "http://h/"]).keyType == .rsa(bits: 2048))
+        #expect(try settings(["caps", "--url", "http://h/", "--key-type", "ec:p256"]).keyType == .ec(.p256))
+        #expect(try settings(["caps", "--url", "http://h/", "--key-type", "EC:P384"]).keyType == .ec(.p384))
+        #expect(try settings(["caps", "--url", "http://h/", "--key-bits", "4096"]).keyType == .rsa(bits: 4096))
+    }
+
+    @Test func raFingerprintsAccumulate() throws {
+        let first = String(repeating: "01", count: 32), second = String(repeating: "02", count: 32)
+        let parsed = try settings(["caps", "--url", "http://h/", "--ra-fingerprint", first], config: "ra-fingerprint = \(second)\n")
+        #expect(parsed.raFingerprints == [[UInt8](repeating: 2, count: 32), [UInt8](repeating: 1, count: 32)])
     }
 }
 
@@ -114,7 +135,7 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
         """
         let parsed = try settings(["caps", "--key-bits", "2048"], config: config)
         #expect(parsed.url?.port == 9000)
-        #expect(parsed.keyBits == 2048)
+        #expect(parsed.keyType == .rsa(bits: 2048))
         #expect(parsed.logLevel == .warn)
         #expect(parsed.reuseKey)
     }
@@ -153,11 +174,11 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
     }
 
     @Test func renewalThresholds() {
-        #expect(RenewalThreshold("33%") == .percentOfLifetime(33))
-        #expect(RenewalThreshold("14d") == .before(seconds: 1_209_600))
-        #expect(RenewalThreshold("0%") == nil)
-        #expect(RenewalThreshold("100%") == nil)
-        #expect(RenewalThreshold("%") == nil)
+        #expect(RenewalSchedule.Threshold(text: "33%") == .percentOfLifetime(33))
+        #expect(RenewalSchedule.Threshold(text: "14d") == .before(seconds: 1_209_600))
+        #expect(RenewalSchedule.Threshold(text: "0%") == nil)
+        #expect(RenewalSchedule.Threshold(text: "100%") == nil)
+        #expect(RenewalSchedule.Threshold(text: "%") == nil)
     }
 
     @Test func fingerprintForms() {

@@ -13,13 +13,13 @@ import CMbedTLS
 
 @Suite(.serialized) struct RSATests {
     nonisolated(unsafe) static let random = try! RandomGenerator()
-    nonisolated(unsafe) static let key = try! RSAPrivateKey.generate(bits: 2048, random: random)
+    nonisolated(unsafe) static let key = try! SoftwareKey.generate(.rsa(bits: 2048), random: random)
 
     @Test func signVerifyAndTamper() throws {
         let digest = DigestAlgorithm.sha256.hash(Array("message".utf8))
-        let signature = try Self.key.sign(digest: digest, algorithm: .sha256, random: Self.random)
-        let publicKey = try RSAPublicKey(publicKeyInfo: try Self.key.publicKeyInfoDER())
-        #expect(publicKey.bits == 2048)
+        let signature = try Self.key.sign(digest: digest, algorithm: .sha256)
+        let publicKey = try PublicKey(publicKeyInfo: Self.key.publicKeyInfo)
+        #expect(publicKey.type == .rsa(bits: 2048))
         #expect(publicKey.verify(signature: signature, digest: digest, algorithm: .sha256))
         var tampered = signature
         tampered[10] ^= 1
@@ -28,24 +28,114 @@ import CMbedTLS
     }
 
     @Test func encryptDecryptRoundTrip() throws {
-        let publicKey = try RSAPublicKey(publicKeyInfo: try Self.key.publicKeyInfoDER())
+        let publicKey = try PublicKey(publicKeyInfo: Self.key.publicKeyInfo)
         let secret = SecretBytes(try Self.random.bytes(32))
         let ciphertext = try publicKey.encrypt(secret, random: Self.random)
         #expect(ciphertext.count == 256)
-        let recovered = try Self.key.decrypt(ciphertext, random: Self.random)
+        let recovered = try Self.key.decrypt(ciphertext)
         #expect(secret.withBytes { recovered.constantTimeEquals(Array($0)) })
+        #expect(throws: CryptoError(.keyType(expected: "EC"))) { try Self.key.agree(peerPoint: [4] + [UInt8](repeating: 1, count: 64)) }
     }
 
     @Test func privateKeyDERRoundTrip() throws {
-        let der = try Self.key.pkcs1DER()
-        let parsed = try RSAPrivateKey.parse(der)
-        #expect(try parsed.publicKeyInfoDER() == Self.key.publicKeyInfoDER())
-        #expect(Self.key.matches(publicKeyInfo: try parsed.publicKeyInfoDER()))
+        let der = try Self.key.privateKeyDER()
+        let parsed = try SoftwareKey.parse(der, random: Self.random)
+        #expect(parsed.publicKeyInfo == Self.key.publicKeyInfo)
+        #expect(Self.key.matches(publicKeyInfo: parsed.publicKeyInfo))
+        #expect(parsed.pemLabel == "RSA PRIVATE KEY")
     }
 
     @Test func garbageKeysAreRefused() {
-        #expect(throws: CryptoError.self) { try RSAPrivateKey.parse(SecretBytes([0x30, 0x03, 0x02, 0x01, 0x00])) }
-        #expect(throws: CryptoError.self) { try RSAPublicKey(publicKeyInfo: [0x30, 0x00]) }
+        #expect(throws: CryptoError.self) { try SoftwareKey.parse(SecretBytes([0x30, 0x03, 0x02, 0x01, 0x00]), random: Self.random) }
+        #expect(throws: CryptoError.self) { try PublicKey(publicKeyInfo: [0x30, 0x00]) }
+    }
+}
+
+@Suite(.serialized) struct ECTests {
+    nonisolated(unsafe) static let random = try! RandomGenerator()
+
+    @Test(arguments: [EllipticCurve.p256, .p384])
+    func signVerifyAndRoundTrip(curve: EllipticCurve) throws {
+        let key = try SoftwareKey.generate(.ec(curve), random: Self.random)
+        #expect(key.type == .ec(curve))
+        #expect(key.pemLabel == "EC PRIVATE KEY")
+        let digest = key.type.signatureDigest
+        let hash = digest.hash(Array("message".utf8))
+        let signature = try key.sign(digest: hash, algorithm: digest)
+        #expect(signature.first == 0x30, "an ECDSA-Sig-Value SEQUENCE")
+        let publicKey = try PublicKey(publicKeyInfo: key.publicKeyInfo)
+        #expect(publicKey.type == .ec(curve))
+        #expect(publicKey.verify(signature: signature, digest: hash, algorithm: digest))
+        #expect(!publicKey.verify(signature: signature, digest: digest.hash([1]), algorithm: digest))
+        let parsed = try SoftwareKey.parse(try key.privateKeyDER(), random: Self.random)
+        #expect(parsed.publicKeyInfo == key.publicKeyInfo)
+        #expect(throws: CryptoError(.keyType(expected: "RSA"))) { try key.decrypt([1, 2, 3]) }
+        #expect(throws: CryptoError.self) { try publicKey.encrypt(SecretBytes([1]), random: Self.random) }
+    }
+
+    @Test(arguments: [EllipticCurve.p256, .p384])
+    func bothSidesOfECDHAgree(curve: EllipticCurve) throws {
+        let alice = try SoftwareKey.generate(.ec(curve), random: Self.random)
+        let bob = try SoftwareKey.generate(.ec(curve), random: Self.random)
+        let fromAlice = try alice.agree(peerPoint: point(of: bob))
+        let fromBob = try bob.agree(peerPoint: point(of: alice))
+        #expect(fromAlice.count == curve.coordinateSize)
+        #expect(fromBob.withBytes { fromAlice.constantTimeEquals(Array($0)) })
+    }
+
+    @Test func pointsOffTheCurveAreRefused() throws {
+        let key = try SoftwareKey.generate(.ec(.p256), random: Self.random)
+        var bad = try point(of: try SoftwareKey.generate(.ec(.p256), random: Self.random))
+        bad[40] ^= 0x01
+        #expect(throws: CryptoError.self) { try key.agree(peerPoint: bad) }
+        // A P-384 point given to a P-256 key.
+        let other = try point(of: try SoftwareKey.generate(.ec(.p384), random: Self.random))
+        #expect(throws: CryptoError.self) { try key.agree(peerPoint: other) }
+        #expect(throws: CryptoError.self) { try key.agree(peerPoint: [0x04]) }
+    }
+
+    /// The uncompressed point at the end of an EC SubjectPublicKeyInfo.
+    func point(of key: PrivateKey) throws -> [UInt8] {
+        let size = (key.type == .ec(.p256) ? 32 : 48) * 2 + 1
+        return Array(key.publicKeyInfo.suffix(size))
+    }
+}
+
+/// Known answers from Python's cryptography (an implementation that is not ours).
+@Suite struct KeyDerivationTests {
+    @Test func x963KnownAnswers() throws {
+        let first = try KeyDerivation.x963(secret: SecretBytes(hexBytes("96c05619d56c328ab95fe84b18264b08725b85e33fd34f08")),
+                                           sharedInfo: [], keyLength: 16, digest: .sha256)
+        #expect(first.withBytes { hexString(Array($0)) } == "443024c3dae66b95e6f5670601558f71")
+        let second = try KeyDerivation.x963(secret: SecretBytes([UInt8](repeating: 1, count: 48)),
+                                            sharedInfo: Array("shared info".utf8), keyLength: 40, digest: .sha384)
+        #expect(second.withBytes { hexString(Array($0)) }
+                == "7bbb0cbc4ca95c0312223c2101f7a44ff98a460fc1a8df458713fd7e9169c00c12227117b41543c1")
+    }
+
+    @Test func pbkdf2KnownAnswerAndIterationLimit() throws {
+        let derived = try KeyDerivation.pbkdf2(password: SecretBytes(Array("password".utf8)), salt: Array("salt".utf8), iterations: 2,
+                                               keyLength: 32, digest: .sha256)
+        #expect(derived.withBytes { hexString(Array($0)) } == "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43")
+        #expect(throws: CryptoError.self) {
+            try KeyDerivation.pbkdf2(password: SecretBytes([1]), salt: [], iterations: KeyDerivation.maximumPBKDF2Iterations + 1,
+                                     keyLength: 16, digest: .sha256)
+        }
+    }
+
+    @Test func aesKeyWrapKnownAnswersAndTamper() throws {
+        let kek = SecretBytes(hexBytes("000102030405060708090A0B0C0D0E0F"))
+        let wrapped = try AESKeyWrap.wrap(SecretBytes(hexBytes("00112233445566778899AABBCCDDEEFF")), with: kek)
+        #expect(hexString(wrapped) == "1fa68b0a8112b447aef34bd8fb5a7b829d3e862371d2cfe5")
+        let kek256 = SecretBytes(hexBytes("000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"))
+        let wrapped192 = try AESKeyWrap.wrap(SecretBytes(hexBytes("00112233445566778899AABBCCDDEEFF0001020304050607")), with: kek256)
+        #expect(hexString(wrapped192) == "a8f9bc1612c68b3ff6e6f4fbe30e71e4769c8b80a32cb8958cd5d17d6b254da1")
+        let unwrapped = try AESKeyWrap.unwrap(wrapped192, with: kek256)
+        #expect(unwrapped.withBytes { hexString(Array($0)) } == "00112233445566778899aabbccddeeff0001020304050607")
+        var tampered = wrapped
+        tampered[5] ^= 1
+        #expect(throws: CryptoError(.keyUnwrap)) { try AESKeyWrap.unwrap(tampered, with: kek) }
+        #expect(throws: CryptoError(.keyUnwrap)) { try AESKeyWrap.unwrap(Array(wrapped.prefix(16)), with: kek) }
     }
 }
 

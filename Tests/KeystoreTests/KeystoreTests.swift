@@ -19,21 +19,25 @@ final class Fixture {
         path = try scratchDirectory("keystore").path + "/ks"
     }
 
-    func identity(_ name: String = "dev") throws -> (RSAPrivateKey, Certificate) {
-        let key = try RSAPrivateKey.generate(bits: 2048, random: random)
-        let certificate = try ca.issue(subject: try DistinguishedName(rfc4514: "CN=\(name)"), publicKeyInfo: try key.publicKeyInfoDER())
+    func identity(_ name: String = "dev", type: KeyType = .rsa(bits: 2048)) throws -> (PrivateKey, Certificate) {
+        let key = try SoftwareKey.generate(type, random: random)
+        let certificate = try ca.issue(subject: try DistinguishedName(rfc4514: "CN=\(name)"), publicKeyInfo: key.publicKeyInfo)
         return (key, certificate)
     }
 
     func open(forWriting: Bool = true, secret: String? = nil, lockWait: Int64 = 3000) throws -> Keystore {
         try Keystore(path: path, create: true, forWriting: forWriting, deviceSecret: secret.map { SecretBytes(Array($0.utf8)) },
-                     lockWaitMilliseconds: lockWait)
+                     random: random, lockWaitMilliseconds: lockWait)
     }
 
-    func commit(_ keystore: Keystore, _ identity: (RSAPrivateKey, Certificate)) throws {
+    /// Commits `identity`; with `failAfterStep`, the commit's filesystem step of that number fails
+    /// with EIO, as a full disk or a dying flash would make it.
+    func commit(_ keystore: Keystore, _ identity: (PrivateKey, Certificate), failAfterStep: Int? = nil) throws {
         try keystore.commit(key: identity.0, certificate: identity.1, chain: [ca.certificate], anchor: ca.certificate,
-                            metadata: IdentityMetadata([("serial", identity.1.serialHex)]), random: random,
-                            now: Int64(Date().timeIntervalSince1970))
+                            metadata: IdentityMetadata([("serial", identity.1.serialHex)]), now: Int64(Date().timeIntervalSince1970),
+                            observer: { (step) throws(SystemError) in
+                                if step == failAfterStep { throw SystemError("injected failure after step \(step)", code: EIO) }
+                            })
     }
 
     func mode(_ relative: String) -> Int {
@@ -85,8 +89,7 @@ final class Fixture {
             let new = try fixture.identity("new\(step)")
             let failed: Bool = try {
                 let keystore = try fixture.open()
-                keystore.failAfterStep = step
-                return (try? fixture.commit(keystore, new)) == nil
+                return (try? fixture.commit(keystore, new, failAfterStep: step)) == nil
             }()
             let reopened = try fixture.open()
             let loaded = try #require(try reopened.load(), "step \(step): no identity")
@@ -117,9 +120,7 @@ final class Fixture {
         let keystore = try fixture.open()
         try fixture.commit(keystore, try fixture.identity("first"))
         for step in 1...12 {
-            keystore.failAfterStep = step
-            let failed = (try? fixture.commit(keystore, try fixture.identity("cut\(step)"))) == nil
-            keystore.failAfterStep = nil
+            let failed = (try? fixture.commit(keystore, try fixture.identity("cut\(step)"), failAfterStep: step)) == nil
             let next = try fixture.identity("next\(step)")
             try fixture.commit(keystore, next)
             #expect(try keystore.load()?.certificate == next.1, "step \(step) (cut: \(failed))")
@@ -158,7 +159,7 @@ final class Fixture {
         try fixture.commit(try fixture.open(), try fixture.identity())
         let link = fixture.path + "-link"
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: fixture.path)
-        #expect(throws: KeystoreError.self) { try Keystore(path: link, create: false, forWriting: false) }
+        #expect(throws: KeystoreError.self) { try Keystore(path: link, create: false, forWriting: false, random: fixture.random) }
     }
 
     @Test func looseModesAreRefused() throws {
@@ -218,13 +219,42 @@ final class Fixture {
         let fixture = try Fixture()
         let keystore = try fixture.open()
         let stranger = try TestCA(subject: "CN=Stranger")
-        let key = try RSAPrivateKey.generate(bits: 2048, random: fixture.random)
-        let foreign = try stranger.issue(subject: try DistinguishedName(rfc4514: "CN=x"), publicKeyInfo: try key.publicKeyInfoDER())
-        #expect(throws: KeystoreError.self) {
+        let key = try SoftwareKey.generate(.rsa(bits: 2048), random: fixture.random)
+        let foreign = try stranger.issue(subject: try DistinguishedName(rfc4514: "CN=x"), publicKeyInfo: key.publicKeyInfo)
+        #expect(throws: KeystoreError.refused(.untrusted(PathError("CN=x", .noPath)))) {
             try keystore.commit(key: key, certificate: foreign, chain: [], anchor: fixture.ca.certificate,
-                                metadata: IdentityMetadata([]), random: fixture.random, now: nil)
+                                metadata: IdentityMetadata([]), now: nil)
         }
         #expect(try keystore.load() == nil)
+    }
+
+    /// The read-back goes through path validation like every other trust decision: an issued
+    /// certificate whose issuer in the chain is not a CA is not committed.
+    @Test func aChainThroughANonCAIsNotCommitted() throws {
+        let fixture = try Fixture()
+        let keystore = try fixture.open()
+        let device = try fixture.ca.issueKey(subject: "CN=Device", extensions: [.basicConstraints(BasicConstraints(isCA: false))])
+        let key = try SoftwareKey.generate(.rsa(bits: 2048), random: fixture.random)
+        let issued = try TestCA(key: device.key, certificate: device.certificate)
+            .issue(subject: try DistinguishedName(rfc4514: "CN=x"), publicKeyInfo: key.publicKeyInfo)
+        #expect(throws: KeystoreError.refused(.untrusted(PathError("CN=x", .issuerNotCA(issuer: "CN=Device"))))) {
+            try keystore.commit(key: key, certificate: issued, chain: [device.certificate, fixture.ca.certificate],
+                                anchor: fixture.ca.certificate, metadata: IdentityMetadata([]), now: nil)
+        }
+        #expect(try keystore.load() == nil)
+    }
+
+    @Test(arguments: [EllipticCurve.p256, .p384])
+    func ecKeysAreStoredAsSEC1PEMThatOpenSSLReads(curve: EllipticCurve) throws {
+        let fixture = try Fixture()
+        let identity = try fixture.identity(type: .ec(curve))
+        try fixture.commit(try fixture.open(), identity)
+        let loaded = try #require(try fixture.open().load())
+        #expect(loaded.key.type == .ec(curve) && loaded.key.publicKeyInfo == identity.0.publicKeyInfo)
+        let keyPEM = try String(contentsOfFile: fixture.path + "/\(loaded.generation)/key.pem", encoding: .utf8)
+        #expect(keyPEM.hasPrefix("-----BEGIN EC PRIVATE KEY-----"))
+        let checked = try OpenSSL.run(["ec", "-check", "-noout"], input: Data(keyPEM.utf8))
+        #expect(checked.status == 0, "\(checked.error)")
     }
 }
 

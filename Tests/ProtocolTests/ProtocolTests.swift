@@ -15,35 +15,36 @@ struct Harness {
     let random: RandomGenerator
     let subject = try! DistinguishedName(rfc4514: "CN=dev-0042,O=Acme")
 
-    init(_ fault: ResponderFault = .none, legacy: Bool = false) throws {
-        let ca = try TestCA()
+    init(_ fault: ResponderFault = .none, legacy: Bool = false, bag: ResponderBag = .caOnly, caKeyUsage: KeyUsage? = nil) throws {
+        let ca = try caKeyUsage.map { try TestCA(keyUsage: $0) } ?? TestCA()
         responder = try TestResponder(ca: ca, fault: fault)
         responder.legacyAlgorithms = legacy
+        responder.bag = bag
         client = SCEPClient(transport: InProcessTransport(responder: responder))
         random = try RandomGenerator()
     }
 
     var now: Int64 { Int64(Date().timeIntervalSince1970) }
 
-    mutating func enrollment(allowWeak: Bool = false) throws -> Enrollment {
+    mutating func enrollment(allowWeak: Bool = false, raPins: [[UInt8]] = []) throws -> Enrollment {
         let capabilities = try client.capabilities()
-        let ca = try client.caCertificates(pin: responder.ca.pin, now: now)
+        let ca = try client.caCertificates(pin: responder.ca.pin, raPins: raPins, now: now)
         return try Enrollment(capabilities: capabilities, ca: ca, allowWeakCrypto: allowWeak)
     }
 
-    mutating func enroll(key: RSAPrivateKey? = nil, challenge: String = "s3cret", renewing: Identity? = nil,
-                         allowWeak: Bool = false) throws -> (EnrollmentResult, Enrollment) {
-        var enrollment = try enrollment(allowWeak: allowWeak)
-        let key = try key ?? RSAPrivateKey.generate(bits: 2048, random: random)
+    mutating func enroll(key: PrivateKey? = nil, challenge: String = "s3cret", renewing: Identity? = nil,
+                         allowWeak: Bool = false, raPins: [[UInt8]] = []) throws -> (EnrollmentResult, Enrollment) {
+        var enrollment = try enrollment(allowWeak: allowWeak, raPins: raPins)
+        let key = try key ?? SoftwareKey.generate(.rsa(bits: 2048), random: random)
         let request = EnrollmentRequest(subject: subject, key: key, challenge: SecretBytes(Array(challenge.utf8)), renewing: renewing)
         let result = try enrollment.start(request, client: &client, now: now, random: random)
         return (result, enrollment)
     }
 
     /// The SCEPError an enrollment ends in, or nil if it succeeded.
-    mutating func failure(challenge: String = "s3cret", allowWeak: Bool = false) -> SCEPError? {
+    mutating func failure(challenge: String = "s3cret", allowWeak: Bool = false, raPins: [[UInt8]] = []) -> SCEPError? {
         do {
-            _ = try enroll(challenge: challenge, allowWeak: allowWeak)
+            _ = try enroll(challenge: challenge, allowWeak: allowWeak, raPins: raPins)
             return nil
         } catch let error as SCEPError {
             return error
@@ -62,7 +63,7 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
 @Suite struct EnrollmentTests {
     @Test func enrollsOverPOSTWithStrongAlgorithms() throws {
         var harness = try Harness()
-        let key = try RSAPrivateKey.generate(bits: 2048, random: harness.random)
+        let key = try SoftwareKey.generate(.rsa(bits: 2048), random: harness.random)
         let (result, enrollment) = try harness.enroll(key: key)
         let certificate = try #require(issued(result))
         #expect(key.matches(publicKeyInfo: certificate.certificate.publicKeyInfo))
@@ -78,8 +79,9 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
         var harness = try Harness(legacy: true)
         let (result, enrollment) = try harness.enroll()
         #expect(issued(result) != nil)
-        #expect(enrollment.warnings.contains("the server signed its reply with SHA-1"))
-        #expect(enrollment.warnings.contains("the server encrypted its reply with DES-CBC"))
+        #expect(enrollment.warnings.contains(.weakReplyDigest(.sha1)))
+        #expect(enrollment.warnings.contains(.weakReplyCipher(.desCBC)))
+        #expect("\(ProtocolWarning.weakReplyDigest(.sha1))" == "the server signed its reply with SHA-1")
     }
 
     @Test func usesGETWithPercentEncodedStandardBase64WithoutPOST() throws {
@@ -96,26 +98,26 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
 
     @Test func renewsWithRenewalReqSignedByTheCurrentCertificate() throws {
         var harness = try Harness()
-        let oldKey = try RSAPrivateKey.generate(bits: 2048, random: harness.random)
+        let oldKey = try SoftwareKey.generate(.rsa(bits: 2048), random: harness.random)
         let first = try #require(issued(try harness.enroll(key: oldKey).0))
-        let newKey = try RSAPrivateKey.generate(bits: 2048, random: harness.random)
+        let newKey = try SoftwareKey.generate(.rsa(bits: 2048), random: harness.random)
         let (result, _) = try harness.enroll(key: newKey, renewing: Identity(key: oldKey, certificate: first.certificate))
         let renewed = try #require(issued(result))
         #expect(newKey.matches(publicKeyInfo: renewed.certificate.publicKeyInfo))
         #expect(renewed.certificate.publicKeyInfo != first.certificate.publicKeyInfo)
         #expect(harness.responder.pkiOperations == ["19", "17"])
-        let request = try SignedData(der: harness.responder.lastRequestDER, context: "t")
+        let request = try SignedData(message: harness.responder.lastRequestDER)
         #expect(request.signers.first?.identifies(first.certificate) == true)
     }
 
     @Test func withoutRenewalCapabilityRenewsWithPKCSReqSignedByTheCurrentCertificate() throws {
         var harness = try Harness(.noRenewal)
-        let oldKey = try RSAPrivateKey.generate(bits: 2048, random: harness.random)
+        let oldKey = try SoftwareKey.generate(.rsa(bits: 2048), random: harness.random)
         let first = try #require(issued(try harness.enroll(key: oldKey).0))
         let (result, enrollment) = try harness.enroll(renewing: Identity(key: oldKey, certificate: first.certificate))
         #expect(issued(result) != nil)
         #expect(harness.responder.pkiOperations == ["19", "19"])
-        #expect(enrollment.warnings.contains { $0.contains("lacks the Renewal capability") })
+        #expect(enrollment.warnings.contains(.renewalAsPKCSReq))
     }
 
     @Test func pollsWithCertPollUntilIssued() throws {
@@ -135,7 +137,7 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
 @Suite struct QueryTests {
     @Test func getCertAndGetCRLByIssuerAndSerial() throws {
         var harness = try Harness()
-        let key = try RSAPrivateKey.generate(bits: 2048, random: harness.random)
+        let key = try SoftwareKey.generate(.rsa(bits: 2048), random: harness.random)
         let (result, _) = try harness.enroll(key: key)
         let mine = try #require(issued(result)).certificate
         var enrollment = try harness.enrollment()
@@ -158,13 +160,13 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
 
 @Suite struct CACertificateSelectionTests {
     func ra(_ ca: TestCA, _ name: String, _ usage: KeyUsage?) throws -> Certificate {
-        let key = try RSAPrivateKey.generate(bits: 2048, random: ca.random)
-        return try ca.issue(subject: try DistinguishedName(rfc4514: "CN=\(name)"), publicKeyInfo: try key.publicKeyInfoDER(),
+        let key = try SoftwareKey.generate(.rsa(bits: 2048), random: ca.random)
+        return try ca.issue(subject: try DistinguishedName(rfc4514: "CN=\(name)"), publicKeyInfo: key.publicKeyInfo,
                             extensions: usage.map { [CertificateExtension.keyUsage($0)] } ?? [])
     }
 
     @Test func picksTheRAMarkedForKeyEnciphermentAndIgnoresStrangers() throws {
-        let ca = try TestCA()
+        let ca = try TestCA(keyUsage: [.keyCertSign, .cRLSign, .digitalSignature])
         let signing = try ra(ca, "RA signing", [.digitalSignature])
         let encryption = try ra(ca, "RA encryption", [.keyEncipherment])
         let stranger = try ra(try TestCA(subject: "CN=Other"), "RA stranger", [.keyEncipherment])
@@ -174,16 +176,55 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
         #expect(set.anchor == ca.certificate)
         #expect(set.others == [signing, encryption])
         #expect(set.ignored == 1)
-        #expect(set.encryptionRecipient == encryption)
+        #expect(try set.encryptionRecipient() == encryption)
     }
 
     @Test func fallsBackToAnUnmarkedRAThenToTheCA() throws {
-        let ca = try TestCA()
+        // A CA that cannot decrypt (keyCertSign and cRLSign only), as OpenXPKI's and EJBCA's are.
+        let ca = try TestCA(keyUsage: [.keyCertSign, .cRLSign])
         let unmarked = try ra(ca, "RA", nil)
         let withRA = try CACertificates(certificates: [ca.certificate, unmarked], pin: ca.pin, now: nil)
-        #expect(withRA.encryptionRecipient == unmarked)
+        #expect(try withRA.encryptionRecipient() == unmarked)
+        #expect(withRA.isUnmarkedEndEntity(unmarked))
         let alone = try CACertificates(certificates: [ca.certificate], pin: ca.pin, now: nil)
-        #expect(alone.encryptionRecipient == ca.certificate)
+        #expect(try alone.encryptionRecipient() == ca.certificate)
+    }
+
+    /// A CA that names itself the recipient (keyEncipherment) is preferred to an unmarked end
+    /// entity: over plain HTTP that may be another device's certificate.
+    @Test func aCAThatDecryptsIsPreferredToAnUnmarkedEndEntity() throws {
+        let ca = try TestCA()
+        let device = try ra(ca, "Another Device", [.digitalSignature, .keyEncipherment])
+        let set = try CACertificates(certificates: [ca.certificate, device], pin: ca.pin, now: nil)
+        #expect(try set.encryptionRecipient() == ca.certificate)
+        let marked = try ca.issue(subject: try DistinguishedName(rfc4514: "CN=Marked RA"),
+                                  publicKeyInfo: try SoftwareKey.generate(.rsa(bits: 2048), random: ca.random).publicKeyInfo,
+                                  extensions: [.keyUsage([.keyEncipherment]), .extendedKeyUsage([OID.cmcRA])])
+        let withMarked = try CACertificates(certificates: [ca.certificate, device, marked], pin: ca.pin, now: nil)
+        #expect(try withMarked.encryptionRecipient() == marked)
+    }
+
+    @Test func raPinsDecideAloneWhenGiven() throws {
+        let ca = try TestCA()
+        let first = try ra(ca, "RA one", [.keyEncipherment, .digitalSignature])
+        let second = try ra(ca, "RA two", [.keyEncipherment, .digitalSignature])
+        let pinned = try CACertificates(certificates: [ca.certificate, first, second], pin: ca.pin, raPins: [second.sha256Fingerprint],
+                                        now: nil)
+        #expect(try pinned.encryptionRecipient() == second)
+        #expect(!pinned.isUnmarkedEndEntity(second))
+        let nothingPinned = try CACertificates(certificates: [ca.certificate, first], pin: ca.pin, raPins: [second.sha256Fingerprint],
+                                               now: nil)
+        #expect(throws: SCEPError.noEncryptionRecipient(pinned: true)) { try nothingPinned.encryptionRecipient() }
+    }
+
+    @Test func aBagWithACertificateNoValidPathReachesIsReportedNotUsed() throws {
+        let ca = try TestCA()
+        let device = try ca.issueKey(subject: "CN=Device", extensions: [.basicConstraints(BasicConstraints(isCA: false))])
+        let fake = try TestCA(key: device.key, certificate: device.certificate).issueKey(subject: "CN=Fake RA",
+                                                                                          extensions: [.keyUsage([.keyEncipherment])])
+        let set = try CACertificates(certificates: [ca.certificate, device.certificate, fake.certificate], pin: ca.pin, now: nil)
+        #expect(set.others == [device.certificate])
+        #expect(set.refused.map { $0.error } == [PathError("CN=Fake RA", .issuerNotCA(issuer: "CN=Device"))])
     }
 
     @Test func acceptsPEMAndMislabelledBodies() throws {
@@ -205,16 +246,26 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
         harness.responder.nextCA = next
         let ca = try harness.client.caCertificates(pin: harness.responder.ca.pin, now: harness.now)
         if fault == .none {
-            #expect(try harness.client.nextCACertificates(current: ca, now: harness.now) == [next.certificate])
+            #expect(try harness.client.nextCA(current: ca, now: harness.now) == next.certificate)
         } else {
-            #expect(throws: SCEPError.self) { try harness.client.nextCACertificates(current: ca, now: harness.now) }
+            #expect(throws: SCEPError.self) { try harness.client.nextCA(current: ca, now: harness.now) }
         }
     }
 
     @Test func noNextCAIsNil() throws {
         var harness = try Harness()
         let ca = try harness.client.caCertificates(pin: harness.responder.ca.pin, now: harness.now)
-        #expect(try harness.client.nextCACertificates(current: ca, now: harness.now) == nil)
+        #expect(try harness.client.nextCA(current: ca, now: harness.now) == nil)
+    }
+
+    @Test func aNextCAThatIsNotACAIsRefused() throws {
+        var harness = try Harness()
+        let notACA = try TestCA(subject: "CN=Not A CA", keyUsage: [.digitalSignature])
+        harness.responder.nextCA = notACA
+        let ca = try harness.client.caCertificates(pin: harness.responder.ca.pin, now: harness.now)
+        #expect(throws: SCEPError.untrustedCertificate(PathError("CN=Not A CA", .issuerLacksKeyCertSign(issuer: "CN=Not A CA")))) {
+            try harness.client.nextCA(current: ca, now: harness.now)
+        }
     }
 }
 
@@ -237,11 +288,11 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
         let outcome = harness.failure()
         let error = try #require(outcome)
         switch (kind, error) {
-        case ("replyNotVerified", .replyNotVerified), ("untrusted", .untrustedCertificate), ("untrusted", .replyNotVerified),
-             ("recipientNonce", .recipientNonceMismatch), ("transactionID", .transactionIDMismatch),
-             ("messageType", .wrongMessageType("19")), ("notOurs", .issuedCertificateNotOurs), ("malformed", .malformedReply),
-             ("contentType", .unexpectedContentType), ("http", .httpStatus), ("http", .caFingerprintMismatch),
-             ("http", .malformedReply):
+        case ("replyNotVerified", .rejected), ("untrusted", .untrustedCertificate), ("untrusted", .rejected),
+             ("recipientNonce", .rejected(_, .recipientNonceMismatch)), ("transactionID", .rejected(_, .transactionIDMismatch)),
+             ("messageType", .rejected(_, .wrongMessageType("19"))), ("notOurs", .rejected(_, .issuedCertificateNotOurs)),
+             ("malformed", .malformed), ("contentType", .unexpectedContentType), ("http", .httpStatus),
+             ("http", .caFingerprintMismatch), ("http", .malformed):
             break
         default:
             Issue.record("\(fault): expected \(kind), got \(error)")
@@ -259,7 +310,7 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
     @Test func replayedReplyIsRefused() throws {
         var harness = try Harness(.replay)
         #expect(harness.failure() == nil)
-        #expect(harness.failure() == .transactionIDMismatch)
+        #expect(harness.failure() == .rejected(.pkiOperation(.certRep), .transactionIDMismatch))
     }
 
     @Test func desOnlyServerIsRefusedUnlessWeakCryptoIsAllowed() throws {
@@ -270,7 +321,7 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
         let (result, enrollment) = try harness.enroll(allowWeak: true)
         #expect(issued(result) != nil)
         #expect(enrollment.cipher == .desEDE3CBC)
-        #expect(enrollment.warnings.contains { $0.contains("DES-EDE3-CBC") })
+        #expect(enrollment.warnings.contains(.weakRequestCipher(.desEDE3CBC)))
     }
 
     @Test func wrongPinIsRefusedBeforeAnyPKIOperation() throws {
@@ -281,7 +332,7 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
             try harness.client.caCertificates(pin: wrong, now: harness.now)
         } throws: { error in
             guard case .caFingerprintMismatch(let expected, let found) = error as? SCEPError else { return false }
-            return expected == Hex.encode(wrong) && found == [Hex.encode(harness.responder.ca.pin)]
+            return expected == wrong && found == [harness.responder.ca.pin]
         }
         #expect(harness.responder.pkiOperations.isEmpty)
     }
@@ -297,6 +348,133 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
     }
 }
 
+/// RFC 8894 section 3.3.2: PENDING and FAILURE replies carry no pkcsPKIEnvelope.
+@Suite struct ContentlessReplyTests {
+    @Test func pendingWithoutContentIsPolledUntilIssued() throws {
+        var harness = try Harness(.pendingTwice)
+        #expect(!harness.responder.contentInEveryReply)
+        var (result, enrollment) = try harness.enroll()
+        var polls = 0
+        while case .pending(let pending) = result {
+            polls += 1
+            try #require(polls <= 5)
+            result = try enrollment.poll(pending, client: &harness.client, now: harness.now, random: harness.random)
+        }
+        #expect(issued(result) != nil)
+        #expect(harness.responder.pkiOperations == ["19", "20", "20"])
+    }
+
+    @Test(arguments: [("0", FailInfo.badAlg), ("1", .badMessageCheck), ("2", .badRequest), ("3", .badTime), ("4", .badCertId)])
+    func failureWithoutContentReportsItsFailInfo(code: String, info: FailInfo) throws {
+        let faults: [FailInfo: ResponderFault] = [.badAlg: .failureBadAlg, .badMessageCheck: .failureBadMessageCheck,
+                                                  .badRequest: .failureBadRequest, .badTime: .failureBadTime, .badCertId: .failureBadCertID]
+        var harness = try Harness(faults[info]!)
+        guard case .serverFailure(let reported, _) = harness.failure() else { Issue.record("expected a FAILURE"); return }
+        #expect(reported == info && reported?.rawValue == code)
+    }
+
+    /// micromdm sends an empty eContent instead: both forms are read.
+    @Test func pendingWithAnEmptyContentIsReadToo() throws {
+        var harness = try Harness(.pendingTwice)
+        harness.responder.contentInEveryReply = true
+        let (result, _) = try harness.enroll()
+        guard case .pending = result else { Issue.record("expected PENDING"); return }
+    }
+
+    @Test func successWithoutContentIsRefused() throws {
+        let harness = try Harness()
+        let request = TestResponder.Request(type: "19", transactionID: "t", senderNonce: [1, 2], signer: harness.responder.ca.certificate,
+                                            content: [])
+        let reply = try harness.responder.certRep(for: request, status: "0")
+        let ca = try CACertificates(certificates: [harness.responder.ca.certificate], pin: harness.responder.ca.pin, now: nil)
+        #expect(throws: SCEPError.rejected(.pkiOperation(.certRep), .successWithoutContent)) {
+            try CertRep(reply: reply, expectedTransactionID: "t", senderNonce: [1, 2], ca: ca, authenticatedServer: false)
+        }
+    }
+}
+
+/// Who may receive requests and sign replies (RFC 8894 section 3.1), against whole servers.
+@Suite struct RoleTests {
+    @Test func splitRAsAsNDESHasThem() throws {
+        var harness = try Harness(bag: .splitRA)
+        let (result, enrollment) = try harness.enroll()
+        #expect(issued(result) != nil)
+        #expect(enrollment.recipient.subject.rfc4514String == "CN=SCEP RA encryption")
+        #expect(enrollment.warnings.isEmpty, "marked RAs need no warning: \(enrollment.warnings)")
+    }
+
+    @Test func anIssuingIntermediateUnderThePinnedRoot() throws {
+        var harness = try Harness(bag: .intermediate)
+        let (result, enrollment) = try harness.enroll()
+        let certificate = try #require(issued(result))
+        #expect(enrollment.recipient.subject.value(of: OID.commonName) == "Issuing CA")
+        #expect(certificate.chain.map { $0.subject.value(of: OID.commonName) } == ["Issuing CA", "Test SCEP CA"])
+    }
+
+    /// The reproduced attack: another device's certificate and an "RA" its key issued. The
+    /// challenge goes to the CA, and the reply the fake RA signs is refused, naming the rule.
+    @Test func aDeviceIssuedRAIsRefused() throws {
+        var harness = try Harness(bag: .deviceRA)
+        let enrollment = try harness.enrollment()
+        #expect(enrollment.recipient == harness.responder.ca.certificate)
+        #expect(harness.failure() == .untrustedCertificate(PathError("CN=Fake RA", .issuerNotCA(issuer: "CN=Another Device"))))
+    }
+
+    @Test func anUnmarkedEndEntityRecipientIsWarnedAboutOverPlainHTTPOnly() throws {
+        var harness = try Harness(bag: .splitRA, caKeyUsage: [.keyCertSign, .cRLSign])
+        let capabilities = try harness.client.capabilities()
+        let unmarkedRA = try harness.responder.ca.issueKey(subject: "CN=Plain RA", extensions: [.keyUsage([.keyEncipherment])])
+        let ca = try CACertificates(certificates: [harness.responder.ca.certificate, unmarkedRA.certificate], pin: harness.responder.ca.pin,
+                                    now: nil)
+        let plain = try Enrollment(capabilities: capabilities, ca: ca, allowWeakCrypto: false, authenticatedServer: false)
+        #expect(plain.warnings == [.unmarkedRecipient(subject: "CN=Plain RA")])
+        let tls = try Enrollment(capabilities: capabilities, ca: ca, allowWeakCrypto: false, authenticatedServer: true)
+        #expect(tls.warnings.isEmpty)
+    }
+
+    @Test func raPinsRefuseASignerThatIsNotPinned() throws {
+        var harness = try Harness(bag: .splitRA)
+        let bag = try harness.client.caCertificatesUnpinned()
+        let encryption = try #require(bag.first { $0.subject.value(of: OID.commonName) == "SCEP RA encryption" })
+        // Only the encryption RA is pinned: the signing RA's reply is refused.
+        let error = harness.failure(raPins: [encryption.sha256Fingerprint])
+        #expect(error == .rejected(.pkiOperation(.certRep), .signerNotAllowed(subject: "CN=SCEP RA signing", why: .notPinned)))
+        let signing = try #require(bag.first { $0.subject.value(of: OID.commonName) == "SCEP RA signing" })
+        #expect(harness.failure(raPins: [encryption.sha256Fingerprint, signing.sha256Fingerprint]) == nil)
+    }
+}
+
+/// EC device keys: ECDSA requests; replies by key agreement (NDES) or to the password (RFC 8894 3.1).
+@Suite struct ECEnrollmentTests {
+    @Test(arguments: [(EllipticCurve.p256, false), (.p384, false), (.p256, true), (.p384, true)])
+    func enrollsAndRenewsWithAnECKey(curve: EllipticCurve, password: Bool) throws {
+        var harness = try Harness()
+        harness.responder.passwordReplies = password
+        let key = try SoftwareKey.generate(.ec(curve), random: harness.random)
+        let first = try #require(issued(try harness.enroll(key: key).0))
+        #expect(first.certificate.keyType == .ec(curve))
+        let newKey = try SoftwareKey.generate(.ec(curve), random: harness.random)
+        let renewed = try #require(issued(try harness.enroll(key: newKey, renewing: Identity(key: key, certificate: first.certificate)).0))
+        #expect(renewed.certificate.publicKeyInfo == newKey.publicKeyInfo)
+        #expect(harness.responder.pkiOperations == ["19", "17"])
+    }
+
+    /// A server that answers EC clients with a password recipient cannot be answered on a
+    /// renewal that carries no challenge: the error says so (docs/ec-keys.md).
+    @Test func aPasswordReplyToARenewalWithoutAChallengeSaysSo() throws {
+        var harness = try Harness()
+        harness.responder.passwordReplies = true
+        let key = try SoftwareKey.generate(.ec(.p256), random: harness.random)
+        let first = try #require(issued(try harness.enroll(key: key).0))
+        var enrollment = try harness.enrollment()
+        let request = EnrollmentRequest(subject: harness.subject, key: try SoftwareKey.generate(.ec(.p256), random: harness.random),
+                                        challenge: nil, renewing: Identity(key: key, certificate: first.certificate))
+        #expect(throws: SCEPError.rejected(.pkiOperation(.certRep), .envelope(.noPassword))) {
+            _ = try enrollment.start(request, client: &harness.client, now: harness.now, random: harness.random)
+        }
+    }
+}
+
 @Suite struct OutgoingMessageTests {
     /// Issue 3's acceptance check: openssl verifies our pkiMessage, decrypts it with the CA key,
     /// and the CSR inside verifies and carries the challengePassword.
@@ -306,7 +484,7 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
         let message = harness.responder.lastRequestDER
         let directory = try scratchDirectory("pkimessage")
         let caKeyPath = directory.appendingPathComponent("ca.key").path
-        let caKeyDER = try harness.responder.ca.key.pkcs1DER().withBytes { Array($0) }
+        let caKeyDER = try (harness.responder.ca.key as! SoftwareKey).privateKeyDER().withBytes { Array($0) }
         try Data(PEM.encode(caKeyDER, label: "RSA PRIVATE KEY").utf8).write(to: URL(fileURLWithPath: caKeyPath))
 
         let verified = try OpenSSL.run(["cms", "-verify", "-inform", "DER", "-noverify", "-outform", "DER"], input: Data(message))

@@ -2,6 +2,7 @@
 // against. Loopback only; one request at a time; exits after --max-requests or on SIGTERM.
 //
 //   scep-test-responder --port P --fault NAME [--legacy] [--lifetime SECONDS] [--no-challenge]
+//                       [--bag ca|ca-ra|intermediate|device-ra] [--content-in-replies] [--password-replies]
 //                       [--state DIR] [--max-requests N]
 //
 // On start it writes DIR/ca.pem and DIR/ca.sha256 (the pin), then prints "ready" on stdout.
@@ -34,15 +35,24 @@ if let keyPEM = FileManager.default.contents(atPath: keyPath),
    let certPEM = FileManager.default.contents(atPath: state + "/ca.pem"),
    let keyDER = PEM.decodeAll([UInt8](keyPEM), label: "RSA PRIVATE KEY")?.first,
    let certDER = PEM.decodeAll([UInt8](certPEM), label: "CERTIFICATE")?.first {
-    ca = try TestCA(key: try RSAPrivateKey.parse(SecretBytes(keyDER)), certificate: try Certificate(der: certDER))
+    ca = try TestCA(key: try SoftwareKey.parse(SecretBytes(keyDER), random: try RandomGenerator()), certificate: try Certificate(der: certDER))
 } else {
     ca = try TestCA()
-    let keyDER = try ca.key.pkcs1DER().withBytes { Array($0) }
+    let keyDER = try (ca.key as! SoftwareKey).privateKeyDER().withBytes { Array($0) }
     guard FileManager.default.createFile(atPath: keyPath, contents: Data(PEM.encode(keyDER, label: "RSA PRIVATE KEY").utf8),
                                          attributes: [.posixPermissions: 0o600]) else { fatalError("cannot write \(keyPath)") }
 }
 let responder = try TestResponder(ca: ca, fault: fault)
 responder.legacyAlgorithms = CommandLine.arguments.contains("--legacy")
+responder.contentInEveryReply = CommandLine.arguments.contains("--content-in-replies")
+responder.passwordReplies = CommandLine.arguments.contains("--password-replies")
+if let bag = argument("--bag") {
+    guard let chosen = ResponderBag(rawValue: bag) else {
+        FileHandle.standardError.write(Data("unknown --bag \(bag)\n".utf8))
+        exit(2)
+    }
+    responder.bag = chosen
+}
 if let lifetime = argument("--lifetime").flatMap(Int64.init) { responder.certificateLifetime = lifetime }
 if CommandLine.arguments.contains("--no-challenge") { responder.challenge = nil }
 try Data(PEM.encode(ca.certificate.der, label: "CERTIFICATE").utf8).write(to: URL(fileURLWithPath: state + "/ca.pem"))

@@ -55,9 +55,17 @@ public struct OpenSSLCA {
 
     /// Issues a certificate for a fresh key; returns (certificate DER, key path).
     public func issue(subject: String, days: Int = 1, extensions: String? = nil) throws -> ([UInt8], String) {
+        try issue(subject: subject, days: days, extensionList: extensions.map { [$0] } ?? [])
+    }
+
+    /// The same, with several extensions (`-addext` arguments), and optionally a key type for
+    /// `openssl req -newkey` (`rsa:2048`, `ec -pkeyopt ec_paramgen_curve:P-256` is given as
+    /// ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"]).
+    public func issue(subject: String, days: Int = 1, extensionList: [String], newkey: [String] = ["rsa:2048"],
+                      pem: Bool = false) throws -> ([UInt8], String) {
         let base = directory.appendingPathComponent(UUID().uuidString).path
-        var request = ["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", base + ".key", "-out", base + ".csr", "-subj", subject]
-        if let extensions { request += ["-addext", extensions] }
+        var request = ["req", "-new", "-newkey"] + newkey + ["-nodes", "-keyout", base + ".key", "-out", base + ".csr", "-subj", subject]
+        for item in extensionList { request += ["-addext", item] }
         let made = try OpenSSL.run(request)
         precondition(made.status == 0, made.error)
         let signed = try OpenSSL.run(["x509", "-req", "-in", base + ".csr", "-CA", certPath, "-CAkey", keyPath,
@@ -65,6 +73,22 @@ public struct OpenSSLCA {
                                       "-copy_extensions", "copy"])
         precondition(signed.status == 0, signed.error)
         return ([UInt8](try Data(contentsOf: URL(fileURLWithPath: base + ".der"))), base + ".key")
+    }
+
+    /// A CA standing on a certificate and key this CA issued (an intermediate, or a device key
+    /// that was never meant to issue anything).
+    public func subordinate(subject: String, extensionList: [String]) throws -> OpenSSLCA {
+        let (der, key) = try issue(subject: subject, days: 2, extensionList: extensionList)
+        return try OpenSSLCA(certificateDER: der, keyPath: key)
+    }
+
+    /// An issuer from an existing certificate and key.
+    public init(certificateDER: [UInt8], keyPath: String) throws {
+        directory = try scratchDirectory("ca")
+        let certPath = directory.appendingPathComponent("ca.pem").path
+        try OpenSSL.run(["x509", "-inform", "DER", "-out", certPath], input: Data(certificateDER))
+        try FileManager.default.copyItem(atPath: keyPath, toPath: directory.appendingPathComponent("ca.key").path)
+        certDER = certificateDER
     }
 }
 

@@ -40,15 +40,37 @@ public enum ResponderFault: String, CaseIterable, Sendable {
     case connectionReset = "connection-reset"
 }
 
+/// What GetCACert answers, and so who decrypts requests and signs replies.
+public enum ResponderBag: String, CaseIterable, Sendable {
+    /// The CA certificate alone: it decrypts and signs.
+    case caOnly = "ca"
+    /// NDES's shape: the CA, an encryption RA and a signing RA, both marked with the Certificate
+    /// Request Agent purpose.
+    case splitRA = "ca-ra"
+    /// A root (the pin) and an issuing intermediate CA that decrypts, signs and issues.
+    case intermediate
+    /// An attack: the CA, another device's certificate (CA:FALSE) and an "RA" that device's key
+    /// issued; the fake RA signs replies. A client must refuse it.
+    case deviceRA = "device-ra"
+}
+
 /// A SCEP server in a box: answers GetCACaps, GetCACert and PKIOperation as a real CA would,
 /// except for the fault it was told to inject. Replies are built with the CMS layer and signed
 /// with SHA-256 and AES, or with SHA-1 and single DES when `legacyAlgorithms` mimics micromdm.
+/// PENDING and FAILURE replies carry no content, as RFC 8894 section 3.3.2 has them, unless
+/// `contentInEveryReply` mimics micromdm, which sends an empty one.
 public final class TestResponder {
     public private(set) var ca: TestCA
     /// With `nextCA`: from this time on (the responder's clock) the next CA takes over.
     public var rolloverAt: Int64?
     public var fault: ResponderFault
     public var legacyAlgorithms = false
+    public var contentInEveryReply = false
+    /// Answer EC clients with a password recipient (the challenge) instead of key agreement.
+    public var passwordReplies = false
+    public var bag: ResponderBag = .caOnly {
+        didSet { try? makeBagCertificates() }
+    }
     public var challenge: [UInt8]? = Array("s3cret".utf8)
     public var certificateLifetime: Int64 = 86_400
     /// The responder's clock, for tests that simulate time; the real clock when nil.
@@ -62,10 +84,52 @@ public final class TestResponder {
     private var firstReply: [UInt8]?
     private let stranger: TestCA
 
+    /// Who decrypts requests and who signs replies, by the bag.
+    private var decrypters: [(key: PrivateKey, certificate: Certificate)] = []
+    private var signer: (key: PrivateKey, certificate: Certificate)
+    private var issuer: TestCA
+    private var bagCertificates: [Certificate] = []
+
     public init(ca: TestCA, fault: ResponderFault = .none) throws {
         self.ca = ca
         self.fault = fault
         stranger = try TestCA(subject: "CN=Stranger CA")
+        signer = (ca.key, ca.certificate)
+        issuer = ca
+        try makeBagCertificates()
+    }
+
+    private func makeBagCertificates() throws {
+        let agent = CertificateExtension.extendedKeyUsage([OID.microsoftCertificateRequestAgent])
+        decrypters = [(ca.key, ca.certificate)]
+        signer = (ca.key, ca.certificate)
+        issuer = ca
+        bagCertificates = [ca.certificate]
+        switch bag {
+        case .caOnly:
+            break
+        case .splitRA:
+            let encryption = try ca.issueKey(subject: "CN=SCEP RA encryption", extensions: [.keyUsage([.keyEncipherment]), agent])
+            let signing = try ca.issueKey(subject: "CN=SCEP RA signing", extensions: [.keyUsage([.digitalSignature]), agent])
+            decrypters = [encryption]
+            signer = signing
+            bagCertificates = [ca.certificate, encryption.certificate, signing.certificate]
+        case .intermediate:
+            let intermediate = try TestCA(subject: "CN=Issuing CA,O=scep-agent tests", issuer: ca)
+            decrypters = [(intermediate.key, intermediate.certificate)]
+            signer = (intermediate.key, intermediate.certificate)
+            issuer = intermediate
+            bagCertificates = [ca.certificate, intermediate.certificate]
+        case .deviceRA:
+            let device = try ca.issueKey(subject: "CN=Another Device",
+                                         extensions: [.basicConstraints(BasicConstraints(isCA: false)),
+                                                      .keyUsage([.digitalSignature, .keyEncipherment])])
+            let deviceAsCA = try TestCA(key: device.key, certificate: device.certificate)
+            let fakeRA = try deviceAsCA.issueKey(subject: "CN=Fake RA", extensions: [.keyUsage([.digitalSignature, .keyEncipherment])])
+            decrypters = [(ca.key, ca.certificate), device, fakeRA]
+            signer = fakeRA
+            bagCertificates = [ca.certificate, device.certificate, fakeRA.certificate]
+        }
     }
 
     public var capabilitiesText: String {
@@ -84,6 +148,7 @@ public final class TestResponder {
             ca = next
             nextCA = nil
             self.rolloverAt = nil
+            try? makeBagCertificates()
         }
         switch fault {
         case .http500: return SCEPResponse(status: 500, contentType: "text/plain", body: Array("internal error".utf8))
@@ -94,14 +159,16 @@ public final class TestResponder {
         case "GetCACaps":
             return SCEPResponse(status: 200, contentType: "text/plain", body: Array(capabilitiesText.utf8))
         case "GetCACert":
-            return SCEPResponse(status: 200, contentType: "application/x-x509-ca-cert", body: ca.certificate.der)
+            if bag == .caOnly { return SCEPResponse(status: 200, contentType: "application/x-x509-ca-cert", body: ca.certificate.der) }
+            return SCEPResponse(status: 200, contentType: "application/x-x509-ca-ra-cert",
+                                body: SignedData.certificatesOnly(bagCertificates.map { $0.der }))
         case "GetNextCACert":
             guard let next = nextCA else { return SCEPResponse(status: 404, contentType: "text/plain", body: []) }
             do {
                 let signerCA = fault == .foreignSigner ? stranger : ca
                 var body = try SignedData.build(content: SignedData.certificatesOnly([next.certificate.der]),
                                                 signer: CMSSigner(key: signerCA.key, certificate: signerCA.certificate, digest: .sha256),
-                                                attributes: [], random: ca.random)
+                                                attributes: [])
                 if fault == .badSignature { body[body.count - 8] ^= 0x01 }
                 return SCEPResponse(status: 200, contentType: "application/x-x509-next-ca-cert", body: body)
             } catch {
@@ -129,22 +196,34 @@ public final class TestResponder {
         }
     }
 
-    struct Request {
-        let type: String
-        let transactionID: String
-        let senderNonce: [UInt8]
-        let signer: Certificate
-        let content: [UInt8]
+    public struct Request {
+        public let type: String
+        public let transactionID: String
+        public let senderNonce: [UInt8]
+        public let signer: Certificate
+        public let content: [UInt8]
+
+        public init(type: String, transactionID: String, senderNonce: [UInt8], signer: Certificate, content: [UInt8]) {
+            self.type = type
+            self.transactionID = transactionID
+            self.senderNonce = senderNonce
+            self.signer = signer
+            self.content = content
+        }
     }
 
     func pkiOperation(_ message: [UInt8]) throws -> [UInt8] {
         lastRequestDER = message
-        let signed = try SignedData(der: message, context: "request")
+        let signed = try SignedData(message: message)
         let signerInfo = try require(signed.signers.first, "no signer")
         let signer = try require(signed.certificates.first { signerInfo.identifies($0) }, "signer certificate missing")
         let attributes = try signed.verify(signer: signer, signerInfo: signerInfo)
         let envelope = try require(signed.content, "no content")
-        let inner = try EnvelopedData.open(envelope, key: ca.key, certificate: ca.certificate, random: ca.random, context: "request")
+        var opened: EnvelopedData.Opened? = nil
+        for decrypter in decrypters where opened == nil {
+            opened = try? EnvelopedData.open(envelope, with: EnvelopedData.Keys(key: decrypter.key, certificate: decrypter.certificate))
+        }
+        let inner = try require(opened, "the request is not encrypted to this server")
         let request = Request(type: try printable(attributes.value(of: OID.scepMessageType)),
                               transactionID: try printable(attributes.value(of: OID.scepTransactionID)),
                               senderNonce: try octets(attributes.value(of: OID.scepSenderNonce)),
@@ -182,15 +261,26 @@ public final class TestResponder {
             return try certRep(for: request, status: "2", failInfo: "2", failText: "challenge password rejected")
         }
         var publicKey = csr.publicKeyInfo
-        if fault == .issuedForOtherKey { publicKey = try stranger.key.publicKeyInfoDER() }
-        let issued = try ca.issue(subject: csr.subject, publicKeyInfo: publicKey, lifetime: certificateLifetime,
-                                  notBefore: clock.map { $0() - 60 })
+        if fault == .issuedForOtherKey { publicKey = stranger.key.publicKeyInfo }
+        let issued = try issuer.issue(subject: csr.subject, publicKeyInfo: publicKey, lifetime: certificateLifetime,
+                                      notBefore: clock.map { $0() - 60 })
         issuedCertificates.append(issued)
-        let bag = SignedData.certificatesOnly([issued.der, ca.certificate.der])
-        let recipient = fault == .encryptedToSomeoneElse ? stranger.certificate : request.signer
-        let envelopeOut = try EnvelopedData.build(content: bag, recipient: recipient, cipher: legacyAlgorithms ? .desCBC : .aes128CBC,
-                                                  random: ca.random)
-        return try certRep(for: request, status: "0", content: envelopeOut)
+        let chain = [issued.der] + (issuer === ca ? [ca.certificate.der] : [issuer.certificate.der, ca.certificate.der])
+        let bag = SignedData.certificatesOnly(chain)
+        return try certRep(for: request, status: "0", content: try replyEnvelope(bag, for: request))
+    }
+
+    /// The SUCCESS envelope: to the request's signer, by key transport or key agreement as its
+    /// key allows, or to the challenge password when `passwordReplies` is set for EC clients.
+    func replyEnvelope(_ content: [UInt8], for request: Request) throws -> [UInt8] {
+        let cipher: ContentCipher = legacyAlgorithms ? .desCBC : .aes128CBC
+        if fault == .encryptedToSomeoneElse {
+            return try EnvelopedData.build(content: SecretBytes(content), to: .certificate(stranger.certificate), cipher: cipher, random: ca.random)
+        }
+        if passwordReplies, request.signer.keyType?.isRSA == false, let challenge {
+            return try EnvelopedData.build(content: SecretBytes(content), to: .password(SecretBytes(challenge)), cipher: cipher, random: ca.random)
+        }
+        return try EnvelopedData.build(content: SecretBytes(content), to: .certificate(request.signer), cipher: cipher, random: ca.random)
     }
 
     private var pendingCSRs: [String: [UInt8]] = [:]
@@ -198,8 +288,7 @@ public final class TestResponder {
 
     /// GetCert and GetCRL: the content is an IssuerAndSerialNumber.
     func query(_ request: Request) throws -> [UInt8] {
-        var reader = try DERReader(request.content, context: "query")
-        let target = try IssuerAndSerialNumber(from: &reader, "query")
+        let target = try IssuerAndSerialNumber(derEncoded: request.content)
         guard let found = issuedCertificates.first(where: { target.identifies($0) }) else {
             return try certRep(for: request, status: "2", failInfo: "4", failText: "no such certificate")
         }
@@ -207,29 +296,39 @@ public final class TestResponder {
         if request.type == "21" {
             bag = SignedData.certificatesOnly([found.der])
         } else {
-            bag = ContentInfo.wrap(OID.signedData, DER.sequence([
-                DER.integer(1), DER.tlv(DERTag.set, [UInt8]()), DER.sequence([DER.objectIdentifier(OID.data)]),
-                DER.tlv(DERTag.contextConstructed(1), try ca.emptyCRL()), DER.tlv(DERTag.set, [UInt8]()),
-            ]))
+            let crl = try issuer.emptyCRL()
+            bag = DER.encode { writer in
+                writer.writeSequence { writer in
+                    writer.write(OID.signedData)
+                    writer.writeExplicit(0) { writer in
+                        writer.writeSequence { writer in
+                            writer.writeInteger(1)
+                            writer.writeConstructed(DERTag.set) { _ in }
+                            writer.writeSequence { $0.write(OID.data) }
+                            writer.writeConstructed(DERTag.contextConstructed(1)) { $0.writeEncoded(crl) }
+                            writer.writeConstructed(DERTag.set) { _ in }
+                        }
+                    }
+                }
+            }
         }
-        let envelope = try EnvelopedData.build(content: bag, recipient: request.signer, cipher: .aes128CBC, random: ca.random)
-        return try certRep(for: request, status: "0", content: envelope)
+        return try certRep(for: request, status: "0", content: try replyEnvelope(bag, for: request))
     }
 
-    func certRep(for request: Request, status: String, failInfo: String? = nil, failText: String? = nil,
-                 content: [UInt8] = []) throws -> [UInt8] {
+    public func certRep(for request: Request, status: String, failInfo: String? = nil, failText: String? = nil,
+                 content: [UInt8]? = nil) throws -> [UInt8] {
         var attributes = [
-            Attribute(OID.scepTransactionID, DER.printableString(fault == .wrongTransaction ? "not-your-transaction" : request.transactionID)),
-            Attribute(OID.scepMessageType, DER.printableString(fault == .wrongMessageType ? "19" : "3")),
-            Attribute(OID.scepPKIStatus, DER.printableString(status)),
-            Attribute(OID.scepSenderNonce, DER.octetString(try ca.random.bytes(16))),
-            Attribute(OID.scepRecipientNonce, DER.octetString(fault == .wrongNonce ? try ca.random.bytes(16) : request.senderNonce)),
+            Attribute(OID.scepTransactionID) { $0.writePrintableString(fault == .wrongTransaction ? "not-your-transaction" : request.transactionID) },
+            Attribute(OID.scepMessageType) { $0.writePrintableString(fault == .wrongMessageType ? "19" : "3") },
+            Attribute(OID.scepPKIStatus) { $0.writePrintableString(status) },
+            Attribute(OID.scepSenderNonce, DER.encode { $0.writeOctetString(try! ca.random.bytes(16)) }),
+            Attribute(OID.scepRecipientNonce, DER.encode { $0.writeOctetString(fault == .wrongNonce ? try! ca.random.bytes(16) : request.senderNonce) }),
         ]
-        if let failInfo { attributes.append(Attribute(OID.scepFailInfo, DER.printableString(failInfo))) }
-        if let failText { attributes.append(Attribute(OID.scepFailInfoText, DER.utf8String(failText))) }
-        let signerCA = fault == .foreignSigner ? stranger : ca
-        let signer = CMSSigner(key: signerCA.key, certificate: signerCA.certificate, digest: legacyAlgorithms ? .sha1 : .sha256)
-        var reply = try SignedData.build(content: content, signer: signer, attributes: attributes, random: ca.random)
+        if let failInfo { attributes.append(Attribute(OID.scepFailInfo) { $0.writePrintableString(failInfo) }) }
+        if let failText { attributes.append(Attribute(OID.scepFailInfoText) { $0.writeUTF8String(failText) }) }
+        let signing = fault == .foreignSigner ? (stranger.key, stranger.certificate) : signer
+        let cmsSigner = CMSSigner(key: signing.0, certificate: signing.1, digest: legacyAlgorithms ? .sha1 : .sha256)
+        var reply = try SignedData.build(content: content ?? (contentInEveryReply ? [] : nil), signer: cmsSigner, attributes: attributes)
         if fault == .badSignature { reply[reply.count - 8] ^= 0x01 }
         return reply
     }
@@ -238,6 +337,7 @@ public final class TestResponder {
 /// The responder as an in-process transport, so protocol tests need no network.
 public struct InProcessTransport: SCEPTransport {
     public let responder: TestResponder
+    public var authenticatesServer = false
     public private(set) var requests: [(method: String, query: String)] = []
 
     public init(responder: TestResponder) { self.responder = responder }
@@ -279,11 +379,11 @@ func require<T>(_ value: T?, _ message: String) throws -> T {
 }
 
 func printable(_ value: [UInt8]?) throws -> String {
-    var reader = try DERReader(try require(value, "attribute missing"), context: "attribute")
+    var reader = DERReader(try require(value, "attribute missing"))
     return String(decoding: try reader.read(DERTag.printableString).contents, as: UTF8.self)
 }
 
 func octets(_ value: [UInt8]?) throws -> [UInt8] {
-    var reader = try DERReader(try require(value, "attribute missing"), context: "attribute")
+    var reader = DERReader(try require(value, "attribute missing"))
     return Array(try reader.readOctetString())
 }

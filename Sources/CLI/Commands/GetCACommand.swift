@@ -14,18 +14,20 @@ func getCACommand(_ context: CommandContext) throws(CommandFailure) {
     do { certificates = try client.caCertificatesUnpinned() } catch { throw CommandFailure(error) }
     let ca: CACertificates
     do {
-        ca = try CACertificates(certificates: certificates, pin: pin, now: now)
+        ca = try CACertificates(certificates: certificates, pin: pin, raPins: context.settings.raFingerprints, now: now)
     } catch {
         for certificate in certificates { printCertificate(certificate, role: "untrusted") }
         throw CommandFailure(error)
     }
-    printCertificate(ca.anchor, role: "pinned CA")
+    let recipient = try? ca.encryptionRecipient()
+    printCertificate(ca.anchor, role: ca.anchor == recipient ? "pinned CA (encryption)" : "pinned CA")
     for certificate in ca.others {
-        let role = certificate == ca.encryptionRecipient ? "RA (encryption)" : (certificate.isCA ? "intermediate CA" : "RA")
-        printCertificate(certificate, role: role)
+        let kind = certificate.isCA ? "intermediate CA" : (certificate.isRegistrationAuthority ? "RA" : "end entity")
+        printCertificate(certificate, role: certificate == recipient ? kind + " (encryption)" : kind)
     }
-    if ca.ignored > 0 {
-        context.logger.warn("ignored certificates that do not chain to the pinned CA", [("count", "\(ca.ignored)")])
+    for refused in ca.refused {
+        printCertificate(refused.certificate, role: "refused")
+        context.logger.warn("ignored a certificate from the server", [("detail", "\(refused.error)")])
     }
     if let out = context.settings.out {
         let pem = ca.all.map { PEM.encode($0.der, label: "CERTIFICATE") }.joined()

@@ -4,7 +4,7 @@ import Platform
 
 /// Opening the keystore and the published copies as the settings describe them.
 extension CommandContext {
-    func openKeystore(forWriting: Bool) throws(CommandFailure) -> Keystore {
+    func openKeystore(forWriting: Bool, random: RandomGenerator) throws(CommandFailure) -> Keystore {
         var secret: SecretBytes? = nil
         if let path = settings.deviceSecret {
             do { secret = SecretBytes(try readFile(path, limit: 4096)) } catch {
@@ -15,7 +15,8 @@ extension CommandContext {
         defer { secret?.wipe() }
         let keystore: Keystore
         do {
-            keystore = try Keystore(path: settings.keystore, create: forWriting, forWriting: forWriting, deviceSecret: secret)
+            keystore = try Keystore(path: settings.keystore, create: forWriting, forWriting: forWriting, deviceSecret: secret,
+                                    random: random)
         } catch {
             throw CommandFailure(.failure, "\(error)")
         }

@@ -8,13 +8,13 @@ import Platform
 func runCommand(_ context: CommandContext, reloadArguments: [String]) throws(CommandFailure) {
     let waiter: Waiter
     do { waiter = try Waiter() } catch { throw CommandFailure(.failure, "cannot set up signal handling: \(error)") }
-    let keystore = try context.openKeystore(forWriting: true)
+    let random = try context.randomGenerator()
+    let keystore = try context.openKeystore(forWriting: true, random: random)
     do {
         if let existing = try keystore.load() { context.repairPublishedCopies(existing) }
     } catch {
         context.logger.error("the keystore cannot be read", [("detail", "\(error)")])
     }
-    let random = try context.randomGenerator()
     var daemon = Daemon(host: SystemHost(context: context, waiter: waiter), configuration: context.settings.agentConfiguration,
                         keystore: keystore, random: random)
     daemon.reload = {

@@ -8,7 +8,7 @@ import X509
 /// `status`: the identity in the keystore, for people or (`--json`) for machines. Read-only: it
 /// neither takes the lock nor repairs anything.
 func statusCommand(_ context: CommandContext) throws(CommandFailure) {
-    let keystore = try context.openKeystore(forWriting: false)
+    let keystore = try context.openKeystore(forWriting: false, random: try context.randomGenerator())
     let loaded: StoredIdentity?
     do { loaded = try keystore.load() } catch { throw CommandFailure(.failure, "\(error)") }
     for warning in keystore.takeWarnings() { context.logger.warn("keystore", [("detail", warning)]) }
@@ -16,7 +16,7 @@ func statusCommand(_ context: CommandContext) throws(CommandFailure) {
         throw CommandFailure(.failure, "the keystore \(context.settings.keystore) holds no identity yet; run 'enroll' (or 'run')")
     }
     let certificate = identity.certificate
-    let schedule = RenewalSchedule(threshold: context.settings.renewalThreshold)
+    let schedule = RenewalSchedule(threshold: context.settings.renewBefore)
     let renewal = schedule.jitteredTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter,
                                         seed: Daemon<SystemHost>.seed(certificate.publicKeyInfo))
     let now = wallClockSeconds()

@@ -62,11 +62,11 @@ struct SystemHost: AgentHost {
 extension Settings {
     /// The agent's view of the settings.
     var agentConfiguration: AgentConfiguration {
-        AgentConfiguration(pin: caFingerprint ?? [], subject: subject, keyBits: keyBits, reuseKey: reuseKey,
-                           extensions: requestExtensions, schedule: RenewalSchedule(threshold: renewalThreshold),
+        AgentConfiguration(pin: caFingerprint ?? [], subject: subject, keyType: keyType, reuseKey: reuseKey,
+                           extensions: requestExtensions, schedule: RenewalSchedule(threshold: renewBefore),
                            pollInterval: pollInterval, pollTimeout: pollTimeout, retryMinimum: retryMinimum,
                            retryMaximum: retryMaximum, allowWeakCrypto: allowWeakCrypto, hook: hook,
-                           consumeChallenge: consumeChallenge)
+                           consumeChallenge: consumeChallenge, raPins: raFingerprints)
     }
 }
 

@@ -2,8 +2,9 @@
  * CMbedTLS: the crypto layer's only door to mbedTLS 2.28 (Debian libmbedtls-dev).
  *
  * What Swift cannot import directly (string macros, size macros, variadic or macro-only helpers)
- * is wrapped here as scep_mbedtls_*; scep_padding_random is the one helper written in C, because
- * mbedTLS calls it back hundreds of times per operation. Nothing outside Sources/Crypto may import
+ * is wrapped here as scep_mbedtls_*. Two helpers are written in C: scep_padding_random, because
+ * mbedTLS calls it back hundreds of times per operation, and scep_ecdh_shared_secret, because it
+ * works on the fields of mbedTLS's structures. Nothing outside Sources/Crypto may import
  * this module (Scripts/check-layers.sh).
  */
 #ifndef SCEP_CMBEDTLS_H
@@ -18,12 +19,16 @@
 #include <mbedtls/cipher.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/des.h>
+#include <mbedtls/ecdh.h>
+#include <mbedtls/ecdsa.h>
+#include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/gcm.h>
 #include <mbedtls/md.h>
 #include <mbedtls/net_sockets.h> /* only for its MBEDTLS_ERR_NET_* codes; sockets are the platform layer's */
 #include <mbedtls/pk.h>
+#include <mbedtls/pkcs5.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/rsa.h>
 #include <mbedtls/sha1.h>
@@ -58,5 +63,11 @@ typedef struct {
 void scep_padding_source_init(scep_padding_source *source, mbedtls_ctr_drbg_context *drbg);
 int scep_padding_random(void *context, unsigned char *output, size_t length);
 void scep_padding_source_free(scep_padding_source *source);
+
+/* The ECDH shared secret (x-coordinate) of an EC private key and a peer's uncompressed point,
+ * checked to be on the key's curve first (ecdh.c). secret_length must be the coordinate size. */
+int scep_ecdh_shared_secret(mbedtls_pk_context *key, const unsigned char *peer, size_t peer_length,
+                            unsigned char *secret, size_t secret_length,
+                            int (*f_rng)(void *, unsigned char *, size_t), void *p_rng);
 
 #endif
