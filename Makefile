@@ -76,6 +76,8 @@ responder: deps
 # The shipped binary against the fault-injecting responder and the real micromdm scepserver.
 interop-test: static responder
 	@echo "== faults.sh" && Tests/Interop/faults.sh $(BINARY) .build/debug/scep-test-responder
+	@echo "== oracle selftest" && Tests/Oracle/selftest.sh $(BINARY)
+	@echo "== oracle.sh" && Tests/Interop/oracle.sh $(BINARY)
 	@echo "== micromdm.sh" && Tests/Interop/micromdm.sh $(BINARY)
 	@echo "== tls.sh" && Tests/Interop/tls.sh $(BINARY) .build/debug/scep-test-responder
 	@echo "== keystore.sh" && Tests/Interop/keystore.sh $(BINARY) .build/debug/scep-test-responder 200

@@ -23,6 +23,8 @@ packages=(
     qemu-user-static
     valgrind        # make memcheck
     socat           # TLS in front of the test responder (Tests/Interop/tls.sh)
+    # The independent SCEP server the replies are checked against (Tests/Oracle), and its selftest.
+    python3 python3-asn1crypto python3-cryptography curl
 )
 
 # --mbedtls-source: make Debian's source packages reachable (a deb-src entry) for

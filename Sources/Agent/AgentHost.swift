@@ -9,7 +9,8 @@ import X509
 public struct AgentConfiguration {
     public var pin: [UInt8]
     public var subject: DistinguishedName?
-    public var keyType: KeyType
+    /// The type of new keys; nil keeps the type of the key in service (RSA-2048 on first boot).
+    public var keyType: KeyType?
     public var reuseKey: Bool
     public var extensions: [CertificateExtension]
     public var schedule: RenewalSchedule
@@ -23,7 +24,7 @@ public struct AgentConfiguration {
     /// `--ra-fingerprint`: when set, only these certificates may receive requests or sign replies.
     public var raPins: [[UInt8]]
 
-    public init(pin: [UInt8], subject: DistinguishedName?, keyType: KeyType = .defaultType, reuseKey: Bool,
+    public init(pin: [UInt8], subject: DistinguishedName?, keyType: KeyType? = nil, reuseKey: Bool,
                 extensions: [CertificateExtension], schedule: RenewalSchedule, pollInterval: Int64, pollTimeout: Int64,
                 retryMinimum: Int64, retryMaximum: Int64, allowWeakCrypto: Bool, hook: String?, consumeChallenge: Bool,
                 raPins: [[UInt8]] = []) {

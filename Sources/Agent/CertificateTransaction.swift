@@ -62,7 +62,8 @@ public enum CertificateTransaction {
             logger.warn("renewing with the current key (--reuse-key)")
             key = existing.key
         } else {
-            do { key = try SoftwareKey.generate(configuration.keyType, random: random) } catch {
+            let type = configuration.keyType ?? existing?.key.type ?? .defaultType
+            do { key = try SoftwareKey.generate(type, random: random) } catch {
                 throw AgentFailure(.failed, "\(error)")
             }
         }

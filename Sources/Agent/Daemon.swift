@@ -28,7 +28,8 @@ public struct Daemon<Host: AgentHost> {
     /// rather than mistake a damaged keystore for first boot.
     var loadFailure: String? = nil
     /// When the last certificate was obtained: renewals never follow each other more closely
-    /// than --retry-min, even if --renew-before exceeds the certificate's lifetime.
+    /// than `RenewalSchedule.minimumSpacing` (--retry-min, or a tenth of a short certificate's
+    /// lifetime), even if --renew-before exceeds the certificate's lifetime.
     var lastSuccess: Int64? = nil
     /// When to look for the next CA again, once in its rollover window.
     var nextCACheck: Int64 = 0
@@ -61,7 +62,10 @@ public struct Daemon<Host: AgentHost> {
         let certificate = identity.certificate
         var due = configuration.schedule.jitteredTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter,
                                                       seed: Daemon.seed(certificate.publicKeyInfo))
-        if let lastSuccess { due = max(due, lastSuccess + configuration.retryMinimum) }
+        if let lastSuccess {
+            due = max(due, lastSuccess + RenewalSchedule.minimumSpacing(retryMinimum: configuration.retryMinimum,
+                                                                        notBefore: certificate.notBefore, notAfter: certificate.notAfter))
+        }
         if now < due { return .sleep(until: due) }
         return .renew
     }
@@ -126,7 +130,10 @@ public struct Daemon<Host: AgentHost> {
                     continue
                 }
                 let remaining = identity.map { max(0, $0.certificate.notAfter - host.now()) } ?? 0
-                let delay = backoff.failed(randomUnit: randomUnit(), remainingValidity: remaining)
+                var delay = backoff.failed(randomUnit: randomUnit(), remainingValidity: remaining)
+                // While the certificate in service is still valid, the next try comes before it
+                // expires: half the time left at most (a short certificate's last chances).
+                if remaining > 0 { delay = min(delay, max(1, remaining / 2)) }
                 nextRetry = host.now() + delay
                 host.logger.error(kind == .renew ? "renewal failed" : "enrollment failed",
                                   [("detail", error.message), ("retry_in", "\(delay)s"), ("failures", "\(backoff.failures)")])

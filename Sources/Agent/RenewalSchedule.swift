@@ -41,4 +41,12 @@ public struct RenewalSchedule: Equatable, Sendable {
         mixed ^= mixed >> 33
         return due + Int64(mixed % UInt64(spread))
     }
+
+    /// The least time between two successful renewals: --retry-min, but never more than a tenth
+    /// of the certificate's lifetime (at least a second). A certificate that lives two minutes
+    /// is then renewed well before not-after with the default --retry-min of a minute, while a
+    /// --renew-before longer than the lifetime still cannot make the agent renew in a loop.
+    public static func minimumSpacing(retryMinimum: Int64, notBefore: Int64, notAfter: Int64) -> Int64 {
+        max(1, min(retryMinimum, (notAfter - notBefore) / 10))
+    }
 }

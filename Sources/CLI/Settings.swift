@@ -28,7 +28,9 @@ public struct Settings: Equatable {
     public var subjectAltNames: [SubjectAltName] = []
     public var keyUsage: KeyUsage? = nil
     public var extendedKeyUsage: [ObjectIdentifier] = []
-    public var keyType: KeyType = .defaultType
+    /// Nil when not configured: a first enrollment makes RSA-2048, a renewal keeps the type of
+    /// the key in service.
+    public var keyType: KeyType? = nil
     public var keystore: String = "/var/lib/scep-agent"
     public var certOut: String? = nil
     public var keyOut: String? = nil

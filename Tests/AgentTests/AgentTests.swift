@@ -136,11 +136,14 @@ func makeDaemon(fault: ResponderFault = .none, lifetime: Int64 = 86_400, stopAft
         let delays = [world.waits[0] - due] + zip(world.waits.dropLast(), world.waits.dropFirst()).map { $1 - $0 }
         #expect(delays.count >= 5)
         // Each delay lies in the upper half of its ceiling: 60s, 120s, 240s... capped at 6h, and
-        // never below a fiftieth of the validity left.
+        // never below a fiftieth of the validity left; while the certificate is still valid, the
+        // next try also comes before it expires (half the time left at most).
         for (index, gap) in delays.enumerated() {
             let remaining = max(0, enrolled.certificate.notAfter - attempts[index])
             let ceiling = max(min(Int64(60) << Int64(index), Int64(6 * 3600)), min(Int64(6 * 3600), remaining / 50))
-            #expect(gap >= ceiling / 2 && gap <= ceiling, "attempt \(index + 1): \(gap)s, ceiling \(ceiling)s")
+            let cap = remaining > 0 ? max(1, remaining / 2) : Int64.max
+            #expect(gap >= min(ceiling / 2, cap) && gap <= min(ceiling, cap), "attempt \(index + 1): \(gap)s, ceiling \(ceiling)s")
+            if remaining > 0 { #expect(attempts[index] + gap <= enrolled.certificate.notAfter) }
         }
         #expect(try daemon.keystore.load()?.certificate == enrolled.certificate, "the identity stays in service")
         // The server comes back: the next attempt renews.
@@ -189,6 +192,45 @@ func makeDaemon(fault: ResponderFault = .none, lifetime: Int64 = 86_400, stopAft
         #expect(count >= 5 && count <= 61, "\(count) transactions in an hour")
         let notBefores = world.responder.issuedCertificates.map { $0.notBefore }
         for (earlier, later) in zip(notBefores.dropLast(), notBefores.dropFirst()) { #expect(later - earlier >= 60) }
+    }
+
+    /// An EC identity renews with RenewalReq signed by ECDSA, each time with a new EC key; with
+    /// no key type configured, a renewal keeps the type of the key in service.
+    @Test(arguments: [(KeyType?.some(.ec(.p256)), false), (.some(.ec(.p384)), true), (nil, false)])
+    func anECIdentityRenewsWithNewECKeys(keyType: KeyType?, passwordReplies: Bool) throws {
+        var (daemon, world) = try makeDaemon(lifetime: 86_400, stopAfter: 3 * 86_400) { $0.keyType = keyType ?? .ec(.p256) }
+        world.responder.passwordReplies = passwordReplies
+        if keyType == nil {
+            // Enroll with P-256, then renew with nothing configured.
+            world.stopAt = world.time + 1
+            daemon.run()
+            daemon.configuration.keyType = nil
+            world.stopAt = world.time + 3 * 86_400
+        }
+        daemon.run()
+        let issued = world.responder.issuedCertificates
+        #expect(world.responder.pkiOperations.filter { $0 == "17" }.count >= 3, "\(world.responder.pkiOperations)")
+        let expected = keyType ?? .ec(.p256)
+        #expect(issued.allSatisfy { $0.keyType == expected })
+        #expect(Set(issued.map { $0.publicKeyInfo }).count == issued.count, "every renewal uses a new key")
+        let identity = try #require(try daemon.keystore.load())
+        #expect(identity.key.type == expected && identity.certificate == issued.last)
+    }
+
+    /// Certificates that live minutes, with default settings (--retry-min 1m): every renewal
+    /// comes before not-after, and none follows another within a tenth of the lifetime.
+    @Test func twoMinuteCertificatesRenewBeforeTheyExpire() throws {
+        var (daemon, world) = try makeDaemon(lifetime: 120, stopAfter: 1800)
+        daemon.run()
+        let issued = world.responder.issuedCertificates
+        #expect(issued.count >= 15, "\(issued.count) certificates in 30 minutes of 2-minute certificates")
+        for (earlier, later) in zip(issued.dropLast(), issued.dropFirst()) {
+            // The next certificate was issued (its notBefore is the issue time less 60 s) while
+            // the previous one was still valid, and not sooner than 12 s after it.
+            let issuedAt = later.notBefore + 60
+            #expect(issuedAt < earlier.notAfter, "renewed at \(issuedAt - earlier.notAfter) s past not-after")
+            #expect(issuedAt - (earlier.notBefore + 60) >= 12)
+        }
     }
 
     @Test func rollsOverToTheNextCAWhenTheCurrentOneExpires() throws {

@@ -8,7 +8,7 @@
 set -u
 DIST=$(readlink -f "${1:?usage: run.sh DIST}")
 HERE=$(dirname "$(readlink -f "$0")")
-. "$HERE/../Smoke/lib.sh"
+. "$HERE/../lib/checks.sh"
 cd "$HERE/../.."
 
 TINY_MAX_BYTES=700000   # issue 6: the tiny musl x86_64 build is at most 700 KB

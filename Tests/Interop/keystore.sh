@@ -7,7 +7,7 @@ set -u
 BIN=$(readlink -f "$1")
 RESPONDER=$(readlink -f "$2")
 RENEWALS=${3:-200}
-. "$(dirname "$0")/../Smoke/lib.sh"
+. "$(dirname "$0")/../lib/checks.sh"
 
 PORT=$((20000 + RANDOM % 20000))
 mkdir -p "$SCRATCH/responder"

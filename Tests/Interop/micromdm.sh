@@ -11,7 +11,7 @@
 set -u
 BIN=$(readlink -f "$1")
 RUNNER=${2:-}
-. "$(dirname "$0")/../Smoke/lib.sh"
+. "$(dirname "$0")/../lib/checks.sh"
 
 . "$(dirname "$0")/../../Scripts/lib/scepserver.sh"
 

@@ -8,7 +8,7 @@
 set -u
 BIN=$(readlink -f "$1")
 RESPONDER=${2:+$(readlink -f "$2")}
-. "$(dirname "$0")/../Smoke/lib.sh"
+. "$(dirname "$0")/../lib/checks.sh"
 . "$(dirname "$0")/../../Scripts/lib/scepserver.sh"
 SERVER_PID=
 RESPONDER_PID=

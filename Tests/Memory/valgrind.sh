@@ -11,7 +11,7 @@
 set -u
 BIN=$(readlink -f "$1")
 RESPONDER=$(readlink -f "$2")
-. "$(dirname "$0")/../Smoke/lib.sh"
+. "$(dirname "$0")/../lib/checks.sh"
 export LD_LIBRARY_PATH=$(dirname "$(command -v swiftc)")/../lib/swift/linux
 
 PORT=$((20000 + RANDOM % 20000))

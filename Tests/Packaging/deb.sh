@@ -7,7 +7,7 @@ set -u
 # This test installs and purges a package on the machine: without a package it must do nothing.
 [ -f "${1:-}" ] || { echo "usage: deb.sh DEB (a built package; make package-test builds it)" >&2; exit 2; }
 DEB=$(readlink -f "$1")
-. "$(dirname "$0")/../Smoke/lib.sh"
+. "$(dirname "$0")/../lib/checks.sh"
 if ! dpkg-query -W scep-agent >/dev/null 2>&1 && [ -e /etc/scep-agent.conf ]; then
     echo "deb.sh: /etc/scep-agent.conf exists but the package is not installed (left by an earlier run?);" >&2
     echo "        dpkg would ask about it. Remove it first." >&2

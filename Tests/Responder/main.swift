@@ -118,8 +118,15 @@ while served < maximumRequests {
         setsockopt(connection, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
         continue
     }
-    let head = "HTTP/1.1 \(response.status) X\r\nContent-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\nConnection: close\r\n\r\n"
-    let bytes = Array(head.utf8) + response.body
+    var head = "HTTP/1.1 \(response.status) X\r\nContent-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\nConnection: close\r\n\r\n"
+    var body = response.body
+    if operation == "GetCACert" && fault == .hugeContentLength {
+        head = "HTTP/1.1 200 OK\r\nContent-Type: application/x-x509-ca-cert\r\nContent-Length: 99999999999\r\nConnection: close\r\n\r\n"
+    } else if operation == "GetCACert" && fault == .hugeChunk {
+        head = "HTTP/1.1 200 OK\r\nContent-Type: application/x-x509-ca-cert\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        body = Array("80000000\r\n".utf8) + response.body
+    }
+    let bytes = Array(head.utf8) + body
     var offset = 0
     let drip = operation == "PKIOperation" && fault == .slowDrip
     while offset < bytes.count {

@@ -2,7 +2,7 @@
 # The shipped binary itself: fully static, stripped, small, and its command line behaves.
 set -u
 BIN=$(readlink -f "$1")
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/checks.sh"
 
 MAX_BYTES=1800000   # issue 2: at most 1.8 MB on x86_64
 

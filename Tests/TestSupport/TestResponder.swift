@@ -38,6 +38,14 @@ public enum ResponderFault: String, CaseIterable, Sendable {
     case slowDrip = "slow-drip"
     /// the request is read, then the connection is reset (RST) without an answer.
     case connectionReset = "connection-reset"
+    // Numbers past what a 32-bit Int holds, in GetCACert's answer (before any pin check): they
+    // killed the armv7hf build with SIGILL until lengths were parsed with checked arithmetic.
+    /// `Content-Length: 99999999999`.
+    case hugeContentLength = "huge-content-length"
+    /// A chunked body whose first chunk size is `80000000` (2 GiB).
+    case hugeChunk = "huge-chunk"
+    /// A body that starts `30 84 ff ff ff f0`: a DER length of 4 GiB less 16.
+    case hugeDERLength = "huge-der-length"
 }
 
 /// What GetCACert answers, and so who decrypts requests and signs replies.
@@ -159,6 +167,10 @@ public final class TestResponder {
         case "GetCACaps":
             return SCEPResponse(status: 200, contentType: "text/plain", body: Array(capabilitiesText.utf8))
         case "GetCACert":
+            if fault == .hugeDERLength {
+                return SCEPResponse(status: 200, contentType: "application/x-x509-ca-ra-cert",
+                                    body: [0x30, 0x84, 0xff, 0xff, 0xff, 0xf0] + ca.certificate.der)
+            }
             if bag == .caOnly { return SCEPResponse(status: 200, contentType: "application/x-x509-ca-cert", body: ca.certificate.der) }
             return SCEPResponse(status: 200, contentType: "application/x-x509-ca-ra-cert",
                                 body: SignedData.certificatesOnly(bagCertificates.map { $0.der }))
