@@ -82,6 +82,7 @@ interop-test: static responder
 	@echo "== tls.sh" && Tests/Interop/tls.sh $(BINARY) .build/debug/scep-test-responder
 	@echo "== keystore.sh" && Tests/Interop/keystore.sh $(BINARY) .build/debug/scep-test-responder 200
 	@echo "== daemon.sh" && Tests/Interop/daemon.sh $(BINARY) .build/debug/scep-test-responder
+	@echo "== sandbox.sh" && Tests/Interop/sandbox.sh $(BINARY) .build/debug/scep-test-responder
 
 deb: static
 	@Scripts/build-deb.sh $(BINARY) $(DIST)
@@ -100,5 +101,7 @@ fleet-sim: deps
 bench: static cross responder fleet-sim
 	@Scripts/bench.sh $(BINARY) .build/debug/scep-test-responder .build-sim/release/scep-fleet-sim
 
+# Every scratch directory any target builds in (each `--scratch-path` and Scripts/ build dir).
 clean:
-	rm -rf .build .build-embedded .build-aarch64 .build-armv7 .build-tiny .build-sim .build-mbedtls $(DIST)
+	rm -rf .build .build-embedded .build-aarch64 .build-armv7 .build-tiny .build-sim .build-mbedtls \
+		.build-asan .build-valgrind .build-fuzz $(DIST)

@@ -6,10 +6,13 @@
 //
 // The target graph is the architecture. Each arrow is the only way one layer may reach another:
 //
-//   scep-agent (executable) ─▶ CLI ─▶ Protocol ─▶ CMS ─▶ X509 ─▶ ASN1 ─▶ Encoding
-//                                 │             │                 └────▶ Crypto ─▶ CMbedTLS (mbedTLS)
-//                                 │             └─▶ HTTP ─▶ Platform ─▶ CLibc (libc)
-//                                 └───────────────────────▶ Platform
+//   scep-agent (executable) ─▶ CLI ─▶ Separation ─▶ Agent ─▶ Protocol ─▶ CMS ─▶ X509 ─▶ ASN1 ─▶ Encoding
+//                                                    │          │                       └────▶ Crypto ─▶ CMbedTLS (mbedTLS)
+//                                                    │          └─▶ Keystore ─▶ Platform ─▶ CLibc (libc)
+//                                                    └─▶ HTTP ─▶ Platform
+//
+// Separation is the privilege separation: the key process (CLI, Agent, Keystore) and the
+// sandboxed network process (HTTP, Protocol parsing) talk only through its messages.
 //
 // Encoding (byte and text formats, pure Swift) serves every layer, Platform included.
 // Only Crypto imports CMbedTLS, only Platform imports CLibc; `Scripts/check-layers.sh` enforces it.
@@ -58,15 +61,21 @@ let package = Package(
                 path: "Sources/Keystore", swiftSettings: swiftSettings),
         .target(name: "Agent", dependencies: ["Protocol", "Keystore", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
                 path: "Sources/Agent", swiftSettings: swiftSettings),
-        // Normal mode: CLI's calls on the concrete SCEPClient<HTTPTransport> instantiated its
-        // metadata from a mangled name, and the Swift 6.3 runtime then failed to find
-        // HTTPTransport's conformance ("subject type x does not conform to protocol
-        // SCEPTransport"): `caps` and `getca` crashed. Direct metadata accessors avoid the lookup.
-        // Embedded builds have no runtime metadata and never had the problem.
-        .target(name: "CLI",
-                dependencies: ["Agent", "Protocol", "HTTP", "Keystore", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
-                path: "Sources/CLI",
+        // The privilege separation: the network process (sandboxed, holds no key) and the key
+        // process's server for its requests, over one socketpair.
+        //
+        // Normal mode: calls on the concrete SCEPClient<HTTPTransport> instantiated its metadata
+        // from a mangled name, and the Swift 6.3 runtime then failed to find HTTPTransport's
+        // conformance ("subject type x does not conform to protocol SCEPTransport"): `caps` and
+        // `getca` crashed. Direct metadata accessors avoid the lookup. Embedded builds have no
+        // runtime metadata and never had the problem.
+        .target(name: "Separation",
+                dependencies: ["Agent", "Protocol", "HTTP", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
+                path: "Sources/Separation",
                 swiftSettings: swiftSettings + [.unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"])]),
+        .target(name: "CLI",
+                dependencies: ["Separation", "Agent", "Protocol", "HTTP", "Keystore", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
+                path: "Sources/CLI", swiftSettings: swiftSettings),
         .executableTarget(
             name: "scep-agent", dependencies: ["CLI", "Platform"], path: "Sources/scep-agent",
             swiftSettings: swiftSettings,
@@ -90,5 +99,7 @@ let package = Package(
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Keystore", "Protocol", "X509", "ASN1", "Crypto", "Platform", "TestSupport"]),
         .testTarget(name: "CMSTests", dependencies: ["CMS", "X509", "ASN1", "Crypto", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Agent", "Platform", "X509", "ASN1"]),
+        .testTarget(name: "SeparationTests",
+                    dependencies: ["Separation", "Agent", "Keystore", "Protocol", "HTTP", "X509", "ASN1", "Crypto", "Platform", "TestSupport"]),
     ]
 )

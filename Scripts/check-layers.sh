@@ -19,6 +19,15 @@ while IFS= read -r file; do
     fail "$file imports a system module (Foundation/Glibc/Darwin/Musl); use the Platform layer"
 done < <(grep -rlE '^\s*import\s+(Foundation|Glibc|Darwin|Musl|FoundationEssentials)\b' Sources --include='*.swift')
 
+# The privilege separation: the key side (Agent, Keystore) never speaks HTTP; the network
+# process's code (Separation's network side) never touches the keystore.
+while IFS= read -r file; do
+    case "$file" in Sources/Separation/*|Sources/CLI/*) ;; *) fail "$file imports HTTP (only the network process's code may)";; esac
+done < <(grep -rlE '^\s*import\s+HTTP\b' Sources --include='*.swift')
+for file in Sources/Separation/NetworkProcess.swift Sources/Separation/RemoteKeys.swift Sources/Separation/HTTPTransport.swift; do
+    grep -qE '^\s*import\s+Keystore\b' "$file" && fail "$file imports Keystore (the network process holds no keystore)"
+done
+
 # Library code stays in the Embedded subset: no untyped throws, no existentials, no concurrency.
 while IFS= read -r hit; do fail "untyped throws: $hit (use throws(SomeError))"; done < \
     <(grep -rnE '\bthrows\s*(->|\{|$)' Sources --include='*.swift')

@@ -45,7 +45,8 @@ public struct AgentConfiguration {
     }
 }
 
-/// A failed step, classified so the command line can choose an exit status.
+/// A failed step: what went wrong, kept as the error it was until it is shown, and how the
+/// command line reports it (its exit status).
 public struct AgentFailure: Error {
     public enum Kind: Equatable, Sendable {
         /// The configuration cannot work (missing challenge file, ...): exit 2.
@@ -58,32 +59,73 @@ public struct AgentFailure: Error {
         case interrupted
     }
 
-    public let kind: Kind
-    public let message: String
-    /// For the daemon: the server refused (FAILURE), as opposed to being unreachable.
-    public let serverRefused: Bool
-
-    public init(_ kind: Kind, _ message: String, serverRefused: Bool = false) {
-        self.kind = kind
-        self.message = message
-        self.serverRefused = serverRefused
+    public enum Cause {
+        case scep(SCEPError)
+        case keystore(KeystoreError)
+        case crypto(CryptoError)
+        case system(SystemError)
+        /// The network process ended without a result (crashed, or was killed by its sandbox).
+        case networkProcess(ChildExit)
+        /// What the network process reported: its message, and whether the server refused (a
+        /// FAILURE reply) rather than being out of reach or answering wrongly.
+        case network(String, serverRefused: Bool)
+        /// The server still answers PENDING after --poll-timeout.
+        case stillPending(transactionID: String)
+        case text(String)
     }
 
-    init(_ error: SCEPError) {
-        if case .serverFailure = error {
-            self.init(.failed, "\(error)", serverRefused: true)
-        } else {
-            self.init(.failed, "\(error)")
+    public let kind: Kind
+    public let cause: Cause
+
+    public init(_ kind: Kind, _ cause: Cause) {
+        self.kind = kind
+        self.cause = cause
+    }
+
+    public init(_ kind: Kind, _ message: String) {
+        self.init(kind, .text(message))
+    }
+
+    public init(_ error: SCEPError) {
+        self.init(.failed, .scep(error))
+    }
+
+    /// The server refused (FAILURE), as opposed to being unreachable or answering wrongly.
+    public var serverRefused: Bool {
+        switch cause {
+        case .scep(.serverFailure): return true
+        case .network(_, let refused): return refused
+        default: return false
+        }
+    }
+
+    /// The one line a person reads.
+    public var message: String {
+        switch cause {
+        case .scep(let error): "\(error)"
+        case .keystore(let error): "\(error)"
+        case .crypto(let error): "\(error)"
+        case .system(let error): "\(error)"
+        case .networkProcess(let exit):
+            switch exit {
+            case .signaled(let signal) where exit.isSandboxKill:
+                "the network process made a system call its sandbox forbids and was killed (signal \(signal))"
+            case .signaled(let signal): "the network process crashed (signal \(signal)); nothing was committed"
+            case .exited(let status): "the network process ended without a result (status \(status)); nothing was committed"
+            }
+        case .network(let text, _): text
+        case .stillPending(let transaction):
+            "the server has not issued the certificate yet (PENDING, transaction \(transaction)); polling timed out"
+        case .text(let text): text
         }
     }
 }
 
-/// Everything with side effects the agent needs: the clock, sleeping, the server, the challenge,
-/// publishing and hooks. The real host uses the platform; tests use a simulated clock and an
-/// in-process server, so the daemon's scheduling runs in milliseconds.
+/// Everything with side effects the agent needs besides its keys: the clock, sleeping and
+/// signals, the network side of transactions, publishing and hooks. The real host uses the
+/// platform and runs each transaction's network side in a sandboxed process; tests use a
+/// simulated clock and run it in process, so the daemon's scheduling runs in milliseconds.
 public protocol AgentHost {
-    associatedtype Transport: SCEPTransport
-
     var logger: Logger { get }
     /// Wall-clock seconds.
     func now() -> Int64
@@ -91,13 +133,15 @@ public protocol AgentHost {
     mutating func wait(until deadline: Int64) -> WakeReason
     /// A signal that arrived while busy, if any.
     mutating func pendingSignal() -> WakeReason?
-    func makeClient() throws(AgentFailure) -> SCEPClient<Transport>
-    /// The factory challenge, read only when needed; nil when none is configured.
-    func readChallenge() throws(AgentFailure) -> SecretBytes?
-    /// Removes the challenge after a successful first enrollment (--consume-challenge).
-    func consumeChallenge()
+    /// One transaction's network side, answered by `authority` (on which `begin` was called).
+    mutating func exchange(_ kind: TransactionKind, authority: KeyAuthority) throws(AgentFailure) -> TransactionOutcome
+    /// GetNextCACert: the next CA, verified against `authority`'s pin by the key side; nil when
+    /// the server has none to offer.
+    mutating func nextCA(authority: KeyAuthority) throws(AgentFailure) -> Certificate?
+    /// Removes the challenge file after a successful first enrollment (--consume-challenge).
+    func consumeChallenge() throws(AgentFailure)
     /// Writes the published copies after a commit.
     func publish(_ identity: StoredIdentity) throws(AgentFailure)
-    /// Runs the --hook command; returns its exit status, nil if it could not run.
-    func runHook(_ command: String, environment: [(String, String)]) -> Int32?
+    /// Runs the --hook command; true when it ran and exited 0.
+    mutating func runHook(_ command: String, environment: [(String, String)]) -> Bool
 }

@@ -11,19 +11,16 @@ import X509
 /// One loop, no threads: decide what is due, do it or sleep until it is due. Sleeping is one
 /// blocking wait on the wall clock (no CPU, no periodic wake-ups); a signal or a clock change
 /// wakes it to recompute. Failures back off exponentially with jitter; the identity in service
-/// is never touched by a failure.
+/// is never touched by a failure. The loop runs in the key process; each transaction's network
+/// side runs where the host puts it (a sandboxed process of its own, in production).
 public struct Daemon<Host: AgentHost> {
     public var host: Host
-    public var configuration: AgentConfiguration
-    public let keystore: Keystore
-    let random: RandomGenerator
+    public let authority: KeyAuthority
     var backoff: Backoff
     var nextRetry: Int64? = nil
     var warnedAboutClock = false
     /// Before this (the build date), the wall clock is obviously unset: no RTC, no NTP yet.
     public var earliestPlausibleTime: Int64 = 1_793_491_200  // 2026-11-01T00:00:00Z
-    /// Loaded at start and after each commit; the daemon's view of the identity in service.
-    var identity: StoredIdentity?
     /// Why the keystore could not be read, if it could not: an attempt then fails (and backs off)
     /// rather than mistake a damaged keystore for first boot.
     var loadFailure: String? = nil
@@ -33,23 +30,38 @@ public struct Daemon<Host: AgentHost> {
     var lastSuccess: Int64? = nil
     /// When to look for the next CA again, once in its rollover window.
     var nextCACheck: Int64 = 0
+    /// A committed identity whose published copies (and so its hook) are still owed: publishing
+    /// is retried, with backoff; the identity is never enrolled again for it.
+    var publishOwed = false
+    /// When to poll the pending transaction next.
+    var nextPoll: Int64? = nil
 
     /// Called on SIGHUP; returns the new configuration, or nil to keep the current one.
     public var reload: (() -> AgentConfiguration?)? = nil
 
-    public init(host: Host, configuration: AgentConfiguration, keystore: Keystore, random: RandomGenerator) {
+    public init(host: Host, authority: KeyAuthority) {
         self.host = host
-        self.configuration = configuration
-        self.keystore = keystore
-        self.random = random
-        backoff = Backoff(minimum: configuration.retryMinimum, maximum: configuration.retryMaximum)
+        self.authority = authority
+        backoff = Backoff(minimum: authority.configuration.retryMinimum, maximum: authority.configuration.retryMaximum)
     }
+
+    public var configuration: AgentConfiguration {
+        get { authority.configuration }
+        nonmutating set { authority.configuration = newValue }
+    }
+
+    public var keystore: Keystore { authority.keystore }
+    var identity: StoredIdentity? { authority.identity }
 
     /// What the loop does next.
     public enum Step: Equatable {
         case waitForClock(until: Int64)
         case enroll
         case renew
+        /// CertPoll for the pending transaction.
+        case poll
+        /// Write the published copies the last commit could not.
+        case publish
         case sleep(until: Int64)
     }
 
@@ -58,10 +70,15 @@ public struct Daemon<Host: AgentHost> {
     public func nextStep(now: Int64) -> Step {
         if now < earliestPlausibleTime { return .waitForClock(until: now + 30) }
         if let retry = nextRetry, now < retry { return .sleep(until: retry) }
+        if publishOwed { return .publish }
+        if let pending = authority.pending {
+            if let poll = nextPoll, now < poll, now < pending.record.since + configuration.pollTimeout { return .sleep(until: poll) }
+            return .poll
+        }
         guard let identity else { return .enroll }
         let certificate = identity.certificate
         var due = configuration.schedule.jitteredTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter,
-                                                      seed: Daemon.seed(certificate.publicKeyInfo))
+                                                      seed: RenewalSchedule.seed(certificate.publicKeyInfo))
         if let lastSuccess {
             due = max(due, lastSuccess + RenewalSchedule.minimumSpacing(retryMinimum: configuration.retryMinimum,
                                                                         notBefore: certificate.notBefore, notAfter: certificate.notAfter))
@@ -76,7 +93,8 @@ public struct Daemon<Host: AgentHost> {
         // A rollover completed in an earlier run: the pin moved to the next CA.
         if let moved = keystore.readState()["ca_pin"], let pin = Hex.decode(moved), pin.count == 32 { configuration.pin = pin }
         host.logger.info("started", [("keystore", keystore.path),
-                                     ("identity", identity.map { $0.certificate.serialHex } ?? "none")])
+                                     ("identity", identity.map { $0.certificate.serialHex } ?? "none"),
+                                     ("pending", authority.pending?.record.transactionID ?? "none")])
         while true {
             if let signal = host.pendingSignal(), handle(signal) { return }
             let now = host.now()
@@ -90,12 +108,14 @@ public struct Daemon<Host: AgentHost> {
                     warnedAboutClock = true
                 }
                 if handle(host.wait(until: until)) { return }
-            case .sleep(let renewalTime):
-                let until = min(renewalTime, caWakeTime(now: now) ?? renewalTime)
-                recordState(result: nil, error: nil, next: renewalTime)
+            case .sleep(let wakeTime):
+                let until = min(wakeTime, caWakeTime(now: now) ?? wakeTime)
+                recordState(result: nil, error: nil, next: wakeTime)
                 host.logger.debug("sleeping", [("until", DERTime.iso8601(until))])
                 if handle(host.wait(until: until)) { return }
-            case .enroll, .renew:
+            case .publish:
+                retryPublishing()
+            case .enroll, .renew, .poll:
                 if attempt(step) { return }
             }
         }
@@ -103,7 +123,7 @@ public struct Daemon<Host: AgentHost> {
 
     /// One transaction. Returns true when the daemon should stop (SIGTERM during it).
     mutating func attempt(_ step: Step) -> Bool {
-        var kind: CertificateTransaction.Kind = step == .renew ? .renew : .enroll
+        var kind: TransactionKind = step == .renew ? .renew : (step == .poll ? .poll : .enroll)
         if step == .renew, let identity, !identity.certificate.isValid(at: host.now()) {
             host.logger.warn("the certificate has expired; renewing anyway", [("not_after", DERTime.iso8601(identity.certificate.notAfter))])
         }
@@ -111,35 +131,84 @@ public struct Daemon<Host: AgentHost> {
         while true {
             do throws(AgentFailure) {
                 if let loadFailure { throw AgentFailure(.failed, loadFailure) }
-                identity = try CertificateTransaction.run(kind, existing: identity, host: &host, keystore: keystore,
-                                                          configuration: configuration, random: random)
-                backoff.succeeded()
-                nextRetry = nil
-                lastSuccess = host.now()
-                recordState(result: "success", error: nil, next: nil)
-                return false
+                if kind == .poll, let pending = authority.pending, host.now() >= pending.record.since + configuration.pollTimeout {
+                    // RFC 8894 section 5.2: after too long, give up on it and send a fresh request.
+                    authority.abandonPending()
+                    nextPoll = nil
+                    throw AgentFailure(.pending, .stillPending(transactionID: pending.record.transactionID))
+                }
+                authority.begin(kind)
+                switch try host.exchange(kind, authority: authority) {
+                case .pending(let record):
+                    nextPoll = host.now() + configuration.pollInterval
+                    host.logger.info("pending", [("transaction", record.transactionID), ("next_poll_in", "\(configuration.pollInterval)s")])
+                    recordState(result: "pending", error: nil, next: nextPoll)
+                    return false
+                case .issued:
+                    guard let committed = authority.committed else { throw AgentFailure(.failed, "the transaction committed nothing") }
+                    nextPoll = nil
+                    backoff.succeeded()
+                    nextRetry = nil
+                    lastSuccess = host.now()
+                    recordState(result: "success", error: nil, next: nil)
+                    do { try AfterCommit.run(committed, kind: kind, host: &host, authority: authority) } catch {
+                        // The identity is in service; only the copies are owed.
+                        publishOwed = true
+                        failed(error, kind: .publish)
+                    }
+                    return false
+                }
             } catch {
                 if error.kind == .interrupted { return true }
                 // An expired certificate whose renewal the server refuses: start over with the
                 // factory challenge, if there is one (RFC 8894 section 2.5 leaves this to policy).
                 if kind == .renew, error.serverRefused, let identity, !identity.certificate.isValid(at: host.now()),
-                   (try? host.readChallenge()) != nil {
+                   authority.challenge != nil {
                     host.logger.warn("the certificate has expired and renewal was refused; falling back to a fresh PKCSReq with the challenge",
                                      [("detail", error.message)])
                     kind = .enroll
                     continue
                 }
-                let remaining = identity.map { max(0, $0.certificate.notAfter - host.now()) } ?? 0
-                var delay = backoff.failed(randomUnit: randomUnit(), remainingValidity: remaining)
-                // While the certificate in service is still valid, the next try comes before it
-                // expires: half the time left at most (a short certificate's last chances).
-                if remaining > 0 { delay = min(delay, max(1, remaining / 2)) }
-                nextRetry = host.now() + delay
-                host.logger.error(kind == .renew ? "renewal failed" : "enrollment failed",
-                                  [("detail", error.message), ("retry_in", "\(delay)s"), ("failures", "\(backoff.failures)")])
-                recordState(result: "failure", error: error.message, next: nextRetry)
+                // A server that refuses a pending transaction will not issue it later.
+                if kind == .poll && error.serverRefused {
+                    authority.abandonPending()
+                    nextPoll = nil
+                }
+                failed(error, kind: kind == .renew ? .renew : .enroll)
                 return false
             }
+        }
+    }
+
+    /// Records a failure and when the next try comes.
+    mutating func failed(_ error: AgentFailure, kind: Step) {
+        let remaining = identity.map { max(0, $0.certificate.notAfter - host.now()) } ?? 0
+        var delay = backoff.failed(randomUnit: randomUnit(), remainingValidity: remaining)
+        // While the certificate in service is still valid, the next try comes before it
+        // expires: half the time left at most (a short certificate's last chances), but never
+        // sooner than --retry-min, so a server that is down is not hammered as expiry nears.
+        if remaining > 0 { delay = min(delay, max(configuration.retryMinimum, remaining / 2)) }
+        nextRetry = host.now() + delay
+        let event = kind == .publish ? "publishing failed" : (kind == .renew ? "renewal failed" : "enrollment failed")
+        host.logger.error(event, [("detail", error.message), ("retry_in", "\(delay)s"), ("failures", "\(backoff.failures)")])
+        recordState(result: kind == .publish ? "publish-failure" : "failure", error: error.message, next: nextRetry)
+    }
+
+    /// Publishing owed from the last commit, and then the hook.
+    mutating func retryPublishing() {
+        guard let identity else {
+            publishOwed = false
+            return
+        }
+        do throws(AgentFailure) {
+            try AfterCommit.publishAndRunHook(identity, host: &host, authority: authority)
+            publishOwed = false
+            backoff.succeeded()
+            nextRetry = nil
+            recordState(result: "success", error: nil, next: nil)
+            host.logger.info("published", [("serial", identity.certificate.serialHex)])
+        } catch {
+            failed(error, kind: .publish)
         }
     }
 
@@ -173,7 +242,7 @@ public struct Daemon<Host: AgentHost> {
     /// at the next wake; they never touch the identity in service.
     mutating func rollCAIfDue(now: Int64) {
         guard let anchor = identity?.chain.last, anchor.sha256Fingerprint == configuration.pin else { return }
-        if now > anchor.notAfter, let next = keystore.readNextCA(), next.isValid(at: now) {
+        if now > anchor.notAfter, let next = keystore.readNextCA(), (try? PathValidation.validateAnchor(next, now: now)) != nil {
             configuration.pin = next.sha256Fingerprint
             var values = keystore.readState().values.filter { $0.0 != "ca_pin" }
             values.append(("ca_pin", Hex.encode(configuration.pin)))
@@ -185,18 +254,11 @@ public struct Daemon<Host: AgentHost> {
         guard now >= anchor.notAfter - lead, keystore.readNextCA() == nil, now >= nextCACheck else { return }
         nextCACheck = now + 86_400
         do throws(AgentFailure) {
-            var client = try host.makeClient()
-            do throws(SCEPError) {
-                guard try client.capabilities().supportsGetNextCACert else { return }
-                let current = try client.caCertificates(pin: configuration.pin, raPins: configuration.raPins, now: now)
-                guard let next = try client.nextCA(current: current, now: now) else { return }
-                try? keystore.writeNextCA(next)
-                host.logger.info("fetched the next CA ahead of the current one's expiry",
-                                 [("subject", next.subject.rfc4514String), ("sha256", Hex.encode(next.sha256Fingerprint)),
-                                  ("switch_after", DERTime.iso8601(anchor.notAfter))])
-            } catch {
-                host.logger.warn("GetNextCACert failed; will try again", [("detail", "\(error)")])
-            }
+            guard let next = try host.nextCA(authority: authority) else { return }
+            try? keystore.writeNextCA(next)
+            host.logger.info("fetched the next CA ahead of the current one's expiry",
+                             [("subject", next.subject.rfc4514String), ("sha256", Hex.encode(next.sha256Fingerprint)),
+                              ("switch_after", DERTime.iso8601(anchor.notAfter))])
         } catch {
             host.logger.warn("GetNextCACert failed; will try again", [("detail", error.message)])
         }
@@ -213,8 +275,7 @@ public struct Daemon<Host: AgentHost> {
 
     mutating func loadIdentity() {
         loadFailure = nil
-        do { identity = try keystore.load() } catch {
-            identity = nil
+        do { try authority.load() } catch {
             loadFailure = "\(error)"
             host.logger.error("the keystore cannot be read", [("detail", "\(error)")])
         }
@@ -222,32 +283,27 @@ public struct Daemon<Host: AgentHost> {
     }
 
     func recordState(result: String?, error: String?, next: Int64?) {
-        var values = keystore.readState().values.filter { $0.0 != "next_attempt" }
+        var values = keystore.readState().values.filter { $0.0 != "next_attempt" && $0.0 != "pending_transaction" && $0.0 != "pending_since" }
         if result != nil {
-            values = values.filter { $0.0 != "last_attempt" && $0.0 != "last_result" && $0.0 != "last_error" }
+            // The last error stays until a success: a PENDING answer does not make it untrue.
+            values = values.filter { $0.0 != "last_attempt" && $0.0 != "last_result" && ($0.0 != "last_error" || result == "pending") }
             values.append(("last_attempt", DERTime.iso8601(host.now())))
             values.append(("last_result", result ?? ""))
             if let error { values.append(("last_error", error)) }
         }
         if let next { values.append(("next_attempt", DERTime.iso8601(next))) }
+        if let pending = authority.pending {
+            values.append(("pending_transaction", pending.record.transactionID))
+            values.append(("pending_since", DERTime.iso8601(pending.record.since)))
+        }
         do { try keystore.writeState(IdentityMetadata(values)) } catch {
             host.logger.warn("cannot record the daemon's state", [("detail", "\(error)")])
         }
     }
 
     func randomUnit() -> Double {
-        guard let bytes = try? random.bytes(4) else { return 0.5 }
+        guard let bytes = try? authority.randomBytes(4) else { return 0.5 }
         let value = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
         return Double(value) / 4_294_967_296.0
-    }
-
-    /// The per-device jitter seed: from the public key, unique per device and per certificate.
-    public static func seed(_ publicKeyInfo: [UInt8]) -> UInt64 {
-        var seed: UInt64 = 0xcbf29ce484222325
-        for byte in publicKeyInfo {
-            seed ^= UInt64(byte)
-            seed = seed &* 0x100000001b3
-        }
-        return seed
     }
 }

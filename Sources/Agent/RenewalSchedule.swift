@@ -49,4 +49,15 @@ public struct RenewalSchedule: Equatable, Sendable {
     public static func minimumSpacing(retryMinimum: Int64, notBefore: Int64, notAfter: Int64) -> Int64 {
         max(1, min(retryMinimum, (notAfter - notBefore) / 10))
     }
+
+    /// The per-device jitter seed: from the certificate's public key, unique per device and per
+    /// certificate (FNV-1a).
+    public static func seed(_ publicKeyInfo: [UInt8]) -> UInt64 {
+        var seed: UInt64 = 0xcbf29ce484222325
+        for byte in publicKeyInfo {
+            seed ^= UInt64(byte)
+            seed = seed &* 0x100000001b3
+        }
+        return seed
+    }
 }

@@ -1,4 +1,5 @@
 import Platform
+import Separation
 
 /// The whole program behind `main`: parse, configure, run a command, and say how it ended.
 public func runMain(_ arguments: [String]) -> ExitStatus {
@@ -27,6 +28,12 @@ public func runMain(_ arguments: [String]) -> ExitStatus {
         return execute(command, settings, logger, arguments: arguments)
     }
 }
+
+/// The key process starts this binary again as its network process (`Separation`): with that
+/// role as its only argument, `main` runs `networkProcessMain` instead, and exits with its status.
+public let networkProcessRole = NetworkProcess.role
+
+public func networkProcessMain() -> Int32 { NetworkProcess.main() }
 
 /// Reads the named config file (which must exist) or the default one (if present).
 func loadConfigEntries(_ explicitPath: String?) throws(UsageError) -> [GivenOptionList.Entry] {

@@ -19,8 +19,8 @@ enum RequestExtensions {
             case "email": names.append(.email(value))
             case "uri": names.append(.uri(value))
             case "ip":
-                guard let address = parseIPAddress(value) else { return nil }
-                names.append(.ipAddress(address))
+                guard let address = IPAddress(value) else { return nil }
+                names.append(.ipAddress(address.bytes))
             default: return nil
             }
         }

@@ -36,7 +36,7 @@ public enum EnvelopedData {
                     recipientInfo = try KeyTransRecipient.build(contentKey, to: certificate, random: random)
                 }
             case .password(let password):
-                recipientInfo = try PasswordRecipient.build(contentKey, password: password, random: random)
+                recipientInfo = try PasswordRecipient.build(contentKey, password: LocalPassword(password), random: random)
                 version = 3
             }
             return DER.encode { writer in
@@ -63,9 +63,9 @@ public enum EnvelopedData {
     public struct Keys {
         public let key: PrivateKey
         public let certificate: Certificate
-        public let password: SecretBytes?
+        public let password: PasswordSecret?
 
-        public init(key: PrivateKey, certificate: Certificate, password: SecretBytes? = nil) {
+        public init(key: PrivateKey, certificate: Certificate, password: PasswordSecret? = nil) {
             self.key = key
             self.certificate = certificate
             self.password = password
@@ -149,7 +149,7 @@ public enum EnvelopedData {
         }
         if let password {
             guard let secret = keys.password else { throw .noPassword }
-            return (try password.unwrap(password: secret), .password, nil)
+            return (try password.unwrap(with: secret), .password, nil)
         }
         throw .notARecipient(offered: offered)
     }

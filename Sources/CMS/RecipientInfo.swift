@@ -279,7 +279,7 @@ struct PasswordRecipient: DERParseable {
         return parameters
     }
 
-    func unwrap(password: SecretBytes) throws(CMSError) -> SecretBytes {
+    func unwrap(with password: PasswordSecret) throws(CMSError) -> SecretBytes {
         let malformed = CMSError.malformed(DERError(.invalid(.missingParameters), at: 0).inside(PasswordRecipient.derName))
         guard let derivation else { throw malformed }
         guard derivation.algorithm == OID.pbkdf2 else { throw .unsupportedAlgorithm(derivation.algorithm) }
@@ -306,8 +306,8 @@ struct PasswordRecipient: DERParseable {
         }
         do throws(CryptoError) {
             if let length = parameters.keyLength, length != cipher.keySize { throw CryptoError(.keyDerivation) }
-            let kek = try KeyDerivation.pbkdf2(password: password, salt: parameters.salt, iterations: parameters.iterations,
-                                               keyLength: cipher.keySize, digest: prf)
+            let kek = try password.deriveKey(salt: parameters.salt, iterations: parameters.iterations, keyLength: cipher.keySize,
+                                             digest: prf)
             defer { kek.wipe() }
             return try PasswordRecipient.unwrapKEK(encryptedKey, kek: kek, cipher: cipher, iv: iv)
         } catch {
@@ -350,13 +350,12 @@ struct PasswordRecipient: DERParseable {
 
     /// A recipient for `password`: PBKDF2 with HMAC-SHA256, 16 random bytes of salt and 2048
     /// iterations (what OpenSSL writes), and AES-128-CBC as the KEK algorithm.
-    static func build(_ contentKey: SecretBytes, password: SecretBytes, random: RandomGenerator) throws(CryptoError) -> [UInt8] {
+    static func build(_ contentKey: SecretBytes, password: PasswordSecret, random: RandomGenerator) throws(CryptoError) -> [UInt8] {
         let cipher = ContentCipher.aes128CBC
         let salt = try random.bytes(16)
         let iterations = 2048
         let iv = try random.bytes(cipher.blockSize)
-        let kek = try KeyDerivation.pbkdf2(password: password, salt: salt, iterations: iterations, keyLength: cipher.keySize,
-                                           digest: .sha256)
+        let kek = try password.deriveKey(salt: salt, iterations: iterations, keyLength: cipher.keySize, digest: .sha256)
         defer { kek.wipe() }
         // Length byte, three check bytes (the key's first three, inverted), the key, and random
         // padding up to at least two whole blocks.

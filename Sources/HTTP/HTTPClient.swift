@@ -34,6 +34,8 @@ public struct HTTPClient {
     /// PEM CA bundle for https:// servers; nil refuses https.
     public var tlsTrust: [UInt8]?
     public var userAgent = "scep-agent"
+    /// How host names become addresses (resolv.conf and hosts, as text).
+    public var resolver = ResolverConfiguration()
     /// Keep the connection open for the next request (off: `Connection: close` on every request).
     public var keepAlive = true
     /// A kept connection idle longer than this is closed rather than reused: between PENDING
@@ -100,9 +102,15 @@ public struct HTTPClient {
                 guard !receivedAny else { throw error }
             }
         }
+        let connectDeadline = monotonicMilliseconds() + connectTimeoutMilliseconds
+        let addresses: [IPAddress]
+        do { addresses = try Resolver.resolve(url.host, configuration: resolver, deadline: connectDeadline) } catch {
+            throw .resolution(url.host, error)
+        }
         let connection: TCPConnection
         do {
-            connection = try TCPConnection.connect(host: url.host, port: url.port, timeoutMilliseconds: connectTimeoutMilliseconds)
+            connection = try TCPConnection.connect(to: addresses, host: url.host, port: url.port,
+                                                   timeoutMilliseconds: max(1, connectDeadline - monotonicMilliseconds()))
         } catch {
             throw .system(error)
         }

@@ -3,6 +3,8 @@ import Platform
 /// Why an HTTP exchange failed. Descriptions name the server, never a request body.
 public enum HTTPError: Error, Equatable, CustomStringConvertible {
     case system(SystemError)
+    /// The server's name did not resolve.
+    case resolution(String, ResolutionError)
     case malformed(String)
     case tooLarge(limit: Int)
     case tooManyRedirects(Int)
@@ -13,6 +15,7 @@ public enum HTTPError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .system(let error): error.isTimeout ? "\(error.operation) \(error.path): timed out" : "\(error)"
+        case .resolution(let host, let error): "resolve \(host): \(error)"
         case .malformed(let detail): "malformed HTTP response: \(detail)"
         case .tooLarge(let limit): "HTTP response larger than \(limit) bytes"
         case .tooManyRedirects(let count): "more than \(count) redirects"

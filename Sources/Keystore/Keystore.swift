@@ -131,7 +131,9 @@ public final class Keystore {
     private func recover(keeping named: [String]? = nil) throws(KeystoreError) {
         let quietly = named != nil
         try lift { () throws(SystemError) in
-            let keep = named ?? [readPointer("current")?.generation, readPointer("previous")?.generation].compactMap { $0 }
+            // A pending transaction's generation (its key waits for the certificate) is kept too.
+            let keep = (named ?? [readPointer("current")?.generation, readPointer("previous")?.generation].compactMap { $0 })
+                + [readPointer(Keystore.pendingPointer)?.generation].compactMap { $0 }
             var removed = false
             for name in try directory.entries() {
                 if name.hasPrefix(".tmp-") {
@@ -193,7 +195,7 @@ public final class Keystore {
     /// is checked against the manifest like every other file, which proves it holds the bytes
     /// written, and is not parsed again.
     func read(_ generation: Directory, name: String, expectedManifest: [UInt8]?,
-              knownKey: PrivateKey? = nil) throws(KeystoreError) -> StoredIdentity {
+              knownKey: PrivateKey? = nil, keyMatchesCertificate: Bool = true) throws(KeystoreError) -> StoredIdentity {
         let manifestBytes = try lift { () throws(SystemError) in try generation.read(GenerationFiles.manifest, limit: 4096) }
         if let expectedManifest, DigestAlgorithm.sha256.hash(manifestBytes) != expectedManifest {
             throw .damaged(generation: name, .manifestMismatch)
@@ -223,7 +225,9 @@ public final class Keystore {
         }
         let certificate: Certificate
         do { certificate = try Certificate(der: certificateDER) } catch { throw .damaged(generation: name, .certificate("\(error)")) }
-        guard key.matches(publicKeyInfo: certificate.publicKeyInfo) else { throw .damaged(generation: name, .keyMismatch) }
+        guard !keyMatchesCertificate || key.matches(publicKeyInfo: certificate.publicKeyInfo) else {
+            throw .damaged(generation: name, .keyMismatch)
+        }
         var chain: [Certificate] = []
         for der in PEM.decodeAll(publicFile(GenerationFiles.chain), label: "CERTIFICATE") ?? [] {
             do { chain.append(try Certificate(der: der)) } catch { throw .damaged(generation: name, .chain("\(error)")) }
@@ -333,7 +337,7 @@ public final class Keystore {
     /// Writes a generation's files into the new directory `name`, their writeback started but not
     /// waited for (the caller syncs them with the pointers, in one batch). Nothing names the
     /// generation yet: a crash leaves an orphan, swept at the next opening.
-    private func stage(_ name: String, key: PrivateKey, certificate: Certificate, chain: [Certificate],
+    func stage(_ name: String, key: PrivateKey, certificate: Certificate, chain: [Certificate],
                        metadata: IdentityMetadata, steps: StepCounter)
         throws(KeystoreError) -> (generation: Directory, files: [UnsyncedFile], manifest: [UInt8]) {
         let keyFile = try storedKey(key)
@@ -378,6 +382,51 @@ public final class Keystore {
             return (GenerationFiles.encryptedKey, SecretBytes(sealed))
         }
         return (GenerationFiles.key, SecretBytes(der.withBytes { PEM.encodeBytes($0, label: software.pemLabel) }))
+    }
+
+    // MARK: Pending transactions
+
+    /// The pointer to a generation that holds a PENDING transaction's key (RFC 8894 3.3.3): its
+    /// certificate file holds the request's signer, its meta the transaction.
+    static let pendingPointer = "pending"
+
+    /// Keeps a PENDING transaction's key and facts, crash-safely, as a generation that `pending`
+    /// names: a restart resumes polling with the same transaction and key instead of sending a
+    /// new request. `signer` is the certificate the request was signed with.
+    public func writePending(key: PrivateKey, signer: Certificate, metadata: IdentityMetadata) throws(KeystoreError) {
+        guard lock != nil else { throw .readOnly }
+        let steps = StepCounter(nil)
+        let numbers = try lift { () throws(SystemError) in try directory.entries() }.compactMap { GenerationFiles.number($0) }
+        let name = GenerationFiles.name((numbers.max() ?? 0) + 1)
+        let staged = try stage(name, key: key, certificate: signer, chain: [], metadata: metadata, steps: steps)
+        let pointer = GenerationPointer(generation: name, manifestDigest: DigestAlgorithm.sha256.hash(staged.manifest))
+        let previous = readPointer(Keystore.pendingPointer)?.generation
+        try lift { () throws(SystemError) in
+            let temporary = try directory.createTemporary(replacing: Keystore.pendingPointer, pointer.bytes, permissions: 0o600)
+            try staged.generation.sync(staged.files)
+            try directory.sync([temporary])
+            try directory.rename(temporary.name, to: Keystore.pendingPointer)
+            try directory.sync()
+        }
+        if let previous, previous != name { try? lift { () throws(SystemError) in try removeGeneration(previous) } }
+    }
+
+    /// The pending transaction's key, signer certificate and facts; nil when there is none.
+    public func loadPending() throws(KeystoreError) -> (key: PrivateKey, signer: Certificate, metadata: IdentityMetadata)? {
+        guard let pointer = readPointer(Keystore.pendingPointer) else { return nil }
+        let generation = try lift { () throws(SystemError) in try directory.subdirectory(pointer.generation) }
+        let stored = try read(generation, name: pointer.generation, expectedManifest: pointer.manifestDigest, keyMatchesCertificate: false)
+        return (stored.key, stored.certificate, stored.metadata)
+    }
+
+    /// Forgets the pending transaction: issued, refused, or abandoned after --poll-timeout.
+    public func clearPending() throws(KeystoreError) {
+        guard let pointer = readPointer(Keystore.pendingPointer) else { return }
+        try lift { () throws(SystemError) in
+            try directory.remove(Keystore.pendingPointer)
+            try directory.sync()
+            try? removeGeneration(pointer.generation)
+        }
     }
 
     // MARK: CA rollover

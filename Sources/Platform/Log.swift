@@ -40,6 +40,14 @@ public enum LogLevel: Int, Comparable, Sendable {
 public enum LogDestination: Sendable, Equatable {
     case standardError
     case syslog
+    /// To `LogForwarding.sink`: the network process sends its lines to the key process, which
+    /// writes them where it writes its own (the network process may open nothing).
+    case forward
+}
+
+/// Where `.forward` lines go; set once, by the network process, before it logs.
+public enum LogForwarding {
+    nonisolated(unsafe) public static var sink: ((LogLevel, String, [(String, String)]) -> Void)? = nil
 }
 
 /// One event per line, `key=value` style: `level=info event=enrolled serial=01ab`.
@@ -62,6 +70,10 @@ public struct Logger: Sendable {
 
     public func log(_ messageLevel: LogLevel, _ event: String, _ fields: [(String, String)]) {
         guard messageLevel <= level else { return }
+        if destination == .forward {
+            LogForwarding.sink?(messageLevel, event, fields)
+            return
+        }
         let line = Logger.format(messageLevel, event, fields)
         switch destination {
         case .standardError: StandardStream.error.writeLine("scep-agent: " + line)
@@ -69,6 +81,7 @@ public struct Logger: Sendable {
             if !SyslogSocket.shared.send(priority: LOG_DAEMON | messageLevel.syslogPriority, tag: "scep-agent", line) {
                 StandardStream.error.writeLine("scep-agent: " + line)
             }
+        case .forward: break
         }
     }
 

@@ -26,8 +26,9 @@ public func environmentValue(_ name: String) -> String? {
     return String(cString: value)
 }
 
-/// The raw bytes of an environment variable, then removes it from the environment so hooks and
-/// other children never inherit it: for secrets such as SCEP_CHALLENGE.
+/// The raw bytes of an environment variable, then overwrites it where it lies and removes it
+/// from the environment, so neither children nor /proc/PID/environ (which shows the original
+/// environment's memory, whatever unsetenv does) ever show it: for secrets such as SCEP_CHALLENGE.
 public func takeEnvironmentSecret(_ name: String) -> [UInt8]? {
     guard let value = getenv(name) else { return nil }
     let length = strlen(value)
@@ -35,6 +36,7 @@ public func takeEnvironmentSecret(_ name: String) -> [UInt8]? {
     bytes.withUnsafeMutableBufferPointer { target in
         for index in 0..<length { target[index] = UInt8(bitPattern: value[index]) }
     }
+    explicit_bzero(value, length)
     unsetenv(name)
     return bytes
 }
@@ -46,12 +48,3 @@ public func exitProcess(_ status: Int32) -> Never {
 
 /// The effective user ID: who owns what the agent creates.
 public func currentUserID() -> UInt32 { UInt32(geteuid()) }
-
-/// An IPv4 or IPv6 address in network byte order (4 or 16 bytes), or nil if `text` is neither.
-public func parseIPAddress(_ text: String) -> [UInt8]? {
-    var v4 = [UInt8](repeating: 0, count: 4)
-    if v4.withUnsafeMutableBytes({ inet_pton(AF_INET, text, $0.baseAddress) }) == 1 { return v4 }
-    var v6 = [UInt8](repeating: 0, count: 16)
-    if v6.withUnsafeMutableBytes({ inet_pton(AF_INET6, text, $0.baseAddress) }) == 1 { return v6 }
-    return nil
-}

@@ -20,8 +20,10 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
         case largerThan(limit: Int)
         /// Empty, ".", "..", or with a slash or NUL, where one directory entry belongs.
         case notAFileName
-        /// getaddrinfo's own error code, told by gai_strerror; not an errno.
-        case lookup(Int32)
+        /// A secret's file that another user owns or may write: it could be swapped.
+        case notPrivate
+        /// A file with more than one name: overwriting it would not remove the secret.
+        case hardLinked
     }
 
     public init(_ operation: String, path: String = "", code: Int32, detail: Detail? = nil) {
@@ -41,7 +43,8 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
         case .notARegularFile: return "not a regular file"
         case .largerThan(let limit): return "larger than the \(limit)-byte limit"
         case .notAFileName: return "not a plain file name"
-        case .lookup(let status): return gai_strerror(status).map { String(cString: $0) } ?? "lookup failed (\(status))"
+        case .notPrivate: return "owned or writable by another user"
+        case .hardLinked: return "has other hard links"
         case nil: break
         }
         guard let text = strerror(code) else { return "errno \(code)" }

@@ -20,36 +20,22 @@ public final class TCPConnection {
         }
     }
 
-    /// Resolves `host` (a name, or an IPv4 or IPv6 literal) and connects to the first address that
-    /// answers within the timeout.
-    public static func connect(host: String, port: UInt16, timeoutMilliseconds: Int64) throws(SystemError) -> TCPConnection {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = scep_sock_stream()
-        hints.ai_flags = AI_NUMERICSERV
-        var list: UnsafeMutablePointer<addrinfo>? = nil
-        let status = getaddrinfo(host, "\(port)", &hints, &list)
-        guard status == 0, let first = list else {
-            // Success with no address is outside the specification; it would read "Success".
-            throw SystemError("resolve", path: host, code: EHOSTUNREACH, detail: .lookup(status == 0 ? EAI_NONAME : status))
-        }
-        defer { freeaddrinfo(list) }
-
+    /// Connects to the first of `addresses` that answers within the timeout. `host` names the
+    /// server in errors.
+    public static func connect(to addresses: [IPAddress], host: String, port: UInt16,
+                               timeoutMilliseconds: Int64) throws(SystemError) -> TCPConnection {
         let deadline = monotonicMilliseconds() + timeoutMilliseconds
-        var lastError = SystemError("connect", path: "\(host):\(port)", code: EHOSTUNREACH)
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        while let entry = cursor {
-            cursor = entry.pointee.ai_next
-            let socketDescriptor = socket(entry.pointee.ai_family, entry.pointee.ai_socktype | scep_sock_cloexec(),
-                                          entry.pointee.ai_protocol)
+        let peer = "\(host):\(port)"
+        var lastError = SystemError("connect", path: peer, code: EHOSTUNREACH)
+        for address in addresses {
+            let socketDescriptor = socket(address.isIPv6 ? AF_INET6 : AF_INET, scep_sock_stream() | scep_sock_cloexec(), 0)
             guard socketDescriptor >= 0 else {
                 lastError = SystemError.last("socket")
                 continue
             }
             let flags = scep_fcntl_getfl(socketDescriptor)
             _ = scep_fcntl_setfl(socketDescriptor, flags | O_NONBLOCK)
-            let peer = "\(host):\(port)"
-            if CLibc.connect(socketDescriptor, entry.pointee.ai_addr, entry.pointee.ai_addrlen) != 0 {
+            if address.withSocketAddress(port: port, { CLibc.connect(socketDescriptor, $0, $1) }) != 0 {
                 guard scep_errno() == EINPROGRESS else {
                     lastError = SystemError.last("connect", path: peer)
                     CLibc.close(socketDescriptor)

@@ -19,7 +19,8 @@ public enum WakeReason: Equatable {
 public final class Waiter {
     private let signals: Int32
     private let timer: Int32
-    private var pendingSignals: [Int32] = []
+    /// Signals taken while looking for SIGTERM (`terminationRequested`), kept for the loop.
+    private var deferred: [WakeReason] = []
 
     public init() throws(SystemError) {
         signals = scep_signals_install()
@@ -32,8 +33,19 @@ public final class Waiter {
 
     /// A signal that arrived while busy, without waiting; nil when none.
     public func pendingSignal() -> WakeReason? {
-        let number = scep_signal_take(signals)
-        return Waiter.reason(for: number)
+        if !deferred.isEmpty { return deferred.removeFirst() }
+        return Waiter.reason(for: scep_signal_take(signals))
+    }
+
+    /// Whether SIGTERM or SIGINT arrived, for a step that can be abandoned midway (a transaction
+    /// waiting on the network); any other signal stays pending for the loop.
+    public func terminationRequested() -> Bool {
+        if deferred.contains(.terminate) { return true }
+        while let reason = Waiter.reason(for: scep_signal_take(signals)) {
+            if !deferred.contains(reason) { deferred.append(reason) }
+            if reason == .terminate { return true }
+        }
+        return false
     }
 
     public func wait(untilWallClock deadline: Int64) -> WakeReason {
@@ -68,58 +80,4 @@ public final class Waiter {
         default: nil
         }
     }
-}
-
-/// Runs `command` with /bin/sh, with `environment` added to ours, and waits up to
-/// `timeoutMilliseconds` (then kills it). Returns the exit status, or nil if it could not start,
-/// was killed or timed out.
-public func runShellCommand(_ command: String, environment: [(String, String)], timeoutMilliseconds: Int64) -> Int32? {
-    var strings: [String] = []
-    var index = 0
-    if let base = scep_environ() {
-        while let entry = base[index] {
-            strings.append(String(cString: entry))
-            index += 1
-        }
-    }
-    for (key, value) in environment {
-        strings.removeAll { $0.hasPrefix(key + "=") }
-        strings.append(key + "=" + value)
-    }
-    let arguments = ["/bin/sh", "-c", command]
-    var pid: pid_t = 0
-    let status = withCStrings(arguments) { argv in
-        withCStrings(strings) { envp in
-            posix_spawn(&pid, "/bin/sh", nil, nil, argv, envp)
-        }
-    }
-    guard status == 0 else { return nil }
-    let deadline = monotonicMilliseconds() + timeoutMilliseconds
-    var result: Int32 = 0
-    while true {
-        let waited = waitpid(pid, &result, WNOHANG)
-        if waited == pid { break }
-        if waited < 0 && scep_errno() != EINTR { return nil }
-        if monotonicMilliseconds() >= deadline {
-            kill(pid, SIGKILL)
-            _ = waitpid(pid, &result, 0)
-            return nil
-        }
-        sleepMilliseconds(20)
-    }
-    return scep_wifexited(result) != 0 ? scep_wexitstatus(result) : nil
-}
-
-/// A NULL-terminated array of C strings for the duration of `body`.
-func withCStrings<Result>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Result) -> Result {
-    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { string in
-        let bytes = Array(string.utf8)
-        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
-        for (offset, byte) in bytes.enumerated() { buffer[offset] = CChar(bitPattern: byte) }
-        buffer[bytes.count] = 0
-        return buffer
-    }
-    pointers.append(nil)
-    defer { for pointer in pointers { pointer?.deallocate() } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

@@ -14,23 +14,38 @@ public struct Identity {
     }
 }
 
-/// What to ask for.
+/// What to ask for. The request itself (the PKCS#10 with the challenge) comes sealed, from
+/// whoever holds the challenge: see `CertificationRequestSeal`.
 public struct EnrollmentRequest {
     public let subject: DistinguishedName
     /// The key the new certificate will certify.
     public let key: PrivateKey
-    public let challenge: SecretBytes?
-    public let extensions: [CertificateExtension]
     /// For renewal: the identity that signs the request (section 2.5). Nil for first enrollment.
     public let renewing: Identity?
+    /// The challenge, for a server that encrypts its reply to it (a password recipient).
+    public let password: PasswordSecret?
 
-    public init(subject: DistinguishedName, key: PrivateKey, challenge: SecretBytes?,
-                extensions: [CertificateExtension] = [], renewing: Identity? = nil) {
+    public init(subject: DistinguishedName, key: PrivateKey, renewing: Identity? = nil, password: PasswordSecret? = nil) {
         self.subject = subject
         self.key = key
-        self.challenge = challenge
-        self.extensions = extensions
         self.renewing = renewing
+        self.password = password
+    }
+}
+
+/// The PKCS#10 request (RFC 2986), with the challenge, enveloped to the CA or RA: built by
+/// whoever holds the challenge, so that the challenge leaves it only encrypted to a certificate
+/// it checked itself.
+public enum CertificationRequestSeal {
+    public static func seal(subject: DistinguishedName, extensions: [CertificateExtension], key: PrivateKey, challenge: SecretBytes?,
+                            recipient: Certificate, cipher: ContentCipher, digest: DigestAlgorithm,
+                            random: RandomGenerator) throws(SCEPError) -> [UInt8] {
+        var builder = CertificationRequestBuilder(subject: subject)
+        builder.extensions = extensions
+        let csr: SecretBytes
+        do { csr = try builder.build(key: key, challenge: challenge, digest: digest) } catch { throw .request(.crypto(error)) }
+        defer { csr.wipe() }
+        return try PKIRequest.seal(csr, to: recipient, cipher: cipher, random: random)
     }
 }
 
@@ -43,7 +58,17 @@ public struct PendingTransaction {
     public let signer: Identity
     public let expectedPublicKey: [UInt8]
     /// The challenge, for a server that encrypts its reply to it (a password recipient).
-    public let password: SecretBytes?
+    public let password: PasswordSecret?
+
+    public init(transactionID: String, messageType: MessageType, subject: DistinguishedName, signer: Identity,
+                expectedPublicKey: [UInt8], password: PasswordSecret?) {
+        self.transactionID = transactionID
+        self.messageType = messageType
+        self.subject = subject
+        self.signer = signer
+        self.expectedPublicKey = expectedPublicKey
+        self.password = password
+    }
 }
 
 /// An issued certificate, verified: it certifies our key and has a valid path to the pinned CA.
@@ -91,9 +116,11 @@ public struct Enrollment {
     }
 
     /// Sends PKCSReq (first enrollment) or RenewalReq (when renewing and the server supports it;
-    /// otherwise a PKCSReq signed with the existing certificate, section 2.5).
-    public mutating func start<Transport: SCEPTransport>(_ request: EnrollmentRequest, client: inout SCEPClient<Transport>,
-                                                         now: Int64, random: RandomGenerator) throws(SCEPError) -> EnrollmentResult {
+    /// otherwise a PKCSReq signed with the existing certificate, section 2.5). `envelope` is the
+    /// sealed certification request for `recipient`.
+    public mutating func start<Transport: SCEPTransport>(_ request: EnrollmentRequest, envelope: [UInt8],
+                                                         client: inout SCEPClient<Transport>, now: Int64,
+                                                         random: RandomGenerator) throws(SCEPError) -> EnrollmentResult {
         let signer: Identity
         if let existing = request.renewing {
             signer = existing
@@ -114,19 +141,23 @@ public struct Enrollment {
                 warnings.append(.renewalAsPKCSReq)
             }
         }
-        var builder = CertificationRequestBuilder(subject: request.subject)
-        builder.extensions = request.extensions
-        let csr: SecretBytes
-        do { csr = try builder.build(key: request.key, challenge: request.challenge, digest: digest) } catch {
-            throw .request(.crypto(error))
-        }
-        defer { csr.wipe() }
-        let envelope = try PKIRequest.seal(csr, to: recipient, cipher: cipher, random: random)
         let transaction: String
         do { transaction = try PKIRequest.newTransactionID(random: random) } catch { throw .request(.crypto(error)) }
         let pending = PendingTransaction(transactionID: transaction, messageType: type, subject: request.subject,
-                                         signer: signer, expectedPublicKey: request.key.publicKeyInfo, password: request.challenge)
+                                         signer: signer, expectedPublicKey: request.key.publicKeyInfo, password: request.password)
         return try exchange(type, envelope: envelope, for: pending, client: &client, now: now, random: random)
+    }
+
+    /// The request for `request` sealed here, with `challenge`: for a process that holds both the
+    /// key and the challenge (tests, and tools built on this layer).
+    public mutating func start<Transport: SCEPTransport>(_ request: EnrollmentRequest, challenge: SecretBytes?,
+                                                         extensions: [CertificateExtension] = [],
+                                                         client: inout SCEPClient<Transport>, now: Int64,
+                                                         random: RandomGenerator) throws(SCEPError) -> EnrollmentResult {
+        let envelope = try CertificationRequestSeal.seal(subject: request.subject, extensions: extensions, key: request.key,
+                                                         challenge: challenge, recipient: recipient, cipher: cipher, digest: digest,
+                                                         random: random)
+        return try start(request, envelope: envelope, client: &client, now: now, random: random)
     }
 
     /// CertPoll for a PENDING transaction (section 3.3.3): same transactionID, fresh nonce.

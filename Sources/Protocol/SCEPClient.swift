@@ -28,26 +28,18 @@ public struct SCEPClient<Transport: SCEPTransport> {
         try CACertificates.parse(try transport.get(query: "operation=GetCACert"))
     }
 
-    /// GetNextCACert (section 4.7): the CA that will replace the current one, in a SignedData
-    /// signed by the current CA (or an RA under it), and itself a valid anchor-to-be: a
-    /// self-signed CA certificate. Nil when the server has none to offer.
+    /// GetNextCACert (section 4.7): the CA that will replace the current one, checked by
+    /// `verifyNextCA`. Nil when the server has none to offer.
     public mutating func nextCA(current ca: CACertificates, now: Int64?) throws(SCEPError) -> Certificate? {
-        let operation = SCEPOperation.getNextCACert
+        guard let body = try nextCABody() else { return nil }
+        return try ca.verifyNextCA(body)
+    }
+
+    /// GetNextCACert's answer as it came, unchecked; nil when the server has none to offer.
+    public mutating func nextCABody() throws(SCEPError) -> [UInt8]? {
         let response = try transport.get(query: "operation=GetNextCACert")
         guard response.status == 200, !response.body.isEmpty else { return nil }
-        let signed: SignedData
-        do { signed = try SignedData(message: response.body) } catch { throw SCEPError.from(error, operation) }
-        guard signed.signers.count == 1, let signerInfo = signed.signers.first else { throw .rejected(operation, .unsigned) }
-        let signer = try ca.replySigner(for: signerInfo, extra: signed.certificates, operation: operation)
-        do { _ = try signed.verify(signer: signer, signerInfo: signerInfo) } catch { throw SCEPError.from(error, operation) }
-        guard let content = signed.content else { throw .rejected(operation, .noIssuedCertificate) }
-        let bag: SignedData
-        do { bag = try SignedData(message: content) } catch { throw SCEPError.from(error, operation) }
-        guard let next = bag.certificates.first(where: { $0.isCA && $0.isSelfIssued }) ?? bag.certificates.first else {
-            throw .rejected(operation, .noIssuedCertificate)
-        }
-        do throws(PathError) { try PathValidation.validateAnchor(next, now: nil) } catch { throw .untrustedCertificate(error) }
-        return next
+        return response.body
     }
 
     /// Sends a pkiMessage: POST when the server supports it, else GET with the message in standard
@@ -68,5 +60,27 @@ public struct SCEPClient<Transport: SCEPTransport> {
             throw .unexpectedContentType(response.contentType, operation)
         }
         return response.body
+    }
+}
+
+extension CACertificates {
+    /// The next CA from a GetNextCACert answer: a SignedData signed by the current CA (or an RA
+    /// under it), holding a certificate that is itself a valid anchor-to-be (a self-signed CA).
+    /// Pure, so the key process checks the network process's find with its own pin.
+    public func verifyNextCA(_ body: [UInt8]) throws(SCEPError) -> Certificate {
+        let operation = SCEPOperation.getNextCACert
+        let signed: SignedData
+        do { signed = try SignedData(message: body) } catch { throw SCEPError.from(error, operation) }
+        guard signed.signers.count == 1, let signerInfo = signed.signers.first else { throw .rejected(operation, .unsigned) }
+        let signer = try replySigner(for: signerInfo, extra: signed.certificates, operation: operation)
+        do { _ = try signed.verify(signer: signer, signerInfo: signerInfo) } catch { throw SCEPError.from(error, operation) }
+        guard let content = signed.content else { throw .rejected(operation, .noIssuedCertificate) }
+        let bag: SignedData
+        do { bag = try SignedData(message: content) } catch { throw SCEPError.from(error, operation) }
+        guard let next = bag.certificates.first(where: { $0.isCA && $0.isSelfIssued }) ?? bag.certificates.first else {
+            throw .rejected(operation, .noIssuedCertificate)
+        }
+        do throws(PathError) { try PathValidation.validateAnchor(next, now: nil) } catch { throw .untrustedCertificate(error) }
+        return next
     }
 }

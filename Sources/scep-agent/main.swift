@@ -2,4 +2,6 @@ import CLI
 import Platform
 
 // Everything lives in the library so tests can drive it; this file only connects it to the process.
-exitProcess(runMain(Array(processArguments().dropFirst())).rawValue)
+let arguments = Array(processArguments().dropFirst())
+if arguments == [networkProcessRole] { exitProcess(networkProcessMain()) }
+exitProcess(runMain(arguments).rawValue)

@@ -191,19 +191,6 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
     }
 }
 
-@Suite struct HTTPTransportTests {
-    /// Only a server out of reach is "cannot reach"; one that answered badly is named as such.
-    @Test func unreachableAndUnusableServersAreToldApart() {
-        let refused = HTTPTransport.scepError(.system(SystemError("connect", path: "127.0.0.1:1", code: ECONNREFUSED)))
-        #expect("\(refused)".hasPrefix("cannot reach the SCEP server: connect"))
-        for answer: HTTPError in [.malformed("no status line"), .tooLarge(limit: 1024), .closedEarly, .badRedirect("to ftp:"),
-                                  .tooManyRedirects(5), .tls("certificate verify failed")] {
-            let error = HTTPTransport.scepError(answer)
-            #expect("\(error)" == "the SCEP server's answer is unusable: \(answer)")
-        }
-    }
-}
-
 @Suite struct HelpTests {
     @Test func helpListsEveryCommandAndEveryConfigOption() {
         let text = Help.general()

@@ -197,10 +197,10 @@ struct Identity {
         let made = try OpenSSL.run(["cms", "-encrypt", "-binary", cipherFlag, "-outform", "DER", "-pwri_password", "s3cret-Challenge"],
                                    input: Data(content))
         #expect(made.status == 0, "\(made.error)")
-        let keys = EnvelopedData.Keys(key: Self.p256.key, certificate: Self.p256.certificate, password: SecretBytes(Array("s3cret-Challenge".utf8)))
+        let keys = EnvelopedData.Keys(key: Self.p256.key, certificate: Self.p256.certificate, password: LocalPassword(SecretBytes(Array("s3cret-Challenge".utf8))))
         let opened = try EnvelopedData.open(made.output.bytes, with: keys)
         #expect(opened.content == content && opened.recipient == .password)
-        let wrong = EnvelopedData.Keys(key: Self.p256.key, certificate: Self.p256.certificate, password: SecretBytes(Array("wrong".utf8)))
+        let wrong = EnvelopedData.Keys(key: Self.p256.key, certificate: Self.p256.certificate, password: LocalPassword(SecretBytes(Array("wrong".utf8))))
         #expect(throws: CMSError.self) { try EnvelopedData.open(made.output.bytes, with: wrong) }
         let none = EnvelopedData.Keys(key: Self.p256.key, certificate: Self.p256.certificate)
         #expect(throws: CMSError.noPassword) { try EnvelopedData.open(made.output.bytes, with: none) }

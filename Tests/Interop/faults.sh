@@ -42,7 +42,13 @@ agent() { # COMMAND KEYSTORE [options]
 AGENT_EXTRA=
 
 # Everything that holds the identity; the lock file records the last holder's pid and may change.
-snapshot() { find "$1" -type f ! -name lock -exec sha256sum {} + 2>/dev/null | sort; }
+# A transaction the server left PENDING is recorded beside it (the `pending` pointer and the
+# generation it names, so a restart polls it again): not part of the identity in service.
+snapshot() {
+    local pending
+    pending=$(sed -n 's/^generation=//p' "$1/pending" 2>/dev/null)
+    find "$1" -type f ! -name lock ! -name pending ${pending:+! -path "*/$pending/*"} -exec sha256sum {} + 2>/dev/null | sort
+}
 
 # FAULT_TABLE=FILE: each refusal's exit status and error line as Markdown rows (the README's table).
 record() { # NAME STATUS ERR KEYSTORE-VERDICT
@@ -143,6 +149,18 @@ start_responder pending-twice
 expect_status "PENDING then issued exits 0" 0 agent enroll "$SCRATCH/ks-pending" --poll-timeout 30s
 expect_text "PENDING is logged" "$ERR" "event=pending"
 "$BIN" status --keystore "$SCRATCH/ks-pending" >/dev/null 2>&1 && pass "PENDING then issued committed an identity" || fail "no identity after polling"
+
+# PENDING across a restart: the transaction, its key and its signer are kept in the keystore, and
+# the next run polls the same transaction (CertPoll, messageType 20) instead of sending a new one.
+start_responder pending-twice
+expect_status "PENDING past --poll-timeout exits 3" 3 agent enroll "$SCRATCH/ks-resume" --poll-interval 1s --poll-timeout 1s
+[ -s "$SCRATCH/ks-resume/pending" ] && pass "the pending transaction is recorded" || fail "no pending record in the keystore"
+before_restart=$(grep -c . "$SCRATCH/responder/operations")
+expect_status "the next run resumes and exits 0" 0 agent enroll "$SCRATCH/ks-resume" --poll-timeout 30s
+expect_text "the next run says it resumes" "$ERR" "event=\"resuming a pending transaction\""
+new_operations=$(tail -n +$((before_restart + 1)) "$SCRATCH/responder/operations" | sort -u | tr '\n' ' ')
+[ "$new_operations" = "20 " ] && pass "the restart sent only CertPoll" || fail "the restart sent: $new_operations"
+[ ! -e "$SCRATCH/ks-resume/pending" ] && pass "the pending record is gone once issued" || fail "the pending record outlived the issue"
 
 # GET when the server lacks POSTPKIOperation.
 start_responder no-post

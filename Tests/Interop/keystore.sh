@@ -91,6 +91,12 @@ sleep 1.5
 expect_status "a second agent is refused while the first holds the lock" 1 agent renew
 expect_text "the refusal names the lock holder" "$ERR" "in use by another scep-agent (pid $FIRST)"
 kill "$FIRST" "$PENDING_PID" 2>/dev/null; wait "$FIRST" "$PENDING_PID" 2>/dev/null
+# The killed renewal left its PENDING transaction in the keystore; the next run polls it, and the
+# server (another instance, which never saw it) refuses it: a fresh renewal follows in that run.
+[ -s "$KS/pending" ] && pass "the interrupted PENDING renewal is recorded" || fail "no pending record after the interrupted renewal"
+expect_status "a refused pending transaction gives way to a fresh renewal" 0 agent renew
+expect_text "the refusal is explained" "$ERR" "refused the pending transaction"
+[ ! -e "$KS/pending" ] && pass "the refused pending record is gone" || fail "the refused pending record remains"
 
 # A symlink planted in the keystore is refused with a clear error.
 before=$(find "$KS" -type f ! -name lock -exec sha256sum {} + | sort)

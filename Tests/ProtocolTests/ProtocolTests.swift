@@ -36,8 +36,9 @@ struct Harness {
                          allowWeak: Bool = false, raPins: [[UInt8]] = []) throws -> (EnrollmentResult, Enrollment) {
         var enrollment = try enrollment(allowWeak: allowWeak, raPins: raPins)
         let key = try key ?? SoftwareKey.generate(.rsa(bits: 2048), random: random)
-        let request = EnrollmentRequest(subject: subject, key: key, challenge: SecretBytes(Array(challenge.utf8)), renewing: renewing)
-        let result = try enrollment.start(request, client: &client, now: now, random: random)
+        let secret = SecretBytes(Array(challenge.utf8))
+        let request = EnrollmentRequest(subject: subject, key: key, renewing: renewing, password: LocalPassword(secret))
+        let result = try enrollment.start(request, challenge: secret, client: &client, now: now, random: random)
         return (result, enrollment)
     }
 
@@ -468,9 +469,9 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
         let first = try #require(issued(try harness.enroll(key: key).0))
         var enrollment = try harness.enrollment()
         let request = EnrollmentRequest(subject: harness.subject, key: try SoftwareKey.generate(.ec(.p256), random: harness.random),
-                                        challenge: nil, renewing: Identity(key: key, certificate: first.certificate))
+                                        renewing: Identity(key: key, certificate: first.certificate))
         #expect(throws: SCEPError.rejected(.pkiOperation(.certRep), .envelope(.noPassword))) {
-            _ = try enrollment.start(request, client: &harness.client, now: harness.now, random: harness.random)
+            _ = try enrollment.start(request, challenge: nil, client: &harness.client, now: harness.now, random: harness.random)
         }
     }
 }

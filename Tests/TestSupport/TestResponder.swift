@@ -265,8 +265,12 @@ public final class TestResponder {
         guard request.type == "19" || request.type == "17" || request.type == "20" else {
             return try certRep(for: request, status: "2", failInfo: "2", failText: "unsupported messageType")
         }
-        let csrDER: [UInt8]
-        csrDER = try require(pendingCSRs[request.transactionID], "unknown transaction")
+        // A CertPoll for a transaction this server never saw (another instance's): FAILURE
+        // badCertId, as a server that keeps its transactions would answer.
+        guard let csrDER = pendingCSRs[request.transactionID] else {
+            if request.type == "20" { return try certRep(for: request, status: "2", failInfo: "4", failText: "unknown transaction") }
+            throw ResponderError(description: "unknown transaction")
+        }
         let csr = try CertificationRequest(der: csrDER)
         guard csr.verifySignature() else { return try certRep(for: request, status: "2", failInfo: "1", failText: "bad CSR signature") }
         if let challenge, request.type == "19", csr.challengePassword != challenge {

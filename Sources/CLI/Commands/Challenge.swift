@@ -1,21 +1,32 @@
 import Crypto
 import Platform
 
-/// The factory challenge password, from `--challenge-file` or `SCEP_CHALLENGE`. Read only when
-/// needed, held as `SecretBytes`, never logged; a trailing newline is dropped.
-func readChallenge(_ settings: Settings) throws(CommandFailure) -> SecretBytes? {
+/// The factory challenge password, from `--challenge-file` or `SCEP_CHALLENGE`, read once at
+/// start, held as `SecretBytes`, never logged; a trailing newline is dropped. The file must be a
+/// regular file that no other user owns or may write (`SecretFile.read`).
+///
+/// A missing file is an error only when `required` (a first enrollment): a daemon restarted after
+/// --consume-challenge removed it, or a renewal, goes on without.
+func readChallenge(_ settings: Settings, logger: Logger, required: Bool) throws(CommandFailure) -> SecretBytes? {
+    // Taken from the environment even when a file is configured, so it never lingers there.
+    let fromEnvironment = takeEnvironmentSecret("SCEP_CHALLENGE").map(SecretBytes.init)
     if let path = settings.challengeFile {
-        let bytes: [UInt8]
-        do { bytes = try readFile(path, limit: 4096) } catch {
+        fromEnvironment?.wipe()
+        let read: (bytes: [UInt8], exposed: Bool)
+        do { read = try SecretFile.read(path, limit: 4096) } catch {
+            if error.isNotFound && !required {
+                logger.debug("no challenge file", [("path", path)])
+                return nil
+            }
             throw CommandFailure(.usage, "cannot read the challenge file: \(error)")
         }
-        let secret = SecretBytes(bytes)
+        let secret = SecretBytes(read.bytes)
+        if read.exposed { logger.warn("the challenge file is readable by other users", [("path", path), ("hint", "chmod 600")]) }
         secret.trimTrailingNewlines()
         guard secret.count > 0 else { throw CommandFailure(.usage, "the challenge file \(path) is empty") }
         return secret
     }
-    if let bytes = takeEnvironmentSecret("SCEP_CHALLENGE") {
-        let secret = SecretBytes(bytes)
+    if let secret = fromEnvironment {
         guard secret.count > 0 else { throw CommandFailure(.usage, "SCEP_CHALLENGE is empty") }
         return secret
     }

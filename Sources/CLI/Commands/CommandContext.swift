@@ -1,35 +1,64 @@
+import Agent
 import Crypto
 import HTTP
 import Platform
 import Protocol
+import Separation
 
-/// What every command that talks to the server needs, built once from the settings.
+/// What every command needs, built once from the settings.
 struct CommandContext {
     let settings: Settings
     let logger: Logger
+    /// The daemon's signal handling; nil for one-shot commands, which SIGTERM simply ends.
+    var waiter: Waiter? = nil
 
-    /// A fresh SCEP client for the configured URL (and TLS trust, for https).
-    func client() throws(CommandFailure) -> SCEPClient<HTTPTransport> {
+    /// A job for a network process: everything it needs to reach the server, read here, by the
+    /// key process, because the network process may open no file.
+    func networkJob(_ command: NetworkJob.Command) throws(CommandFailure) -> NetworkJob {
         guard let url = settings.url else { throw CommandFailure(.usage, "no --url configured") }
-        var http = HTTPClient()
         if url.scheme == .https && !HTTPClient.supportsTLS { throw CommandFailure(.usage, HTTPClient.noTLSMessage) }
+        var job = NetworkJob(command: command, url: "\(url)")
         if let path = settings.tlsCA {
-            do { http.tlsTrust = try readFile(path, limit: 1 << 20) } catch {
+            do { job.tlsTrust = try readFile(path, limit: 1 << 20) } catch {
                 throw CommandFailure(.usage, "cannot read --tls-ca: \(error)")
             }
         } else if url.scheme == .https {
             throw CommandFailure(.usage, "an https:// URL needs --tls-ca (a PEM bundle of the CAs to trust)")
         }
-        http.userAgent = "scep-agent/\(Version.number)"
-        http.exchangeTimeoutMilliseconds = settings.timeout * 1000
-        http.connectTimeoutMilliseconds = min(10_000, settings.timeout * 1000)
-        return SCEPClient(transport: HTTPTransport(client: http, url: url, logger: logger))
+        job.timeoutSeconds = settings.timeout
+        // Name resolution reads these; a device without them resolves IP literals only.
+        job.resolvConf = (try? readFile("/etc/resolv.conf", limit: 64 << 10)) ?? []
+        job.hosts = (try? readFile("/etc/hosts", limit: 256 << 10)) ?? []
+        job.pin = settings.caFingerprint ?? []
+        job.raPins = settings.raFingerprints
+        job.subject = settings.subject
+        job.allowWeakCrypto = settings.allowWeakCrypto
+        job.userAgent = "scep-agent/\(Version.number)"
+        job.logLevel = logger.level
+        job.unprivileged = NetworkJob.unprivilegedAccount()
+        job.probe = environmentValue("SCEP_AGENT_SANDBOX_PROBE")
+        return job
+    }
+
+    /// Runs a job in a network process, answering its key requests from `authority`.
+    func run(_ job: NetworkJob, authority: KeyAuthority?) throws(AgentFailure) -> NetworkResult {
+        let waiter = waiter
+        let server = KeyServer(logger: logger, interrupted: { waiter?.terminationRequested() ?? false })
+        return try server.run(job, authority: authority)
+    }
+
+    /// A job without keys (caps, getca): its result, or the failure as a command's.
+    func runKeyless(_ command: NetworkJob.Command) throws(CommandFailure) -> NetworkResult {
+        let job = try networkJob(command)
+        let result: NetworkResult
+        do { result = try run(job, authority: nil) } catch { throw CommandFailure(error.kind.exitStatus, error.message) }
+        if case .failed(let kind, let message, _) = result { throw CommandFailure(kind.exitStatus, message) }
+        return result
     }
 
     func randomGenerator() throws(CommandFailure) -> RandomGenerator {
         do { return try RandomGenerator() } catch { throw CommandFailure(.failure, "\(error)") }
     }
-
 }
 
 /// A command's failure: the exit status and the one line to print.

@@ -3,19 +3,14 @@ import Crypto
 import Keystore
 import Platform
 
-/// `enroll` and `renew`: one transaction, shared with the daemon (`CertificateTransaction`).
+/// `enroll` and `renew`: one transaction (resuming a pending one first), shared with the daemon.
 func enrollCommand(_ context: CommandContext, renewing: Bool) throws(CommandFailure) {
     guard context.settings.caFingerprint != nil else { throw CommandFailure(.usage, "needs --ca-fingerprint") }
-    let random = try context.randomGenerator()
-    let keystore = try context.openKeystore(forWriting: true, random: random)
-    let existing: StoredIdentity?
-    do { existing = try keystore.load() } catch { throw CommandFailure(.failure, "\(error)") }
-    if let existing { context.repairPublishedCopies(existing) }
-    for warning in keystore.takeWarnings() { context.logger.warn("keystore", [("detail", warning)]) }
-    var host = SystemHost(context: context, waiter: nil)
+    let authority = try context.keyAuthority(challengeRequired: !renewing)
+    context.repairPublishedCopies(authority)
+    var host = SystemHost(context: context)
     do {
-        _ = try CertificateTransaction.run(renewing ? .renew : .enroll, existing: existing, host: &host, keystore: keystore,
-                                           configuration: context.settings.agentConfiguration, random: random)
+        _ = try OneShot.run(renewing ? .renew : .enroll, host: &host, authority: authority)
     } catch {
         throw CommandFailure(error.kind.exitStatus, error.message)
     }

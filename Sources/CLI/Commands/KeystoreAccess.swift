@@ -1,3 +1,4 @@
+import Agent
 import Crypto
 import Keystore
 import Platform
@@ -7,10 +8,14 @@ extension CommandContext {
     func openKeystore(forWriting: Bool, random: RandomGenerator) throws(CommandFailure) -> Keystore {
         var secret: SecretBytes? = nil
         if let path = settings.deviceSecret {
-            do { secret = SecretBytes(try readFile(path, limit: 4096)) } catch {
+            do { secret = SecretBytes(try SecretFile.read(path, limit: 4096).bytes) } catch {
                 throw CommandFailure(.usage, "cannot read --device-secret: \(error)")
             }
             guard (secret?.count ?? 0) >= 16 else { throw CommandFailure(.usage, "--device-secret must hold at least 16 bytes") }
+            if settings.keyOut != nil {
+                logger.warn("--key-out publishes the private key in plain text, beside a keystore sealed with --device-secret",
+                            [("path", settings.keyOut ?? "")])
+            }
         }
         defer { secret?.wipe() }
         let keystore: Keystore
@@ -22,6 +27,22 @@ extension CommandContext {
         }
         for warning in keystore.takeWarnings() { logger.warn("keystore", [("detail", warning)]) }
         return keystore
+    }
+
+    /// The key side for `enroll`, `renew` and `run`: the keystore (locked for writing), the
+    /// challenge, and how new keys are made.
+    func keyAuthority(challengeRequired: Bool, loadFailureIsFatal: Bool = true) throws(CommandFailure) -> KeyAuthority {
+        let random = try randomGenerator()
+        let keystore = try openKeystore(forWriting: true, random: random)
+        let authority = KeyAuthority(keystore: keystore, configuration: settings.agentConfiguration, random: random, logger: logger,
+                                     makeKey: { (type) throws(CryptoError) in try SoftwareKey.generate(type, random: random) })
+        authority.challenge = try readChallenge(settings, logger: logger, required: challengeRequired)
+        do { try authority.load() } catch {
+            if loadFailureIsFatal { throw CommandFailure(.failure, "\(error)") }
+            // The daemon reports it and retries with backoff (`Daemon.loadIdentity`).
+        }
+        for warning in keystore.takeWarnings() { logger.warn("keystore", [("detail", warning)]) }
+        return authority
     }
 
     var publishedCopies: PublishedCopies {
@@ -39,7 +60,8 @@ extension CommandContext {
 
     /// Rewrites published copies that differ from the identity in service (after a crash, or a
     /// change of configuration), so other services never keep reading a stale or mismatched pair.
-    func repairPublishedCopies(_ identity: StoredIdentity) {
+    func repairPublishedCopies(_ authority: KeyAuthority) {
+        guard let identity = authority.identity else { return }
         let copies = publishedCopies
         guard !copies.isEmpty else { return }
         do {

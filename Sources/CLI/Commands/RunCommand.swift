@@ -6,23 +6,24 @@ import Platform
 /// `run`: the daemon, in the foreground, until SIGTERM or SIGINT (exit 0). It holds the keystore
 /// lock for its whole life, so a second instance on the same keystore refuses to start.
 func runCommand(_ context: CommandContext, reloadArguments: [String]) throws(CommandFailure) {
-    let waiter: Waiter
-    do { waiter = try Waiter() } catch { throw CommandFailure(.failure, "cannot set up signal handling: \(error)") }
-    let random = try context.randomGenerator()
-    let keystore = try context.openKeystore(forWriting: true, random: random)
-    do {
-        if let existing = try keystore.load() { context.repairPublishedCopies(existing) }
-    } catch {
-        context.logger.error("the keystore cannot be read", [("detail", "\(error)")])
-    }
-    var daemon = Daemon(host: SystemHost(context: context, waiter: waiter), configuration: context.settings.agentConfiguration,
-                        keystore: keystore, random: random)
+    var context = context
+    do { context.waiter = try Waiter() } catch { throw CommandFailure(.failure, "cannot set up signal handling: \(error)") }
+    let authority = try context.keyAuthority(challengeRequired: false, loadFailureIsFatal: false)
+    context.repairPublishedCopies(authority)
+    var daemon = Daemon(host: SystemHost(context: context), authority: authority)
     daemon.reload = {
         // SIGHUP: read the config file and the original command line again. Paths that select
-        // the keystore cannot change under a running daemon; everything else can.
+        // the keystore cannot change under a running daemon; everything else can. A challenge
+        // file that appeared (or changed) since start is read now.
         do throws(UsageError) {
             let invocation = try Invocation.parse(reloadArguments)
             let settings = try invocation.settings(configEntries: try loadConfigEntries(invocation.configPath))
+            if authority.identity == nil, settings.challengeFile != nil,
+               let challenge = try? readChallenge(settings, logger: context.logger, required: false) {
+                authority.challenge?.wipe()
+                authority.challenge = challenge
+                context.logger.info("challenge read again")
+            }
             return settings.agentConfiguration
         } catch {
             context.logger.error("reload failed", [("detail", error.message)])

@@ -18,7 +18,7 @@ func statusCommand(_ context: CommandContext) throws(CommandFailure) {
     let certificate = identity.certificate
     let schedule = RenewalSchedule(threshold: context.settings.renewBefore)
     let renewal = schedule.jitteredTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter,
-                                        seed: Daemon<SystemHost>.seed(certificate.publicKeyInfo))
+                                        seed: RenewalSchedule.seed(certificate.publicKeyInfo))
     let now = wallClockSeconds()
     let state = keystore.readState()
     var fields: [(String, String)] = [

@@ -1,61 +1,126 @@
 import Agent
+import ASN1
 import Crypto
 import Keystore
 import Platform
 import Protocol
+import Separation
+import X509
 
-/// The agent's side effects on a real system: the wall clock, signals, HTTP, files, hooks.
+/// The agent's side effects on a real system: the wall clock, signals, a sandboxed network
+/// process for each transaction, files, hooks.
 struct SystemHost: AgentHost {
     let context: CommandContext
-    /// Present for the daemon; one-shot commands sleep without one.
-    var waiter: Waiter?
 
     var logger: Logger { context.logger }
 
     func now() -> Int64 { wallClockSeconds() }
 
     mutating func wait(until deadline: Int64) -> WakeReason {
-        if let waiter { return waiter.wait(untilWallClock: deadline) }
+        if let waiter = context.waiter { return waiter.wait(untilWallClock: deadline) }
         sleepMilliseconds(max(0, deadline - wallClockSeconds()) * 1000)
         return .deadline
     }
 
-    mutating func pendingSignal() -> WakeReason? { waiter?.pendingSignal() }
+    mutating func pendingSignal() -> WakeReason? { context.waiter?.pendingSignal() }
 
-    func makeClient() throws(AgentFailure) -> SCEPClient<HTTPTransport> {
-        do { return try context.client() } catch { throw AgentFailure(error.status == .usage ? .configuration : .failed, error.message) }
-    }
-
-    func readChallenge() throws(AgentFailure) -> SecretBytes? {
-        do { return try CLI.readChallenge(context.settings) } catch { throw AgentFailure(.configuration, error.message) }
-    }
-
-    func consumeChallenge() {
-        guard let path = context.settings.challengeFile else { return }
-        do {
-            let size = Int(try fileStatus(path, followSymlinks: true).size)
-            try writeFileAtomically(path, [UInt8](repeating: 0, count: size), permissions: 0o600)
-            try removeFile(path)
-        } catch {
-            logger.warn("cannot remove the consumed challenge file", [("detail", "\(error)")])
+    /// The job for a transaction, from the authority's state: the pin may have moved (CA
+    /// rollover) and the configuration reloaded since start.
+    func job(_ command: NetworkJob.Command, authority: KeyAuthority) throws(AgentFailure) -> NetworkJob {
+        var job: NetworkJob
+        do { job = try context.networkJob(command) } catch {
+            throw AgentFailure(error.status == .usage ? .configuration : .failed, error.message)
         }
+        let configuration = authority.configuration
+        job.pin = configuration.pin
+        job.raPins = configuration.raPins
+        job.subject = configuration.subject
+        job.allowWeakCrypto = configuration.allowWeakCrypto
+        job.current = authority.identity?.certificate
+        job.pending = authority.pending?.record
+        job.hasChallenge = authority.challenge != nil
+        return job
+    }
+
+    mutating func exchange(_ kind: TransactionKind, authority: KeyAuthority) throws(AgentFailure) -> TransactionOutcome {
+        let command: NetworkJob.Command = switch kind {
+        case .enroll: .enroll
+        case .renew: .renew
+        case .poll: .poll
+        }
+        let result = try context.run(try job(command, authority: authority), authority: authority)
+        // The outcome is read from what this process did (committed, or noted as pending),
+        // never from the network process's word alone.
+        switch result {
+        case .transaction(pending: false):
+            guard let committed = authority.committed else { throw AgentFailure(.failed, "the network process claimed an issued certificate that was never committed") }
+            return .issued(committed.certificate)
+        case .transaction(pending: true):
+            guard let pending = authority.pending else { throw AgentFailure(.failed, "the network process claimed a pending transaction it never reported") }
+            return .pending(pending.record)
+        case .failed(let kind, let message, let refused):
+            throw AgentFailure(kind, .network(message, serverRefused: refused))
+        default:
+            throw AgentFailure(.failed, "the network process answered a transaction with another kind of result")
+        }
+    }
+
+    mutating func nextCA(authority: KeyAuthority) throws(AgentFailure) -> Certificate? {
+        let result = try context.run(try job(.nextCA, authority: authority), authority: nil)
+        switch result {
+        case .nextCA(_, nil):
+            return nil
+        case .nextCA(let ders, let answer?):
+            // Checked here, against this process's pin: the network process only fetched it.
+            var certificates: [Certificate] = []
+            for der in ders {
+                do { certificates.append(try Certificate(derEncoded: der)) } catch {
+                    throw AgentFailure(.failed, "GetCACert: a malformed certificate: \(error)")
+                }
+            }
+            do throws(SCEPError) {
+                let ca = try CACertificates(certificates: certificates, pin: authority.configuration.pin,
+                                            raPins: authority.configuration.raPins, now: wallClockSeconds())
+                return try ca.verifyNextCA(answer)
+            } catch {
+                throw AgentFailure(error)
+            }
+        case .failed(let kind, let message, let refused):
+            throw AgentFailure(kind, .network(message, serverRefused: refused))
+        default:
+            throw AgentFailure(.failed, "the network process answered GetNextCACert with another kind of result")
+        }
+    }
+
+    /// The challenge file, overwritten in place and removed (`SecretFile.destroy`).
+    func consumeChallenge() throws(AgentFailure) {
+        guard let path = context.settings.challengeFile else { return }
+        do { try SecretFile.destroy(path) } catch { throw AgentFailure(.failed, .system(error)) }
     }
 
     func publish(_ identity: StoredIdentity) throws(AgentFailure) {
         do {
             try context.publishedCopies.publish(key: identity.key, certificate: identity.certificate, chain: identity.chain)
         } catch {
-            throw AgentFailure(.failed, "the identity is committed, but a published copy failed: \(error)")
+            throw AgentFailure(.failed, .keystore(error))
         }
     }
 
-    func runHook(_ command: String, environment: [(String, String)]) -> Int32? {
+    /// The hook, in a process group of its own, with exactly the environment it is told (never
+    /// the agent's, which may have held SCEP_CHALLENGE), for five minutes at most; SIGTERM to the
+    /// daemon ends it at once.
+    mutating func runHook(_ command: String, environment: [(String, String)]) -> Bool {
         var all = environment
+        all.append(("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
         if let path = context.settings.certOut { all.append(("SCEP_AGENT_CERT_OUT", path)) }
         if let path = context.settings.keyOut { all.append(("SCEP_AGENT_KEY_OUT", path)) }
         if let path = context.settings.chainOut { all.append(("SCEP_AGENT_CHAIN_OUT", path)) }
         if let path = context.settings.bundleOut { all.append(("SCEP_AGENT_BUNDLE_OUT", path)) }
-        return runShellCommand(command, environment: all, timeoutMilliseconds: 5 * 60 * 1000)
+        let waiter = context.waiter
+        let exit = runCommandInOwnGroup(command, environment: all, timeoutMilliseconds: 5 * 60 * 1000,
+                                        shouldStop: { waiter?.terminationRequested() ?? false })
+        if let exit, exit != .exited(0) { logger.warn("hook exited", [("status", "\(exit)")]) }
+        return exit == .exited(0)
     }
 }
 

@@ -29,11 +29,13 @@
 #include <netinet/tcp.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sys/timerfd.h>
 #include <spawn.h>
+#include <sys/random.h>
 
 static inline int scep_errno(void) { return errno; }
 static inline void scep_set_errno(int value) { errno = value; }
@@ -50,6 +52,7 @@ static inline int scep_fcntl_setfl(int fd, int flags) { return fcntl(fd, F_SETFL
 
 /* glibc declares SOCK_* as an enum, musl as macros: one spelling for both C libraries. */
 static inline int scep_sock_stream(void) { return SOCK_STREAM; }
+static inline int scep_sock_dgram(void) { return SOCK_DGRAM; }
 static inline int scep_sock_cloexec(void) { return SOCK_CLOEXEC; }
 
 /* A directory entry's name, NUL-terminated; the bytes of d_name after the NUL are not ours to read. */
@@ -103,6 +106,31 @@ static inline int scep_wifsignaled(int status) { return WIFSIGNALED(status); }
 /* Starts writing a file's dirty pages back to storage and returns at once: a hint, as the fsync
  * that follows guarantees durability either way (-1 with ENOSYS where the kernel lacks it). */
 int scep_start_writeback(int fd);
+
+/* Child processes (spawn.c). scep_spawn_self starts a fresh image of this binary with `channel`
+ * as descriptor 3, `role` as its argument, no other descriptors and `envp` as its environment
+ * (with a `runner`, that program runs `self`, this binary's path, instead);
+ * scep_spawn_hook runs `command` with /bin/sh in a process group of its own. Both return the
+ * child's pid, or -1. scep_wait is waitpid retried on EINTR (`nohang`: WNOHANG). */
+pid_t scep_spawn_self(int channel, const char *role, char *const envp[], const char *runner, const char *self);
+pid_t scep_spawn_hook(const char *command, char *const envp[]);
+int scep_wait(pid_t pid, int *status, int nohang);
+int scep_wifsignaled_signal(int status);
+
+/* The network process's sandbox (sandbox.c); each returns 0, or -1 with errno set. */
+void scep_sandbox_prepare(void);
+int scep_sandbox_no_new_privs(void);
+int scep_sandbox_not_dumpable(void);
+/* RLIMIT_CORE 0 and not dumpable: no core file, no ptrace or /proc access by other users. */
+int scep_forbid_core_dumps(void);
+int scep_sandbox_drop_privileges(unsigned uid, unsigned gid);
+/* SIGKILL when `parent` (the key process) dies, as after any change of credentials it must be
+ * set again; exits at once if that parent is already gone. */
+int scep_sandbox_die_with_parent(int parent);
+/* The kernel's Landlock ABI version, or -1 (ENOSYS, EOPNOTSUPP: none). */
+int scep_landlock_abi(void);
+int scep_landlock_deny_all_files(int abi);
+int scep_seccomp_network_filter(void);
 
 /* The process's arguments, captured before main (Embedded Swift has no CommandLine). */
 int scep_argc(void);

@@ -41,7 +41,10 @@ struct HTTPTransport: SCEPTransport {
     /// with something unusable (malformed or oversized HTTP, a bad redirect, a failed TLS
     /// handshake): the first is the network's fault, the second the server's.
     static func scepError(_ error: HTTPError) -> SCEPError {
-        if case .system = error { return .transport("\(error)") }
+        switch error {
+        case .system, .resolution: return .transport("\(error)")
+        default: break
+        }
         return .badHTTP("\(error)")
     }
 

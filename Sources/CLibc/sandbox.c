@@ -1,0 +1,230 @@
+/*
+ * The network process's sandbox, written out here rather than taken from libseccomp, so the
+ * binary stays static and small: no_new_privs, a non-dumpable process, Landlock with no
+ * filesystem access, and a seccomp-BPF allow-list of the system calls the network side makes.
+ *
+ * The constants of the kernel's interfaces are spelt out below instead of taken from
+ * <linux/seccomp.h>, <linux/filter.h> and <linux/landlock.h>: they are stable ABI, and the tiny
+ * build compiles against musl's headers alone. System call numbers come from <sys/syscall.h>,
+ * which every C library here provides for its architecture.
+ */
+#define _GNU_SOURCE
+#include "clibc.h"
+
+#include <time.h>
+
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#ifndef PR_SET_NO_NEW_PRIVS
+#define PR_SET_NO_NEW_PRIVS 38
+#endif
+
+/* What the C library would otherwise do lazily, with a file open, after the sandbox forbids it:
+ * glibc loads /etc/localtime on the first gmtime_r (mbedTLS calls it to check certificate dates). */
+void scep_sandbox_prepare(void) {
+    time_t epoch = 0;
+    struct tm parts;
+    gmtime_r(&epoch, &parts);
+    localtime_r(&epoch, &parts);
+}
+
+int scep_sandbox_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
+
+int scep_sandbox_not_dumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
+
+int scep_forbid_core_dumps(void) {
+    struct rlimit none = { 0, 0 };
+    int limited = setrlimit(RLIMIT_CORE, &none);
+    return scep_sandbox_not_dumpable() == 0 && limited == 0 ? 0 : -1;
+}
+
+int scep_sandbox_drop_privileges(unsigned uid, unsigned gid) {
+    if (setgroups(0, 0) != 0) return -1;
+    if (setresgid(gid, gid, gid) != 0) return -1;
+    if (setresuid(uid, uid, uid) != 0) return -1;
+    /* Proof that it holds: root can no longer be regained. */
+    if (uid != 0 && setresuid(0, 0, 0) == 0) { errno = EPERM; return -1; }
+    return 0;
+}
+
+int scep_sandbox_die_with_parent(int parent) {
+    /* Set at spawn, but a change of credentials clears it: set it again, then make sure the
+     * parent did not die in between (the child would have been reparented). */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return -1;
+    if (getppid() != parent) _exit(0);
+    return 0;
+}
+
+/* ---- Landlock (Linux 5.13+) ---------------------------------------------------------------- */
+
+struct scep_landlock_ruleset_attr {
+    uint64_t handled_access_fs;
+    uint64_t handled_access_net;
+    uint64_t scoped;
+};
+
+#define SCEP_LANDLOCK_CREATE_RULESET_VERSION 1u
+#define SCEP_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET 1u
+#define SCEP_LANDLOCK_SCOPE_SIGNAL 2u
+
+int scep_landlock_abi(void) {
+#ifdef SYS_landlock_create_ruleset
+    return (int)syscall(SYS_landlock_create_ruleset, NULL, 0, SCEP_LANDLOCK_CREATE_RULESET_VERSION);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/* Every filesystem access the kernel's ABI version `abi` knows is handled, and no rule grants
+ * any: the process can no longer open, create, remove, execute or truncate anything. From ABI 6
+ * it can neither signal processes outside its domain nor reach abstract unix sockets. Network
+ * access is left alone: the process exists to connect to the SCEP server. */
+int scep_landlock_deny_all_files(int abi) {
+#if defined(SYS_landlock_create_ruleset) && defined(SYS_landlock_restrict_self)
+    struct scep_landlock_ruleset_attr attributes;
+    memset(&attributes, 0, sizeof attributes);
+    attributes.handled_access_fs = (1ull << 13) - 1;     /* ABI 1: execute ... make_sym */
+    if (abi >= 2) attributes.handled_access_fs |= 1ull << 13;  /* refer */
+    if (abi >= 3) attributes.handled_access_fs |= 1ull << 14;  /* truncate */
+    if (abi >= 5) attributes.handled_access_fs |= 1ull << 15;  /* ioctl_dev */
+    size_t size = offsetof(struct scep_landlock_ruleset_attr, handled_access_net);
+    if (abi >= 6) {
+        attributes.scoped = SCEP_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | SCEP_LANDLOCK_SCOPE_SIGNAL;
+        size = sizeof attributes;
+    }
+    int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attributes, size, 0);
+    if (ruleset < 0) return -1;
+    int result = (int)syscall(SYS_landlock_restrict_self, ruleset, 0);
+    int saved = errno;
+    close(ruleset);
+    errno = saved;
+    return result;
+#else
+    (void)abi;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/* ---- seccomp-BPF ------------------------------------------------------------------------- */
+
+struct scep_sock_filter { uint16_t code; uint8_t jt; uint8_t jf; uint32_t k; };
+struct scep_sock_fprog { unsigned short len; struct scep_sock_filter *filter; };
+
+#define BPF_LD_W_ABS 0x20   /* BPF_LD | BPF_W | BPF_ABS */
+#define BPF_JEQ_K 0x15      /* BPF_JMP | BPF_JEQ | BPF_K */
+#define BPF_JSET_K 0x45     /* BPF_JMP | BPF_JSET | BPF_K */
+#define BPF_JGE_K 0x35      /* BPF_JMP | BPF_JGE | BPF_K */
+#define BPF_RET_K 0x06      /* BPF_RET | BPF_K */
+
+#define SECCOMP_SET_MODE_FILTER_ 1
+#define SECCOMP_RET_KILL_PROCESS_ 0x80000000u
+#define SECCOMP_RET_ALLOW_ 0x7fff0000u
+
+/* struct seccomp_data: nr at 0, arch at 4, instruction_pointer at 8, args[6] at 16. Arguments
+ * are read by their low 32 bits, which is where a little-endian machine keeps them. */
+#define DATA_NR 0
+#define DATA_ARCH 4
+#define DATA_ARG(n) (16 + 8 * (n))
+
+#if defined(__x86_64__)
+#define SCEP_AUDIT_ARCH 0xc000003eu
+#elif defined(__aarch64__)
+#define SCEP_AUDIT_ARCH 0xc00000b7u
+#elif defined(__arm__)
+#define SCEP_AUDIT_ARCH 0x40000028u
+#else
+#error "no seccomp architecture for this target"
+#endif
+
+/* What the network process calls once it is sandboxed: sockets (Internet ones only), poll, the
+ * clock, memory (never executable), signals' return path, and exit. No open, no exec, no
+ * ptrace, no fork. */
+static const long allowed[] = {
+    SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_close,
+    SYS_connect, SYS_sendto, SYS_recvfrom, SYS_sendmsg, SYS_recvmsg, SYS_setsockopt, SYS_getsockopt,
+    SYS_getsockname, SYS_getpeername, SYS_shutdown, SYS_fcntl,
+#ifdef SYS_fcntl64
+    SYS_fcntl64,
+#endif
+#ifdef SYS_poll
+    SYS_poll,
+#endif
+    SYS_ppoll,
+#ifdef SYS_ppoll_time64
+    SYS_ppoll_time64,
+#endif
+    SYS_clock_gettime, SYS_gettimeofday, SYS_clock_nanosleep, SYS_nanosleep,
+#ifdef SYS_clock_gettime64
+    SYS_clock_gettime64,
+#endif
+#ifdef SYS_clock_nanosleep_time64
+    SYS_clock_nanosleep_time64,
+#endif
+    SYS_getrandom, SYS_brk, SYS_munmap, SYS_mremap, SYS_madvise,
+    SYS_futex,
+#ifdef SYS_futex_time64
+    SYS_futex_time64,
+#endif
+    SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_restart_syscall, SYS_getpid, SYS_gettid, SYS_tgkill,
+    SYS_exit, SYS_exit_group,
+};
+
+/* Calls allowed only when their protection argument (arg 2) asks for no execution. */
+static const long memory_mapping[] = {
+#ifdef SYS_mmap2
+    SYS_mmap2,
+#endif
+#ifdef SYS_mmap
+    SYS_mmap,
+#endif
+    SYS_mprotect,
+};
+
+int scep_seccomp_network_filter(void) {
+    enum { capacity = 128 };
+    struct scep_sock_filter program[capacity];
+    int n = 0;
+#define EMIT(c, t, f, value) do { if (n >= capacity) { errno = E2BIG; return -1; } \
+    program[n].code = (c); program[n].jt = (t); program[n].jf = (f); program[n].k = (value); n++; } while (0)
+    size_t allowed_count = sizeof allowed / sizeof allowed[0];
+    size_t mapping_count = sizeof memory_mapping / sizeof memory_mapping[0];
+
+    /* A call from another architecture (x32, or 32-bit on 64) could alias numbers: kill it. */
+    EMIT(BPF_LD_W_ABS, 0, 0, DATA_ARCH);
+    EMIT(BPF_JEQ_K, 1, 0, SCEP_AUDIT_ARCH);
+    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
+    EMIT(BPF_LD_W_ABS, 0, 0, DATA_NR);
+#if defined(__x86_64__)
+    EMIT(BPF_JGE_K, 0, 1, 0x40000000u); /* the x32 ABI's numbers */
+    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
+#endif
+    for (size_t i = 0; i < allowed_count; i++) {
+        EMIT(BPF_JEQ_K, 0, 1, (uint32_t)allowed[i]);
+        EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
+    }
+    /* socket(domain, ...): AF_INET and AF_INET6 only; no unix, netlink or packet sockets. */
+    EMIT(BPF_JEQ_K, 0, 5, (uint32_t)SYS_socket);
+    EMIT(BPF_LD_W_ABS, 0, 0, DATA_ARG(0));
+    EMIT(BPF_JEQ_K, 1, 0, AF_INET);
+    EMIT(BPF_JEQ_K, 0, 1, AF_INET6);
+    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
+    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
+    /* mmap and mprotect without PROT_EXEC: no new executable memory. */
+    for (size_t i = 0; i < mapping_count; i++) {
+        EMIT(BPF_JEQ_K, 0, 4, (uint32_t)memory_mapping[i]);
+        EMIT(BPF_LD_W_ABS, 0, 0, DATA_ARG(2));
+        EMIT(BPF_JSET_K, 1, 0, PROT_EXEC);
+        EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
+        EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
+        /* A call that is not this one jumped past these four with its number still loaded. */
+    }
+    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
+#undef EMIT
+    struct scep_sock_fprog fprog = { (unsigned short)n, program };
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER_, 0, &fprog);
+}

@@ -1,0 +1,89 @@
+import CLibc
+
+/// One end of a socketpair between two of the agent's processes, carrying whole messages: a
+/// 4-byte big-endian length, then that many bytes. Lengths are checked against the receiver's
+/// limit before anything is allocated, so a compromised peer cannot make the other side grow.
+public final class Channel {
+    public let descriptor: Int32
+
+    public init(descriptor: Int32) { self.descriptor = descriptor }
+
+    deinit { if descriptor >= 0 { close(descriptor) } }
+
+    /// Both ends of a new, close-on-exec stream socketpair.
+    public static func pair() throws(SystemError) -> (Channel, Channel) {
+        var ends: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, scep_sock_stream() | scep_sock_cloexec(), 0, &ends) == 0 else {
+            throw SystemError.last("socketpair")
+        }
+        return (Channel(descriptor: ends[0]), Channel(descriptor: ends[1]))
+    }
+
+    public func send(_ message: [UInt8]) throws(SystemError) {
+        try message.withUnsafeBufferPointer { (buffer) throws(SystemError) in try send(buffer) }
+    }
+
+    public func send(_ message: UnsafeBufferPointer<UInt8>) throws(SystemError) {
+        let length = UInt32(message.count)
+        let header: [UInt8] = [UInt8(length >> 24), UInt8((length >> 16) & 0xff), UInt8((length >> 8) & 0xff), UInt8(length & 0xff)]
+        if let failure = header.withUnsafeBufferPointer({ writeAllReporting(descriptor, $0) }) { throw failure }
+        if let failure = writeAllReporting(descriptor, message) { throw failure }
+    }
+
+    /// The next message, or nil when the peer closed the channel. A message longer than `limit`
+    /// is an error. With a `deadline` (monotonic milliseconds), waiting past it is ETIMEDOUT.
+    public func receive(limit: Int, deadline: Int64? = nil) throws(SystemError) -> [UInt8]? {
+        var header = [UInt8](repeating: 0, count: 4)
+        guard try readExactly(&header, deadline: deadline, allowEnd: true) else { return nil }
+        let length = UInt64(header[0]) << 24 | UInt64(header[1]) << 16 | UInt64(header[2]) << 8 | UInt64(header[3])
+        guard length <= UInt64(limit) else { throw SystemError("receive", path: "channel", code: EMSGSIZE, detail: .largerThan(limit: limit)) }
+        var message = [UInt8](repeating: 0, count: Int(length))
+        guard try readExactly(&message, deadline: deadline, allowEnd: false) else { return nil }
+        return message
+    }
+
+    /// Whether a message (or the peer's end) is waiting, within `milliseconds`.
+    public func isReadable(within milliseconds: Int32) -> Bool {
+        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, milliseconds) > 0
+    }
+
+    private func readExactly(_ buffer: inout [UInt8], deadline: Int64?, allowEnd: Bool) throws(SystemError) -> Bool {
+        var filled = 0
+        while filled < buffer.count {
+            if let deadline {
+                let remaining = deadline - monotonicMilliseconds()
+                guard remaining > 0, isReadable(within: Int32(min(remaining, 60_000))) else {
+                    if remaining <= 0 { throw SystemError("receive", path: "channel", code: ETIMEDOUT) }
+                    continue
+                }
+            }
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
+            if count < 0 {
+                if scep_errno() == EINTR { continue }
+                throw SystemError.last("receive", path: "channel")
+            }
+            if count == 0 {
+                if filled == 0 && allowEnd { return false }
+                throw SystemError("receive", path: "channel", code: EPIPE)
+            }
+            filled += count
+        }
+        return true
+    }
+}
+
+func writeAllReporting(_ descriptor: Int32, _ buffer: UnsafeBufferPointer<UInt8>) -> SystemError? {
+    guard var cursor = buffer.baseAddress else { return nil }
+    var remaining = buffer.count
+    while remaining > 0 {
+        let written = send(descriptor, cursor, remaining, Int32(MSG_NOSIGNAL))
+        if written < 0 {
+            if scep_errno() == EINTR { continue }
+            return SystemError.last("send", path: "channel")
+        }
+        cursor += written
+        remaining -= written
+    }
+    return nil
+}

@@ -1,0 +1,96 @@
+import CLibc
+
+/// What the network process gives up before it reads a byte from the network.
+///
+/// Each step that the kernel lacks is reported, not fatal: a device's kernel may be old
+/// (Landlock needs 5.13). A step that the kernel has but refuses is fatal: the process must
+/// not go on with less protection than it was meant to have.
+public enum Sandbox {
+    public enum Step: Equatable, Sendable {
+        case dropPrivileges, noNewPrivileges, notDumpable, landlock, seccomp
+    }
+
+    public struct Report: Equatable, Sendable {
+        /// Steps the kernel does not offer, each with the reason.
+        public var unavailable: [(Step, String)] = []
+        /// The Landlock ABI version in force, 0 when none.
+        public var landlockABI: Int = 0
+
+        public static func == (lhs: Report, rhs: Report) -> Bool {
+            lhs.landlockABI == rhs.landlockABI && lhs.unavailable.map { $0.0 } == rhs.unavailable.map { $0.0 }
+        }
+    }
+
+    /// Applies every step, in the order the kernel requires: the user switch while it is still
+    /// allowed (as root, to `unprivileged`), then no_new_privs (Landlock and seccomp need it),
+    /// non-dumpable, Landlock, and the seccomp filter last.
+    public static func enterNetworkSandbox(unprivileged: (uid: UInt32, gid: UInt32)?) throws(SystemError) -> Report {
+        var report = Report()
+        scep_sandbox_prepare()
+        let parent = getppid()
+        if geteuid() == 0, let account = unprivileged {
+            guard scep_sandbox_drop_privileges(account.uid, account.gid) == 0 else { throw SystemError.last("setresuid") }
+        }
+        guard scep_sandbox_die_with_parent(parent) == 0 else { throw SystemError.last("prctl(PR_SET_PDEATHSIG)") }
+        guard scep_sandbox_no_new_privs() == 0 else { throw SystemError.last("prctl(PR_SET_NO_NEW_PRIVS)") }
+        guard scep_sandbox_not_dumpable() == 0 else { throw SystemError.last("prctl(PR_SET_DUMPABLE)") }
+        let abi = scep_landlock_abi()
+        if abi < 1 {
+            report.unavailable.append((.landlock, String(cString: strerror(scep_errno()))))
+        } else {
+            guard scep_landlock_deny_all_files(abi) == 0 else { throw SystemError.last("landlock") }
+            report.landlockABI = Int(abi)
+        }
+        if scep_seccomp_network_filter() != 0 {
+            let code = scep_errno()
+            // EINVAL: a kernel built without seccomp filters.
+            guard code == EINVAL || code == ENOSYS else { throw SystemError("seccomp", code: code) }
+            report.unavailable.append((.seccomp, String(cString: strerror(code))))
+        }
+        return report
+    }
+
+    /// No core dumps, and no ptrace or /proc access by other users: for every agent process,
+    /// which may hold keys.
+    public static func forbidCoreDumps() {
+        _ = scep_forbid_core_dumps()
+    }
+}
+
+extension Sandbox {
+    /// A test hook (`SCEP_AGENT_SANDBOX_PROBE`, read by the key process): from inside the
+    /// sandbox, attempt one thing the network process must never do. The sandbox should kill
+    /// the process (seccomp) or refuse (Landlock); what is returned says what happened when it
+    /// did neither, and the test fails on it.
+    public static func probe(_ name: String, path: String) -> String {
+        switch name {
+        case "open":
+            let descriptor = scep_open(path, O_RDONLY | O_CLOEXEC, 0)
+            if descriptor >= 0 {
+                close(descriptor)
+                return "opened \(path)"
+            }
+            return "open refused: \(String(cString: strerror(scep_errno())))"
+        case "exec":
+            let result = withCStrings(["/bin/true"]) { argv in
+                withCStrings([]) { envp in execve("/bin/true", argv, envp) }
+            }
+            return "execve returned \(result)"
+        case "unix-socket":
+            let descriptor = socket(AF_UNIX, scep_sock_stream(), 0)
+            if descriptor >= 0 { close(descriptor) }
+            return "socket(AF_UNIX) returned \(descriptor)"
+        case "fork":
+            let pid = CLibc.fork()
+            if pid == 0 { exitProcess(0) }
+            return "fork returned \(pid)"
+        default:
+            return "unknown probe \(name)"
+        }
+    }
+}
+
+extension Sandbox {
+    /// The `crash` probe: SIGABRT, as a memory-safety trap in the parser would end the process.
+    public static func crash() -> Never { abort() }
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The privilege separation of the shipped binary, observed from outside: the network process is
+# sandboxed (no_new_privs, seccomp, Landlock, another user), holds no keystore file and no
+# secret, dies when it steps out of its sandbox, and its death leaves the keystore as it was.
+# The key process keeps no challenge in its environment, and hooks get none.
+#
+#   Tests/Interop/sandbox.sh BINARY RESPONDER [RUNNER]
+#
+# SCEP_AGENT_SANDBOX_PROBE makes the network process try one forbidden thing once sandboxed
+# (open, exec, unix-socket, fork), or die midway (crash). RUNNER runs the binary (qemu-user);
+# there the kernel's seccomp does not apply to emulated calls, so only the crash is checked.
+set -u
+BIN=$(readlink -f "$1")
+RESPONDER=$(readlink -f "$2")
+RUNNER=${3:-}
+. "$(dirname "$0")/../lib/checks.sh"
+
+PORT=$((20000 + RANDOM % 20000))
+printf 's3cret\n' > "$SCRATCH/challenge"
+chmod 600 "$SCRATCH/challenge"
+RESPONDER_PID=
+start_responder() { # FAULT
+    [ -n "$RESPONDER_PID" ] && kill "$RESPONDER_PID" 2>/dev/null && wait "$RESPONDER_PID" 2>/dev/null
+    PORT=$((PORT + 1))
+    mkdir -p "$SCRATCH/responder"
+    launch_responder "$SCRATCH/responder/out" --port "$PORT" --fault "$1" --state "$SCRATCH/responder"
+    RESPONDER_PID=$LAUNCHED_PID
+}
+cleanup() { [ -n "$RESPONDER_PID" ] && kill "$RESPONDER_PID" 2>/dev/null; rm -rf "$SCRATCH"; }
+trap cleanup EXIT
+if [ -n "$RUNNER" ]; then export SCEP_AGENT_NETWORK_RUNNER; SCEP_AGENT_NETWORK_RUNNER=$(command -v "$RUNNER"); fi
+
+agent() { # COMMAND KEYSTORE [options]
+    local command=$1 keystore=$2
+    shift 2
+    $RUNNER "$BIN" "$command" --url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" \
+        --subject "CN=dev-0042,O=Acme" --keystore "$keystore" --challenge-file "$SCRATCH/challenge" "$@"
+}
+snapshot() { find "$1" -type f ! -name lock -exec sha256sum {} + 2>/dev/null | sort; }
+
+start_responder none
+expect_status "enroll through the network process" 0 agent enroll "$SCRATCH/ks"
+before=$(snapshot "$SCRATCH/ks")
+
+# A network process that dies midway (a memory-safety trap in a parser would look the same):
+# a clear error, and the keystore as it was.
+for command in renew enroll; do
+    keystore=$SCRATCH/ks
+    [ "$command" = enroll ] && keystore=$SCRATCH/ks-empty
+    SCEP_AGENT_SANDBOX_PROBE=crash expect_status "a crashed network process: $command exits 1" 1 agent "$command" "$keystore"
+    expect_text "the crash is named ($command)" "$ERR" "the network process crashed (signal 6); nothing was committed"
+done
+[ "$before" = "$(snapshot "$SCRATCH/ks")" ] && pass "the crash left the identity as it was" || fail "the crash changed the keystore"
+[ ! -e "$SCRATCH/ks-empty/current" ] && pass "the crash committed no first identity" || fail "an identity appeared after a crash"
+
+if [ -z "$RUNNER" ] && grep -q '^Seccomp:' /proc/self/status; then
+    # Each forbidden step kills the process (seccomp) before it can do anything.
+    for probe in open exec unix-socket fork; do
+        SCEP_AGENT_SANDBOX_PROBE=$probe expect_status "probe $probe: the network process is stopped" 1 agent caps "$SCRATCH/ks"
+        expect_text "probe $probe: killed by its sandbox" "$ERR" "made a system call its sandbox forbids and was killed (signal 31)"
+        case "$ERR" in *"probe survived"*) fail "probe $probe survived: $ERR" ;; esac
+    done
+
+    # Landlock, where the kernel has it: the network process says which ABI it is under, or
+    # why there is none.
+    expect_status "caps with debug logging" 0 agent caps "$SCRATCH/ks" --log-level debug
+    case "$ERR" in
+        *"landlock_abi=0"*) expect_text "no Landlock: the kernel's reason is logged" "$ERR" "step=landlock" ;;
+        *"landlock_abi="*) pass "network process: under a Landlock ruleset ($(grep -o 'landlock_abi=[0-9]*' <<<"$ERR"))" ;;
+        *) fail "the network process did not report its sandbox" ;;
+    esac
+
+    # A live network process, held by a server that drips its answer: what it holds and is.
+    start_responder slow-drip
+    SCEP_CHALLENGE=s3cret-from-env "$BIN" enroll --url "http://127.0.0.1:$PORT/scep" \
+        --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" --subject "CN=dev-0043" --keystore "$SCRATCH/ks-live" \
+        --timeout 30s >/dev/null 2>&1 &
+    KEY_PID=$!
+    NET_PID=
+    for _ in $(seq 100); do
+        NET_PID=$(pgrep -P "$KEY_PID" | head -1)
+        [ -n "$NET_PID" ] && grep -q '^Seccomp:[[:space:]]*2' "/proc/$NET_PID/status" 2>/dev/null && break
+        sleep 0.1
+    done
+    if [ -n "$NET_PID" ] && [ -r "/proc/$NET_PID/status" ]; then
+        status=$(cat "/proc/$NET_PID/status")
+        expect_text "network process: no_new_privs" "$status" "$(printf 'NoNewPrivs:\t1')"
+        expect_text "network process: seccomp filter" "$status" "$(printf 'Seccomp:\t2')"
+        if [ "$(id -u)" -eq 0 ]; then
+            expect_text "network process: runs as nobody" "$(grep '^Uid:' <<<"$status")" "65534"
+            capabilities=$(sed -n 's/^CapEff:[[:space:]]*//p' <<<"$status")
+            [ "$capabilities" = "0000000000000000" ] && pass "network process: no capabilities" || fail "network process CapEff=$capabilities"
+            # Only the channel, standard streams and its sockets: no keystore file, no challenge file.
+            files=$(ls -l "/proc/$NET_PID/fd" 2>/dev/null | awk 'NR > 1 { print $NF }')
+            case "$files" in
+                *ks-live*|*challenge*) fail "network process holds a secret's file: $files" ;;
+                *) pass "network process: no keystore or challenge file open" ;;
+            esac
+            environment=$(tr '\0' '\n' < "/proc/$NET_PID/environ")
+            case "$environment" in *s3cret*) fail "the challenge is in the network process's environment" ;;
+                *) pass "network process: no challenge in its environment" ;; esac
+            key_environment=$(tr '\0' '\n' < "/proc/$KEY_PID/environ")
+            case "$key_environment" in *s3cret-from-env*) fail "SCEP_CHALLENGE is still readable in /proc/PID/environ" ;;
+                *) pass "key process: SCEP_CHALLENGE overwritten in /proc/PID/environ" ;; esac
+        fi
+    else
+        fail "no sandboxed network process seen (pid ${NET_PID:-none})"
+    fi
+    kill "$KEY_PID" 2>/dev/null; wait "$KEY_PID" 2>/dev/null
+    sleep 0.2
+    # Gone, or a zombie waiting for a reaper (a container's init may never reap it).
+    state=$(awk '{ print $3 }' "/proc/$NET_PID/stat" 2>/dev/null)
+    [ -n "$NET_PID" ] && { [ -z "$state" ] || [ "$state" = Z ]; } && pass "the network process ends with the key process" \
+        || fail "the network process outlived the key process (state $state)"
+fi
+
+# A hook sees what it is told and nothing else: no challenge, in a group of its own.
+start_responder none
+cat > "$SCRATCH/hook.sh" <<'HOOK'
+#!/bin/sh
+env > "$1.env"
+ps -o pgid= -p $$ | tr -d ' ' > "$1.pgid"
+HOOK
+chmod 755 "$SCRATCH/hook.sh"
+SCEP_CHALLENGE=s3cret expect_status "enroll with a hook" 0 $RUNNER "$BIN" enroll --url "http://127.0.0.1:$PORT/scep" \
+    --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" --subject "CN=dev-0044" --keystore "$SCRATCH/ks-hook" \
+    --hook "$SCRATCH/hook.sh $SCRATCH/hook"
+if [ -s "$SCRATCH/hook.env" ]; then
+    case "$(cat "$SCRATCH/hook.env")" in *s3cret*) fail "the hook saw the challenge" ;; *) pass "the hook's environment has no challenge" ;; esac
+    expect_text "the hook is told the event" "$(cat "$SCRATCH/hook.env")" "SCEP_AGENT_EVENT=certificate-committed"
+    [ "$(cat "$SCRATCH/hook.pgid")" != "$(ps -o pgid= -p $$ | tr -d ' ')" ] && pass "the hook runs in a process group of its own" \
+        || fail "the hook shares the test's process group"
+else
+    fail "the hook did not run"
+fi
+
+finish

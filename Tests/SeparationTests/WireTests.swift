@@ -1,0 +1,42 @@
+import ASN1
+import Glibc
+import HTTP
+import Platform
+import Testing
+@testable import Separation
+
+@Suite struct WireTests {
+    @Test func aJobSurvivesTheWire() throws {
+        var job = NetworkJob(command: .renew, url: "http://127.0.0.1:8080/scep")
+        job.pin = [UInt8](repeating: 7, count: 32)
+        job.raPins = [[UInt8](repeating: 1, count: 32)]
+        job.hasChallenge = true
+        job.timeoutSeconds = 17
+        job.unprivileged = (65534, 65534)
+        job.probe = "exec"
+        let decoded = try NetworkJob(decoding: job.encoded())
+        #expect(decoded == job)
+        #expect(decoded.unprivileged?.uid == 65534)
+        #expect(decoded.timeoutSeconds == 17)
+    }
+
+    @Test func anEveryTruncationOfAJobIsRefused() {
+        let encoded = NetworkJob(command: .caps, url: "http://127.0.0.1/").encoded()
+        for length in 0..<encoded.count {
+            #expect(throws: DERError.self) { try NetworkJob(decoding: Array(encoded[0..<length])) }
+        }
+    }
+}
+
+@Suite struct HTTPTransportTests {
+    /// Only a server out of reach is "cannot reach"; one that answered badly is named as such.
+    @Test func unreachableAndUnusableServersAreToldApart() {
+        let refused = HTTPTransport.scepError(.system(SystemError("connect", path: "127.0.0.1:1", code: ECONNREFUSED)))
+        #expect("\(refused)".hasPrefix("cannot reach the SCEP server: connect"))
+        for answer: HTTPError in [.malformed("no status line"), .tooLarge(limit: 1024), .closedEarly, .badRedirect("to ftp:"),
+                                  .tooManyRedirects(5), .tls("certificate verify failed")] {
+            let error = HTTPTransport.scepError(answer)
+            #expect("\(error)" == "the SCEP server's answer is unusable: \(answer)")
+        }
+    }
+}
