@@ -9,6 +9,8 @@
 //   caps       GetCACaps text, and GetCACert bodies of every content type
 //   config     the config file parser and the settings it yields
 //   keystore   pointer, manifest and meta parsers, then a whole keystore load from fuzzed files
+//   wire       the key process's view of a compromised network process: every message it reads
+//   dns        DNS answers (the stub resolver's parser) and resolv.conf / hosts text
 //
 // A crash is a bug: fuzz.sh keeps the input, and it becomes a regression test in Tests/.
 import ASN1
@@ -17,10 +19,13 @@ import Crypto
 import Encoding
 import Glibc
 import HTTP
+@testable import HTTP
 import Platform
+@testable import Agent
 @testable import CLI
 @testable import Keystore
 import Protocol
+@testable import Separation
 import X509
 
 /// What the targets need beyond the input, loaded once: the CA the certrep seeds are signed by,
@@ -28,7 +33,7 @@ import X509
 final class Fixtures {
     nonisolated(unsafe) static var shared: Fixtures? = nil
     let ca: CACertificates?
-    let deviceKey: RSAPrivateKey?
+    let deviceKey: PrivateKey?
     let deviceCertificate: Certificate?
     let random: RandomGenerator
     let target: String
@@ -41,7 +46,8 @@ final class Fixtures {
         let caDER = Fixtures.read(fixtures + "/ca.der")
         let caCertificate = caDER.flatMap { try? Certificate(der: $0) }
         ca = caCertificate.flatMap { try? CACertificates(certificates: [$0], pin: $0.sha256Fingerprint, now: nil) }
-        deviceKey = Fixtures.read(fixtures + "/device-key.pem").flatMap { try? RSAPrivateKey.parse(SecretBytes($0)) }
+        let random = random
+        deviceKey = Fixtures.read(fixtures + "/device-key.pem").flatMap { try? SoftwareKey.parse(SecretBytes($0), random: random) }
         deviceCertificate = Fixtures.read(fixtures + "/device-cert.der").flatMap { try? Certificate(der: $0) }
         scratch = "/tmp/scep-fuzz-\(getpid())"
         // A target that cannot reach its deep paths would fuzz only the surface: refuse to run.
@@ -67,6 +73,8 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     case "caps": fuzzCaps(input)
     case "config": fuzzConfig(input)
     case "keystore": fuzzKeystore(input, fixtures)
+    case "wire": fuzzWire(input)
+    case "dns": fuzzDNS(input)
     default:
         fputs("unknown SCEP_FUZZ_TARGET \(fixtures.target)\n", stderr)
         exit(2)
@@ -78,54 +86,57 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
 func walk(_ reader: inout DERReader) {
     while !reader.isAtEnd {
         guard let element = try? reader.read() else { return }
-        if element.isConstructed, var inner = try? element.reader("fuzz") { walk(&inner) }
+        if element.isConstructed, var inner = try? element.reader() { walk(&inner) }
     }
 }
 
 func fuzzDER(_ input: [UInt8]) {
-    if var reader = try? DERReader(input, context: "fuzz") { walk(&reader) }
+    var reader = DERReader(input)
+    walk(&reader)
     if let certificate = try? Certificate(der: input) {
         _ = certificate.isSelfIssued
         _ = certificate.subject.rfc4514String
         _ = certificate.isSigned(by: certificate)
     }
     if let request = try? CertificationRequest(der: input) { _ = request.verifySignature() }
-    if var reader = try? DERReader(input, context: "fuzz"), let element = try? reader.read() {
-        _ = try? DistinguishedName(der: element, context: "fuzz")
-        _ = try? DERTime.parse(element, context: "fuzz")
+    var again = DERReader(input)
+    if let element = try? again.read() {
+        _ = try? DistinguishedName(derElement: element)
+        _ = try? DERTime.parse(element)
     }
 }
 
+func deviceKeys(_ fixtures: Fixtures) -> EnvelopedData.Keys? {
+    guard let key = fixtures.deviceKey, let certificate = fixtures.deviceCertificate else { return nil }
+    return EnvelopedData.Keys(key: key, certificate: certificate, password: LocalPassword(SecretBytes(Array("s3cret".utf8))))
+}
+
 func fuzzCMS(_ input: [UInt8], _ fixtures: Fixtures) {
-    if let signed = try? SignedData(der: input, context: "fuzz") {
+    if let signed = try? SignedData(message: input) {
         for signer in signed.signers {
             for certificate in signed.certificates { _ = try? signed.verify(signer: certificate, signerInfo: signer) }
         }
     }
-    if let key = fixtures.deviceKey, let certificate = fixtures.deviceCertificate {
-        _ = try? EnvelopedData.open(input, key: key, certificate: certificate, random: fixtures.random, context: "fuzz")
-    }
+    if let keys = deviceKeys(fixtures) { _ = try? EnvelopedData.open(input, with: keys) }
 }
 
 func fuzzCertRep(_ input: [UInt8], _ fixtures: Fixtures) {
     guard let ca = fixtures.ca else { return }
     // The transaction ID and nonce the reply claims are taken as the ones we sent, so a valid
     // reply gets past those checks to the outcome and the envelope.
-    let attributes = (try? SignedData(der: input, context: "fuzz"))?.signers.first?.signedAttributes ?? []
-    func value(_ type: ObjectIdentifier) -> [UInt8]? { attributes.first { $0.type == type }?.values.first }
-    let transactionID = value(OID.scepTransactionID).flatMap { bytes -> String? in
-        guard var reader = try? DERReader(bytes, context: "fuzz") else { return nil }
+    let attributes = (try? SignedData(message: input))?.signers.first?.signedAttributes ?? []
+    let transactionID = attributes.value(of: OID.scepTransactionID).flatMap { bytes -> String? in
+        var reader = DERReader(bytes)
         return try? reader.readString()
     } ?? "fuzz"
-    let nonce = value(OID.scepRecipientNonce).flatMap { bytes -> [UInt8]? in
-        guard var reader = try? DERReader(bytes, context: "fuzz") else { return nil }
+    let nonce = attributes.value(of: OID.scepRecipientNonce).flatMap { bytes -> [UInt8]? in
+        var reader = DERReader(bytes)
         return (try? reader.readOctetString()).map { Array($0) }
     } ?? []
-    guard let reply = try? CertRep(reply: input, expectedTransactionID: transactionID, senderNonce: nonce, ca: ca, now: nil) else { return }
-    if case .success(let envelope) = reply.outcome, let key = fixtures.deviceKey, let certificate = fixtures.deviceCertificate {
-        if let opened = try? EnvelopedData.open(envelope, key: key, certificate: certificate, random: fixtures.random, context: "fuzz") {
-            _ = try? SignedData(der: opened.content, context: "fuzz")
-        }
+    guard let reply = try? CertRep(reply: input, expectedTransactionID: transactionID, senderNonce: nonce, ca: ca,
+                                   authenticatedServer: false) else { return }
+    if case .success(let envelope) = reply.outcome, let keys = deviceKeys(fixtures), let certificate = fixtures.deviceCertificate {
+        _ = try? CertRep.openIssued(envelope, keys: keys, expectedPublicKey: certificate.publicKeyInfo, ca: ca)
     }
 }
 
@@ -186,7 +197,7 @@ func fuzzKeystore(_ input: [UInt8], _ fixtures: Fixtures) {
     let manifest = GenerationFiles.manifest(files)
     write(generation + "/" + GenerationFiles.manifest, manifest)
     write(root + "/current", GenerationPointer(generation: "gen-000001", manifestDigest: DigestAlgorithm.sha256.hash(manifest)).bytes)
-    if let keystore = try? Keystore(path: root, create: false, forWriting: false) {
+    if let keystore = try? Keystore(path: root, create: false, forWriting: false, random: fixtures.random) {
         _ = try? keystore.load()
         _ = keystore.readState()
     }
@@ -198,4 +209,29 @@ func write(_ path: String, _ bytes: [UInt8]) {
     guard descriptor >= 0 else { return }
     _ = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
     close(descriptor)
+}
+
+/// Everything the key process reads from a network process: the framing is the channel's (a
+/// length it checks), so the input is one message. Requests are parsed as the key server parses
+/// them; results, logs and jobs (the network process's own input) too.
+func fuzzWire(_ input: [UInt8]) {
+    _ = try? NetworkJob(decoding: input)
+    guard let (kind, reader) = try? Wire.decode(input) else { return }
+    var fields = reader
+    switch kind {
+    case .log: _ = try? KeyServer.logLine(&fields)
+    case .result: _ = try? NetworkResult(fields: &fields)
+    case .warn: _ = try? fields.readText()
+    default: _ = try? KeyRequest(kind, &fields)
+    }
+}
+
+/// A DNS answer to a query whose ID and question the first bytes choose, for A and AAAA; then
+/// the same bytes as resolver configuration text.
+func fuzzDNS(_ input: [UInt8]) {
+    let id = input.count >= 2 ? UInt16(input[0]) << 8 | UInt16(input[1]) : 0
+    for type: UInt16 in [1, 28] {
+        _ = try? DNSMessage.addresses(in: input, id: id, name: "scep.example.net", type: type)
+    }
+    _ = ResolverConfiguration(resolvConf: input, hosts: input)
 }
