@@ -75,8 +75,8 @@ public struct PendingRecord: Equatable, Sendable {
     }
 }
 
-/// How a transaction ended, when it did not fail.
-public enum TransactionOutcome: Equatable {
+/// How a transaction ended, when it did not fail. Indirect, as `EnrollmentResult` (see there).
+public indirect enum TransactionOutcome: Equatable {
     /// The certificate was issued, checked and committed by the key side.
     case issued(Certificate)
     case pending(PendingRecord)
