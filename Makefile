@@ -17,7 +17,7 @@ FUZZ_SECONDS   ?= 300
 DIST           := dist
 BINARY         := $(DIST)/scep-agent
 
-.PHONY: all build static cross board cross-test fuzz fuzz-smoke memcheck asan deb package-test fleet-sim test unit-test smoke-test responder interop-test check-layers deps demo bench clean
+.PHONY: all build static cross board cross-test fuzz fuzz-smoke memcheck asan deb package-test fleet-sim test test-suites unit-test smoke-test responder interop-test check-layers deps demo bench clean
 
 all: static
 
@@ -39,11 +39,12 @@ board: deps
 	@Scripts/board.sh $(BOARD) $(DIST)/boards/$(BOARD)
 
 # The cross-built binaries under qemu-user-static: enroll and renew against micromdm scepserver.
-cross-test: cross static
-	@Tests/Cross/run.sh $(DIST)
+cross-test: cross static responder
+	@echo "== Cross/run.sh" && Tests/Cross/run.sh $(DIST)
 
 fuzz: deps
 	@Tests/Fuzz/fuzz.sh $(FUZZ_SECONDS)
+	@Scripts/lib/wrap-generated.sh "Fuzzing" "make fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)" .build-fuzz/summary.md docs/generated/fuzz.md
 
 # In make test: every committed seed and past crash replayed, then a few seconds of fuzzing each.
 fuzz-smoke: deps
@@ -53,7 +54,7 @@ fuzz-smoke: deps
 # build with DWARF 4 (valgrind 3.19 cannot read DWARF 5, and cannot watch the static binary's heap).
 memcheck: deps responder
 	$(SWIFT) build -c release --product scep-agent --scratch-path .build-valgrind -Xswiftc -dwarf-version=4 -Xcc -gdwarf-4
-	@Tests/Memory/valgrind.sh .build-valgrind/release/scep-agent .build/debug/scep-test-responder
+	@echo "== valgrind.sh" && Tests/Memory/valgrind.sh .build-valgrind/release/scep-agent .build/debug/scep-test-responder
 
 # The unit tests under AddressSanitizer: any invalid access fails. LeakSanitizer is off here
 # because Foundation's Process (the tests' openssl runner) leaks two 32-byte weak-reference
@@ -74,8 +75,9 @@ responder: deps
 	$(SWIFT) build --product scep-test-responder
 
 # The shipped binary against the fault-injecting responder and the real micromdm scepserver.
+# faults.sh also writes its table of refusals to docs/generated/faults.md.
 interop-test: static responder
-	@echo "== faults.sh" && Tests/Interop/faults.sh $(BINARY) .build/debug/scep-test-responder
+	@echo "== faults.sh" && FAULT_TABLE=docs/generated/faults.md Tests/Interop/faults.sh $(BINARY) .build/debug/scep-test-responder
 	@echo "== oracle selftest" && Tests/Oracle/selftest.sh $(BINARY)
 	@echo "== oracle.sh" && Tests/Interop/oracle.sh $(BINARY)
 	@echo "== micromdm.sh" && Tests/Interop/micromdm.sh $(BINARY)
@@ -90,7 +92,16 @@ deb: static
 package-test: deb
 	@echo "== deb.sh" && Tests/Packaging/deb.sh $(DIST)/scep-agent_*.deb
 
-test: deps check-layers unit-test asan fuzz-smoke memcheck smoke-test interop-test package-test cross-test
+# make test runs test-suites with its output also kept in .build/make-test.log, then
+# Scripts/test-counts.sh writes the counts in it to docs/generated/test-counts.md (it never fails
+# the run); make test's status is test-suites'.
+test:
+	@mkdir -p .build
+	@{ $(MAKE) --no-print-directory test-suites 2>&1; echo $$? > .build/make-test.status; } | tee .build/make-test.log
+	@Scripts/test-counts.sh .build/make-test.log docs/generated/test-counts.md "$$(cat .build/make-test.status)" || true
+	@exit "$$(cat .build/make-test.status)"
+
+test-suites: deps check-layers unit-test asan fuzz-smoke memcheck smoke-test interop-test package-test cross-test
 
 demo: static responder
 	@Scripts/demo.sh $(BINARY)

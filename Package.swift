@@ -59,7 +59,7 @@ let package = Package(
                 path: "Sources/Protocol", swiftSettings: swiftSettings),
         .target(name: "Keystore", dependencies: ["Platform", "Crypto", "X509", "Encoding"],
                 path: "Sources/Keystore", swiftSettings: swiftSettings),
-        .target(name: "Agent", dependencies: ["Protocol", "Keystore", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
+        .target(name: "Agent", dependencies: ["Protocol", "Keystore", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
                 path: "Sources/Agent", swiftSettings: swiftSettings),
         // The privilege separation: the network process (sandboxed, holds no key) and the key
         // process's server for its requests, over one socketpair.

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # make bench: scep-agent beside the client a device maker would otherwise pick, against the same
 # micromdm scepserver on loopback (in a network namespace of its own when allowed), then the
-# daemon's idle cost and the fleet simulation. Prints Markdown tables.
+# daemon's idle cost and the fleet simulation. Prints Markdown tables, and writes them, stamped
+# with how and from what they were made, to docs/generated/bench.md (BENCH_TABLE names another
+# file; empty: none) once the bench has finished.
 #
 # The machine is shared and noisy: every figure is a median of RUNS runs; compare the ratios.
+#
+# Its jobs: the peers (certmonger, strongSwan pki) are in Scripts/lib/bench-peers.sh, the syscall
+# tracing in Scripts/lib/bench-trace.sh, micromdm's server in Scripts/lib/scepserver.sh.
 set -euo pipefail
+INVOCATION="Scripts/bench.sh $*"
+BENCH_TABLE=${BENCH_TABLE-$(cd "$(dirname "$0")/.." && pwd)/docs/generated/bench.md}
 "$(dirname "$0")/install-deps.sh" --bench
 BIN=$(readlink -f "${1:?usage: bench.sh BINARY RESPONDER FLEETSIM}")
 RESPONDER=$(readlink -f "${2:?}")
@@ -15,21 +22,7 @@ NS="scep-agent-bench-$$"
 PIDS=()
 CERTMONGER_REQUEST=
 CERTMONGER_UP=
-# The syscall tracepoints client_phases enables, and tracefs as it found it (TRACING: its path,
-# set while the bench holds it).
-TRACING=
-TRACING_EVENTS=(sched/sched_process_exec syscalls/sys_enter_connect syscalls/sys_enter_sendto syscalls/sys_enter_write
-                syscalls/sys_enter_read syscalls/sys_exit_read syscalls/sys_enter_recvfrom syscalls/sys_exit_recvfrom
-                syscalls/sys_enter_openat syscalls/sys_enter_mkdirat syscalls/sys_enter_exit_group)
-# Puts tracefs back as client_phases found it; cleanup calls it too if the bench stops half-way.
-tracing_restore() {
-    local event
-    [ -n "$TRACING" ] || return 0
-    echo 0 > "$TRACING/tracing_on"
-    for event in "${TRACING_EVENTS[@]}"; do echo 0 > "$TRACING/events/$event/enable" 2>/dev/null || true; done
-    echo > "$TRACING/trace"; echo "$TRACING_SIZE" > "$TRACING/buffer_size_kb"; echo "$TRACING_ON" > "$TRACING/tracing_on"
-    TRACING=
-}
+. "$(dirname "$0")/lib/bench-trace.sh"   # TRACING, tracing_restore, client_phases
 cleanup() {
     tracing_restore
     # certmonger keeps its requests and CAs under /var/lib/certmonger, even on a private bus.
@@ -79,62 +72,7 @@ URL=http://127.0.0.1:8090/scep
 FP=$CA_FINGERPRINT
 printf 'bench\n' > "$WORK/challenge"
 
-# certmonger is a D-Bus service: here on a private bus of the bench's own, in the server's
-# network namespace, enrolling once (key generation included) through its scep-submit helper.
-# Prints "milliseconds status [error]"; every call is bounded, since certmonger also takes a
-# machine-wide lock (/var/lib/certmonger/lock) that a running system certmonger would hold.
-certmonger_enroll() {
-    command -v certmonger >/dev/null && command -v dbus-daemon >/dev/null || { echo "0 not-installed"; return; }
-    mkdir -p "$WORK/cm/home"
-    printf '%s\n' '<busconfig><type>session</type><listen>unix:path='"$WORK"'/cm/bus</listen><auth>EXTERNAL</auth>' \
-        '<policy context="default"><allow send_destination="*"/><allow receive_sender="*"/><allow own="*"/></policy></busconfig>' \
-        > "$WORK/cm/bus.conf"
-    dbus-daemon --config-file="$WORK/cm/bus.conf" --fork --print-pid > "$WORK/cm/bus.pid" || { echo "0 no-bus"; return; }
-    PIDS+=("$(cat "$WORK/cm/bus.pid")")
-    export DBUS_SESSION_BUS_ADDRESS=unix:path=$WORK/cm/bus
-    "${IN_NS[@]}" env DBUS_SESSION_BUS_ADDRESS="$DBUS_SESSION_BUS_ADDRESS" HOME="$WORK/cm/home" \
-        timeout 300 certmonger -s -n -B >/dev/null 2>&1 &
-    PIDS+=($!)
-    local up=
-    for _ in $(seq 20); do timeout 2 getcert list-cas -s >/dev/null 2>&1 && { up=1; break; }; sleep 0.25; done
-    [ -n "$up" ] || { echo "0 did-not-start (is another certmonger running on this machine?)"; return; }
-    CERTMONGER_UP=1
-    timeout 10 getcert add-scep-ca -s -c scep-agent-bench -u "$URL" -R "$WORK/depot/ca.pem" >/dev/null 2>&1 \
-        || { echo "0 add-scep-ca-failed"; return; }
-    local start end output
-    start=$(date +%s%N)
-    output=$(timeout 60 getcert request -s -c scep-agent-bench -k "$WORK/cm/key.pem" -f "$WORK/cm/cert.pem" -N CN=bench-cm -L bench -w 2>&1) || true
-    end=$(date +%s%N)
-    CERTMONGER_REQUEST=$(printf '%s\n' "$output" | sed -n 's/^New signing request "\(.*\)" added.*/\1/p')
-    local listing status error
-    listing=$(timeout 10 getcert list -s -i "$CERTMONGER_REQUEST" 2>/dev/null) || true
-    status=$(printf '%s\n' "$listing" | sed -n 's/^[[:space:]]*status: //p')
-    error=$(printf '%s\n' "$listing" | sed -n 's/^[[:space:]]*ca-error: //p')
-    if [ "$status" = MONITORING ] && [ -s "$WORK/cm/cert.pem" ]; then
-        echo "$(( (end - start) / 1000000 )) $status"
-    else
-        echo "0 ${status:-unknown} $error"
-    fi
-}
-
-# strongSwan's pki enrolls with a key it is given (it generates none): the existing-key case.
-# Tries its default cipher (AES), then 3DES; with the first that enrolls, prints the median of
-# RUNS runs in ms; else "0" and each attempt's last error line.
-strongswan_existing() {
-    command -v pki >/dev/null || { echo "0 not installed"; return; }
-    local command=(pki --scep --url "$URL" --in "$WORK/k.key" --dn CN=bench-sw --password bench
-                   --cacert-enc "$WORK/depot/ca.pem" --cacert-sig "$WORK/depot/ca.pem" --outform pem)
-    local cipher errors=() times=() ms rss
-    for cipher in aes des3; do
-        if "${IN_NS[@]}" timeout 30 "${command[@]}" --cipher "$cipher" >"$WORK/sw.pem" 2>"$WORK/sw.err" && [ -s "$WORK/sw.pem" ]; then
-            for _ in $(seq "$RUNS"); do read -r ms rss < <(measure "${command[@]}" --cipher "$cipher"); times+=("$ms"); done
-            echo "$(printf '%s\n' "${times[@]}" | median) $cipher"
-            return
-        fi
-        errors+=("$cipher: $(grep -v '^plugin\|TPM 2.0' "$WORK/sw.err" | tail -n 1)")
-    done
-    echo "0 $(IFS=';'; echo "${errors[*]}" | sed 's/;/; /g')"
-}
+. "$(dirname "$0")/lib/bench-peers.sh"   # certmonger_enroll, strongswan_existing
 
 declare -A WALL RSS
 # run_pair NAME SETUP COMMAND-ARRAY NAME SETUP COMMAND-ARRAY: the two clients alternate run by
@@ -184,26 +122,7 @@ for i in $(seq "$RUNS"); do
     PH_WORK+=("$(awk -v x="$exchange" -v h="$http" 'BEGIN { printf "%.1f", x - h }')")
     PH_START+=("$(awk -v w="$wall" -v t="$total" 'BEGIN { printf "%.1f", w - t }')")
 done
-# Both clients with an existing key, phase by phase, from the kernel's syscall tracepoints
-# (tracefs, as root): start, the requests, the server's wait, the reply, writing the result.
-# Prints one line per run (Scripts/lib/syscall-phases.awk), or nothing without tracefs.
-client_phases() {
-    local tracing=/sys/kernel/tracing event
-    [ -w "$tracing/trace" ] || tracing=/sys/kernel/debug/tracing
-    # Absent, or somebody else's tracing (events enabled) in use: leave it alone.
-    [ -w "$tracing/trace" ] && [ -z "$(cat "$tracing/set_event")" ] || return 0
-    TRACING_ON=$(cat "$tracing/tracing_on"); TRACING_SIZE=$(cat "$tracing/buffer_size_kb"); TRACING=$tracing
-    echo 8192 > "$tracing/buffer_size_kb"; echo > "$tracing/trace"
-    for event in "${TRACING_EVENTS[@]}"; do echo 1 > "$tracing/events/$event/enable" 2>/dev/null || true; done
-    echo 1 > "$tracing/tracing_on"
-    for i in $(seq "$RUNS"); do
-        enrolled_one; "${IN_NS[@]}" "${AGENT_EXISTING[@]}" >/dev/null 2>&1 || true
-        client_key_only "$i"; "${IN_NS[@]}" "${CLIENT_EXISTING[@]}" >/dev/null 2>&1 || true
-    done
-    echo 0 > "$tracing/tracing_on"
-    awk -f "$(dirname "$0")/lib/syscall-phases.awk" "$tracing/trace"
-    tracing_restore
-}
+# client_phases: Scripts/lib/bench-trace.sh.
 client_phases > "$WORK/phases"
 
 # One RSA-2048 private operation in the mbedTLS the binary links (make static built it), beside
@@ -221,6 +140,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == 0 || b == 0) print "n/a"; el
 # A run that failed shows as "failed", never as a figure.
 shown() { [ "$1" = 0 ] && echo "failed" || echo "$1 $2"; }
 AGENT_SIZE=$(footprint "$BIN"); CLIENT_SIZE=$(footprint "$(command -v scepclient)")
+
+# From here on, what the bench prints to standard output is also its report ($WORK/bench.md).
+exec 3>&1 > >(tee "$WORK/bench.md")
+TEE_PID=$!
 echo
 echo "## scep-agent beside micromdm scepclient (median of $RUNS, micromdm scepserver on loopback)"
 echo
@@ -308,7 +231,7 @@ PIDS+=($!)
 for _ in $(seq 100); do grep -q ready "$WORK/responder/out" 2>/dev/null && break; sleep 0.1; done
 printf 's3cret\n' > "$WORK/rchallenge"
 "${IN_NS[@]}" "$BIN" run --url http://127.0.0.1:8091/scep --ca-fingerprint "$(cat "$WORK/responder/ca.sha256")" --subject CN=idle \
-    --challenge-file "$WORK/rchallenge" --keystore "$WORK/ks-idle" 2>"$WORK/idle.log" &
+    --challenge-file "$WORK/rchallenge" --keystore "$WORK/ks-idle" >/dev/null 2>"$WORK/idle.log" &
 DAEMON=$!; PIDS+=($DAEMON)
 for _ in $(seq 100); do grep -q event=enrolled "$WORK/idle.log" && break; sleep 0.1; done
 sleep 1
@@ -331,3 +254,22 @@ echo
 echo "## Fleet renewal load (the agent's scheduling code, simulated clock)"
 echo
 "$FLEETSIM"
+
+# The report: standard output back to the terminal, tee given a moment to drain, then the tables
+# under their stamp.
+exec >&3 3>&-
+for _ in $(seq 50); do kill -0 "$TEE_PID" 2>/dev/null || break; sleep 0.1; done
+if [ -n "$BENCH_TABLE" ]; then
+    . "$(dirname "$0")/lib/generated.sh"
+    mkdir -p "$(dirname "$BENCH_TABLE")"
+    {
+        generated_header "Benchmarks" "make bench"
+        echo
+        echo "Run as \`RUNS=$RUNS IDLE_SECONDS=$IDLE $INVOCATION\`; binary \`$("$BIN" --version 2>&1 | head -1)\`."
+        echo "What is measured and how to read it: [../benchmarks.md](../benchmarks.md)."
+        cat "$WORK/bench.md"
+    } > "$BENCH_TABLE.tmp.$$"
+    mv "$BENCH_TABLE.tmp.$$" "$BENCH_TABLE"
+    echo
+    echo "bench: the tables are in $BENCH_TABLE"
+fi

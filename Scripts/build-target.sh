@@ -5,6 +5,7 @@
 #   Scripts/build-target.sh TARGET OUTPUT
 #
 # EXTRA_SWIFT_BUILD_FLAGS, when set, is appended to `swift build` (for size experiments).
+# The binary's size is recorded in docs/generated/sizes.md (SIZES_TABLE), one row per target.
 #
 # Targets (Board/README.md):
 #   x86_64-linux-gnu        the host build (`make static`), static glibc
@@ -107,3 +108,9 @@ rm -f "$output"
 mkdir -p "$(dirname "$output")"
 "$strip_tool" "${strip_flags[@]}" -o "$output" "$product"
 echo "built $output ($target): $(stat -c %s "$output") bytes"
+# The size goes into docs/generated/sizes.md (SIZES_TABLE names another file; empty: none), one
+# row per target. Size experiments (EXTRA_SWIFT_BUILD_FLAGS) are not recorded. Never fails the build.
+sizes_table=${SIZES_TABLE-docs/generated/sizes.md}
+if [ -n "$sizes_table" ] && [ -z "${EXTRA_SWIFT_BUILD_FLAGS:-}" ]; then
+    Scripts/lib/record-size.sh "$sizes_table" "$target" "$output" || echo "build-target.sh: the size was not recorded in $sizes_table" >&2
+fi

@@ -23,15 +23,19 @@ public struct AgentConfiguration {
     public var consumeChallenge: Bool
     /// `--ra-fingerprint`: when set, only these certificates may receive requests or sign replies.
     public var raPins: [[UInt8]]
+    /// Whether the transport authenticates the server (https): only then may an end-entity
+    /// certificate nothing marks as an RA receive the request.
+    public var authenticatedServer: Bool
 
     public init(pin: [UInt8], subject: DistinguishedName?, keyType: KeyType? = nil, reuseKey: Bool,
                 extensions: [CertificateExtension], schedule: RenewalSchedule, pollInterval: Int64, pollTimeout: Int64,
                 retryMinimum: Int64, retryMaximum: Int64, allowWeakCrypto: Bool, hook: String?, consumeChallenge: Bool,
-                raPins: [[UInt8]] = []) {
+                raPins: [[UInt8]] = [], authenticatedServer: Bool = false) {
         self.pin = pin
         self.subject = subject
         self.keyType = keyType
         self.raPins = raPins
+        self.authenticatedServer = authenticatedServer
         self.reuseKey = reuseKey
         self.extensions = extensions
         self.schedule = schedule
@@ -111,6 +115,8 @@ public struct AgentFailure: Error {
             case .signaled(let signal) where exit.isSandboxKill:
                 "the network process made a system call its sandbox forbids and was killed (signal \(signal))"
             case .signaled(let signal): "the network process crashed (signal \(signal)); nothing was committed"
+            case .exited where exit == ChildExit.sandboxRefused:
+                "the network process could not enter its sandbox (see the log); nothing was sent"
             case .exited(let status): "the network process ended without a result (status \(status)); nothing was committed"
             }
         case .network(let text, _): text

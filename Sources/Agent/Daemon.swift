@@ -72,7 +72,7 @@ public struct Daemon<Host: AgentHost> {
         if let retry = nextRetry, now < retry { return .sleep(until: retry) }
         if publishOwed { return .publish }
         if let pending = authority.pending {
-            if let poll = nextPoll, now < poll, now < pending.record.since + configuration.pollTimeout { return .sleep(until: poll) }
+            if let poll = nextPoll, now < poll, now < pending.record.deadline(timeout: configuration.pollTimeout) { return .sleep(until: poll) }
             return .poll
         }
         guard let identity else { return .enroll }
@@ -131,7 +131,7 @@ public struct Daemon<Host: AgentHost> {
         while true {
             do throws(AgentFailure) {
                 if let loadFailure { throw AgentFailure(.failed, loadFailure) }
-                if kind == .poll, let pending = authority.pending, host.now() >= pending.record.since + configuration.pollTimeout {
+                if kind == .poll, let pending = authority.pending, host.now() >= pending.record.deadline(timeout: configuration.pollTimeout) {
                     // RFC 8894 section 5.2: after too long, give up on it and send a fresh request.
                     authority.abandonPending()
                     nextPoll = nil

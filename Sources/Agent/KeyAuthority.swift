@@ -1,4 +1,5 @@
 import ASN1
+import CMS
 import Crypto
 import Encoding
 import Keystore
@@ -7,10 +8,14 @@ import Protocol
 import X509
 
 /// The key side of a transaction: it holds the keystore, the keys, the challenge and the
-/// configuration's pins, and answers the network side's requests (`KeyService`). It trusts
-/// nothing the network side hands it: the CA certificates it seals the request to and the
-/// certificate it commits are checked against its own pin, and each transaction may ask for
-/// only a few key operations.
+/// configuration's pins, and answers the network side's requests (`KeyService`).
+///
+/// It trusts nothing the network side hands it. The CA certificates it encrypts the request to
+/// are checked against its own pin, and an end-entity recipient nothing marks as an RA is taken
+/// only from an authenticated server; every signature is over a message it assembled itself;
+/// it opens only the reply to that message and returns only a certificate bag; the certificate
+/// it commits must certify its key on a path to its pin, and the chain it stores is the path it
+/// validated, not the list it was given. Each transaction may ask each thing once.
 public final class KeyAuthority: KeyService {
     public let keystore: Keystore
     public var configuration: AgentConfiguration
@@ -18,7 +23,7 @@ public final class KeyAuthority: KeyService {
     let logger: Logger
     /// Makes the new keys: in memory, or inside a TPM.
     let makeKey: (KeyType) throws(CryptoError) -> PrivateKey
-    /// The wall clock the commit judges certificates by (tests simulate days in a moment).
+    /// The wall clock the key side judges certificates by (tests simulate days in a moment).
     public var clock: () -> Int64 = { wallClockSeconds() }
     /// The factory challenge, read once at start and kept until the first enrollment succeeds.
     public var challenge: SecretBytes?
@@ -30,18 +35,19 @@ public final class KeyAuthority: KeyService {
     // This transaction's state.
     private var kind: TransactionKind = .enroll
     private var key: PrivateKey?
+    /// The request this side built and signed, and the key that signed it (which opens the reply).
+    private var outgoing: (request: OutgoingRequest, signerKey: PrivateKey)?
     public private(set) var committed: StoredIdentity?
     private var budget = Budget()
     private var warned: [String] = []
 
-    /// Key operations one transaction may ask for: enough for a request, its signer, and the
-    /// reply; a compromised network side cannot use the key as an oracle beyond that.
+    /// What one transaction may ask for: one request, its reply opened (twice, for a server that
+    /// offers two recipients), one commit, one PENDING noted.
     struct Budget {
-        var signatures = 4
-        var unwraps = 2
-        var derivations = 2
-        var seals = 1
+        var requests = 1
+        var opens = 2
         var commits = 1
+        var pendings = 1
     }
 
     public init(keystore: Keystore, configuration: AgentConfiguration, random: RandomGenerator, logger: Logger,
@@ -60,8 +66,12 @@ public final class KeyAuthority: KeyService {
         identity = nil
         pending = nil
         identity = try keystore.load()
-        if let stored = try keystore.loadPending(), let record = PendingRecord(metadata: stored.metadata, signer: stored.signer) {
-            pending = (record, stored.key)
+        if let stored = try keystore.loadPending() {
+            if let record = PendingRecord(metadata: stored.metadata, signer: stored.signer) {
+                pending = (record, stored.key)
+            } else {
+                logger.warn("ignored an unreadable pending transaction in the keystore")
+            }
         }
     }
 
@@ -69,13 +79,28 @@ public final class KeyAuthority: KeyService {
     public func begin(_ kind: TransactionKind) {
         self.kind = kind
         key = kind == .poll ? pending?.key : nil
+        outgoing = nil
         committed = nil
         budget = Budget()
     }
 
-    // MARK: KeyService
+    /// What the network side's end of a transaction means, read from this side's own state.
+    public func outcome(of end: TransactionEnd) throws(AgentFailure) -> TransactionOutcome {
+        switch end {
+        case .issued:
+            guard let committed else { throw AgentFailure(.failed, "the network side claimed an issued certificate that was never committed") }
+            return .issued(committed.certificate)
+        case .pending:
+            guard let pending, pending.record.transactionID == outgoing?.request.transactionID else {
+                throw AgentFailure(.failed, "the network side claimed a pending transaction it never reported")
+            }
+            return .pending(pending.record)
+        }
+    }
 
-    public func transactionKey() throws(AgentFailure) -> PrivateKey {
+    /// This transaction's key: a new one of the configured type, the one in service with
+    /// --reuse-key, or the pending transaction's.
+    func transactionKey() throws(AgentFailure) -> PrivateKey {
         if let key { return key }
         guard kind != .poll else { throw AgentFailure(.failed, "there is no pending transaction") }
         if kind == .renew && configuration.reuseKey, let identity {
@@ -86,53 +111,123 @@ public final class KeyAuthority: KeyService {
         let type = configuration.keyType ?? identity?.key.type ?? .defaultType
         let watch = Stopwatch()
         let made: PrivateKey
-        do { made = try makeKey(type) } catch { throw AgentFailure(.failed, "\(error)") }
+        do { made = try makeKey(type) } catch { throw AgentFailure(.failed, .crypto(error)) }
         logger.debug("key generated", [("type", type.name), ("storage", made.storage), ("ms", watch.milliseconds)])
         key = made
         return made
     }
 
-    public func currentKey() throws(AgentFailure) -> PrivateKey {
-        guard let identity else { throw AgentFailure(.failed, "there is no identity in service") }
-        return identity.key
-    }
+    // MARK: KeyService
 
-    public func sealedRequest(certificates: [Certificate], cipher: ContentCipher, digest: DigestAlgorithm) throws(AgentFailure) -> [UInt8] {
-        guard budget.seals > 0 else { throw AgentFailure(.failed, "the network side asked for a second request") }
-        budget.seals -= 1
+    public func request(certificates: [Certificate], cipher: ContentCipher, digest: DigestAlgorithm,
+                        supportsRenewal: Bool) throws(AgentFailure) -> OutgoingRequest {
+        guard budget.requests > 0 else { throw AgentFailure(.failed, "the network side asked for a second request") }
+        budget.requests -= 1
         // The algorithms come from the network side: this side holds them to the same rule as
         // the protocol code (AES and SHA-256 or better, unless weak algorithms are allowed).
         guard configuration.allowWeakCrypto || (!cipher.isWeak && !digest.isWeak) else {
-            throw AgentFailure(.failed, "refused to seal the request with \(cipher.name) and \(digest.name)")
+            throw AgentFailure(.failed, "refused to build the request with \(cipher.name) and \(digest.name)")
         }
-        let key = try transactionKey()
-        guard let subject = configuration.subject ?? identity?.certificate.subject else {
-            throw AgentFailure(.configuration, "enrollment needs --subject")
-        }
+        let now = clock()
+        let plan = try plan()
+        let built: OutgoingRequest
         do throws(SCEPError) {
-            // The recipient is chosen here, from certificates checked against this side's pin:
-            // the challenge goes only to a certificate this process trusts.
-            let ca = try CACertificates(certificates: certificates, pin: configuration.pin, raPins: configuration.raPins, now: nil)
-            let recipient = try ca.encryptionRecipient()
-            // The challenge goes with a first enrollment, and with a renewal too when one is
-            // configured (micromdm asks for it).
-            return try CertificationRequestSeal.seal(subject: subject, extensions: configuration.extensions, key: key, challenge: challenge,
-                                                     recipient: recipient, cipher: cipher, digest: digest, random: random)
+            // The recipient is chosen here, from certificates checked against this side's pin
+            // and clock: the challenge goes only to a certificate this process trusts.
+            let ca = try CACertificates(certificates: certificates, pin: configuration.pin, raPins: configuration.raPins, now: now)
+            let recipient = try ca.encryptionRecipient(authenticatedServer: configuration.authenticatedServer)
+            if let identity, recipient == identity.certificate {
+                throw SCEPError.noEncryptionRecipient(pinned: !configuration.raPins.isEmpty)
+            }
+            let builder = RequestBuilder(recipient: recipient, issuer: ca.anchor, cipher: cipher, digest: digest, random: random)
+            switch plan {
+            case .enrollment(let subject, let key, let renewing):
+                // The challenge goes with a first enrollment, and with a renewal too when one is
+                // configured (micromdm asks for it).
+                built = try builder.enrollment(subject: subject, extensions: configuration.extensions, key: key, challenge: challenge,
+                                               renewing: renewing, supportsRenewal: supportsRenewal, now: now)
+            case .poll(let record, let signer, let expectedPublicKey):
+                built = try builder.poll(transactionID: record.transactionID, subject: record.subject, signer: signer,
+                                         expectedPublicKey: expectedPublicKey, now: now)
+            }
         } catch {
             throw AgentFailure(error)
         }
+        outgoing = (built, plan.signerKey)
+        return built
     }
 
-    public func password() -> PasswordSecret? {
-        challenge.map { BudgetedPassword(LocalPassword($0), authority: self) }
+    /// What this transaction's request is, from this side's own state.
+    private enum Plan {
+        case enrollment(subject: DistinguishedName, key: PrivateKey, renewing: Identity?)
+        case poll(PendingRecord, signer: Identity, expectedPublicKey: [UInt8])
+
+        /// The key the request is signed with: the reply is encrypted to it.
+        var signerKey: PrivateKey {
+            switch self {
+            case .enrollment(_, let key, let renewing): renewing?.key ?? key
+            case .poll(_, let signer, _): signer.key
+            }
+        }
+    }
+
+    private func plan() throws(AgentFailure) -> Plan {
+        switch kind {
+        case .enroll, .renew:
+            guard let subject = configuration.subject ?? identity?.certificate.subject else {
+                throw AgentFailure(.configuration, "enrollment needs --subject")
+            }
+            var renewing: Identity? = nil
+            if kind == .renew {
+                guard let identity else { throw AgentFailure(.failed, "there is no identity to renew; run 'enroll' first") }
+                renewing = Identity(key: identity.key, certificate: identity.certificate)
+            }
+            return .enrollment(subject: subject, key: try transactionKey(), renewing: renewing)
+        case .poll:
+            guard let pending else { throw AgentFailure(.failed, "there is no pending transaction to poll") }
+            var signerKey = pending.key
+            if pending.record.signedByCurrent {
+                guard let identity else { throw AgentFailure(.failed, "the pending renewal's identity is no longer in service") }
+                signerKey = identity.key
+            }
+            return .poll(pending.record, signer: Identity(key: signerKey, certificate: pending.record.signer),
+                         expectedPublicKey: pending.key.publicKeyInfo)
+        }
+    }
+
+    public func openReply(_ envelope: [UInt8]) throws(AgentFailure) -> EnvelopedData.Opened {
+        guard budget.opens > 0 else { throw AgentFailure(.failed, "the network side asked to open a third reply") }
+        budget.opens -= 1
+        guard let outgoing else { throw AgentFailure(.failed, "there is no request to open a reply to") }
+        let keys = EnvelopedData.Keys(key: outgoing.signerKey, certificate: outgoing.request.signer,
+                                      password: challenge.map { LocalPassword($0) })
+        // Only a certificate bag leaves this side, and a failure says no more than that: what
+        // went wrong stays in this side's log, so the network side learns nothing to aim with.
+        let opened: EnvelopedData.Opened
+        do throws(SCEPError) {
+            opened = try CertRep.open(envelope, with: keys)
+        } catch {
+            logger.warn("cannot open the reply", [("detail", "\(error)")])
+            throw AgentFailure(.failed, "the reply's envelope could not be opened with this transaction's keys (see the log)")
+        }
+        guard let bag = try? SignedData(message: opened.content), !bag.certificates.isEmpty else {
+            logger.warn("the reply's envelope holds no certificates")
+            throw AgentFailure(.failed, "the reply's envelope could not be opened with this transaction's keys (see the log)")
+        }
+        return opened
     }
 
     public func commit(certificate: Certificate, chain: [Certificate]) throws(AgentFailure) {
         guard budget.commits > 0 else { throw AgentFailure(.failed, "the network side asked for a second commit") }
         budget.commits -= 1
-        guard let key else { throw AgentFailure(.failed, "there is no key to commit") }
+        guard let key, outgoing != nil else { throw AgentFailure(.failed, "there is no key to commit") }
         guard let anchor = chain.first(where: { $0.sha256Fingerprint == configuration.pin }) else {
             throw AgentFailure(.failed, "the issued certificate's chain does not end in the pinned CA")
+        }
+        // The chain stored (and published) is the path validated here, not the list given.
+        let path: [Certificate]
+        do throws(PathError) { path = try PathValidation.validate(certificate, anchor: anchor, intermediates: chain, now: nil) } catch {
+            throw AgentFailure(.failed, "the issued certificate has no valid path to the pinned CA: \(error)")
         }
         let committedAt = clock()
         if !certificate.isValid(at: committedAt) {
@@ -149,10 +244,10 @@ public final class KeyAuthority: KeyService {
         let watch = Stopwatch()
         do {
             // The keystore checks the certificate against the key and its path to the anchor.
-            committed = try keystore.commit(key: key, certificate: certificate, chain: chain, anchor: anchor, metadata: metadata,
-                                            now: committedAt)
+            committed = try keystore.commit(key: key, certificate: certificate, chain: Array(path.dropFirst()), anchor: anchor,
+                                            metadata: metadata, now: committedAt)
         } catch {
-            throw AgentFailure(.failed, "\(error)")
+            throw AgentFailure(.failed, .keystore(error))
         }
         identity = committed
         if pending != nil {
@@ -164,14 +259,19 @@ public final class KeyAuthority: KeyService {
         logger.debug("committed", [("ms", watch.milliseconds)])
     }
 
-    public func notePending(_ record: PendingRecord) throws(AgentFailure) {
-        guard let key else { throw AgentFailure(.failed, "there is no key for the pending transaction") }
-        if pending?.record.transactionID == record.transactionID {
-            pending = (record, key)
-            return
+    public func notePending(transactionID: String) throws(AgentFailure) {
+        guard budget.pendings > 0 else { throw AgentFailure(.failed, "the network side reported PENDING twice") }
+        budget.pendings -= 1
+        guard let key, let outgoing, outgoing.request.transactionID == transactionID else {
+            throw AgentFailure(.failed, "PENDING for a transaction this side did not send")
         }
+        // Every fact is this side's own: what it sent, when it first heard PENDING.
+        if let pending, pending.record.transactionID == transactionID { return }
+        let record = PendingRecord(transactionID: transactionID, messageType: outgoing.request.messageType,
+                                   subject: outgoing.request.subject, signer: outgoing.request.signer,
+                                   signedByCurrent: kind == .renew, since: clock())
         do { try keystore.writePending(key: key, signer: record.signer, metadata: record.metadata) } catch {
-            throw AgentFailure(.failed, "\(error)")
+            throw AgentFailure(.failed, .keystore(error))
         }
         pending = (record, key)
     }
@@ -180,49 +280,10 @@ public final class KeyAuthority: KeyService {
 
     /// A warning as the network process words it; each is logged once per run.
     public func warn(text: String) {
+        let text = String(decoding: text.utf8.prefix(512), as: UTF8.self)
         guard !warned.contains(text) else { return }
         if warned.count < 32 { warned.append(text) }
         logger.warn("weak or fallback", [("detail", text)])
-    }
-
-    // MARK: Key operations for a network side in another process
-
-    /// Which key a remote request means.
-    public enum KeyRole: Equatable, Sendable {
-        case transaction, current
-    }
-
-    /// The key for `role`, if this transaction may use it: the identity in service's key signs
-    /// and opens only for a renewal (or the poll of one), never for a first enrollment.
-    public func key(for role: KeyRole) throws(AgentFailure) -> PrivateKey {
-        switch role {
-        case .transaction: return try transactionKey()
-        case .current:
-            let renewing = kind == .renew || (kind == .poll && pending?.record.signedByCurrent == true)
-            guard renewing else { throw AgentFailure(.failed, "the identity's key is not used in this transaction") }
-            return try currentKey()
-        }
-    }
-
-    public func sign(role: KeyRole, digest: [UInt8], algorithm: DigestAlgorithm) throws(AgentFailure) -> [UInt8] {
-        guard budget.signatures > 0 else { throw AgentFailure(.failed, "too many signatures asked in one transaction") }
-        budget.signatures -= 1
-        let key = try key(for: role)
-        do throws(CryptoError) { return try key.sign(digest: digest, algorithm: algorithm) } catch { throw AgentFailure(.failed, .crypto(error)) }
-    }
-
-    public func decrypt(role: KeyRole, encryptedKey: [UInt8]) throws(AgentFailure) -> SecretBytes {
-        guard budget.unwraps > 0 else { throw AgentFailure(.failed, "too many content keys asked in one transaction") }
-        budget.unwraps -= 1
-        let key = try key(for: role)
-        do throws(CryptoError) { return try key.decrypt(encryptedKey) } catch { throw AgentFailure(.failed, .crypto(error)) }
-    }
-
-    public func agree(role: KeyRole, peerPoint: [UInt8]) throws(AgentFailure) -> SecretBytes {
-        guard budget.unwraps > 0 else { throw AgentFailure(.failed, "too many content keys asked in one transaction") }
-        budget.unwraps -= 1
-        let key = try key(for: role)
-        do throws(CryptoError) { return try key.agree(peerPoint: peerPoint) } catch { throw AgentFailure(.failed, .crypto(error)) }
     }
 
     /// Forgets the pending transaction (refused, or polled past --poll-timeout).
@@ -233,33 +294,16 @@ public final class KeyAuthority: KeyService {
 
     /// Random bytes from the key side's generator (the daemon's jitter).
     public func randomBytes(_ count: Int) throws(CryptoError) -> [UInt8] { try random.bytes(count) }
-
-    /// A key derivation from the challenge, counted against the transaction's budget.
-    func spendDerivation() -> Bool {
-        guard budget.derivations > 0 else { return false }
-        budget.derivations -= 1
-        return true
-    }
-}
-
-/// The challenge as the network side sees it: key derivations, within the transaction's budget.
-final class BudgetedPassword: PasswordSecret {
-    let inner: LocalPassword
-    let authority: KeyAuthority
-
-    init(_ inner: LocalPassword, authority: KeyAuthority) {
-        self.inner = inner
-        self.authority = authority
-        super.init()
-    }
-
-    override func deriveKey(salt: [UInt8], iterations: Int, keyLength: Int, digest: DigestAlgorithm) throws(CryptoError) -> SecretBytes {
-        guard authority.spendDerivation() else { throw CryptoError(.keyHolder("too many key derivations in one transaction")) }
-        return try inner.deriveKey(salt: salt, iterations: iterations, keyLength: keyLength, digest: digest)
-    }
 }
 
 extension PendingRecord {
+    /// The last moment worth polling, `timeout` after the first PENDING (saturating: a record
+    /// from a damaged keystore cannot overflow it).
+    public func deadline(timeout: Int64) -> Int64 {
+        let (sum, overflow) = since.addingReportingOverflow(max(0, timeout))
+        return overflow ? Int64.max : sum
+    }
+
     /// The record as keystore metadata, and back.
     var metadata: IdentityMetadata {
         IdentityMetadata([
@@ -269,12 +313,15 @@ extension PendingRecord {
         ])
     }
 
+    /// Nil for a record that does not hold together: its time must be a plausible one (after
+    /// 2020, before 2100), so nothing computed from it can overflow or trap.
     init?(metadata: IdentityMetadata, signer: Certificate) {
         guard let transaction = metadata["transaction_id"], !transaction.isEmpty, transaction.utf8.count <= 128,
               let type = metadata["message_type"].flatMap(MessageType.init(rawValue:)),
               let subjectDER = metadata["subject_der"].flatMap(Hex.decode),
               let subject = try? DistinguishedName(derEncoded: subjectDER),
-              let since = metadata["since"].flatMap({ Numbers.parse($0.utf8, limit: UInt64(Int64.max)) }) else { return nil }
+              let since = metadata["since"].flatMap({ Numbers.parse($0.utf8, limit: 4_102_444_800) }),
+              since >= 1_577_836_800 else { return nil }
         self.init(transactionID: transaction, messageType: type, subject: subject, signer: signer,
                   signedByCurrent: metadata["signed_by_current"] == "yes", since: Int64(since))
     }

@@ -1,4 +1,5 @@
 import ASN1
+import CMS
 import Crypto
 import Protocol
 import X509
@@ -8,37 +9,41 @@ import X509
 /// The network side parses everything the server sends (HTTP, TLS, DER, CMS); the key side holds
 /// the keys, the challenge and the keystore. This protocol is the whole interface between them:
 /// in production the network side runs in its own sandboxed process and each call crosses a
-/// socketpair (`Separation`), in tests both sides share a process. Keys come back as
-/// `PrivateKey`s whose operations the key side performs; the challenge comes back as a
-/// `PasswordSecret` it derives keys from; neither is ever handed over.
+/// socketpair (`Separation`), in tests both sides share a process.
+///
+/// Nothing here signs, decrypts or derives on request: the key side builds and signs the whole
+/// pkiMessage itself, opens only the reply to that message, and hands back only a certificate
+/// bag, so a compromised network side cannot use the device's keys or the challenge as an
+/// oracle.
 public protocol KeyService {
-    /// This transaction's key: a new one of the configured type, the one in service with
-    /// --reuse-key, or the pending transaction's.
-    mutating func transactionKey() throws(AgentFailure) -> PrivateKey
+    /// This transaction's pkiMessage (PKCSReq or RenewalReq, or CertPoll for the pending
+    /// transaction), built and signed by the key side and encrypted to the recipient it picks
+    /// from `certificates` after checking them against its own pin, with `cipher` and `digest`
+    /// held to the same rules as the protocol code.
+    mutating func request(certificates: [Certificate], cipher: ContentCipher, digest: DigestAlgorithm,
+                          supportsRenewal: Bool) throws(AgentFailure) -> OutgoingRequest
 
-    /// The key of the identity in service: it signs a RenewalReq.
-    mutating func currentKey() throws(AgentFailure) -> PrivateKey
-
-    /// The PKCS#10 request for the transaction key, with the challenge, enveloped to the
-    /// recipient the key side picks from `certificates` once it has checked them against its
-    /// own pin.
-    mutating func sealedRequest(certificates: [Certificate], cipher: ContentCipher,
-                                digest: DigestAlgorithm) throws(AgentFailure) -> [UInt8]
-
-    /// The challenge as a key-derivation input, for replies encrypted to it; nil when there is
-    /// no challenge.
-    mutating func password() -> PasswordSecret?
+    /// The reply's SUCCESS envelope, opened with the key the request was signed with (or the
+    /// challenge); only a certificate bag comes back.
+    mutating func openReply(_ envelope: [UInt8]) throws(AgentFailure) -> EnvelopedData.Opened
 
     /// The issued certificate: checked again by the key side (its key, its path to the pin),
     /// committed to the keystore and published.
     mutating func commit(certificate: Certificate, chain: [Certificate]) throws(AgentFailure)
 
-    /// A PENDING transaction, kept so that a restart resumes polling it.
-    mutating func notePending(_ record: PendingRecord) throws(AgentFailure)
+    /// The server answered PENDING to this transaction's request; the key side keeps it so that
+    /// a restart resumes polling it.
+    mutating func notePending(transactionID: String) throws(AgentFailure)
 
-    /// Something the exchange warns about (weak algorithms, an unmarked RA); the key side logs
+    /// Something the exchange warns about (weak algorithms, a fallback taken); the key side logs
     /// each once.
     mutating func warn(_ warning: ProtocolWarning)
+}
+
+/// How a transaction's network side ended, when it did not fail. What it means is read from the
+/// key side's own state (what it committed, what it noted), never from the network side's word.
+public enum TransactionEnd: Equatable, Sendable {
+    case issued, pending
 }
 
 /// What a transaction is asked to do.

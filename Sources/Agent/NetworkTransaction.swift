@@ -1,4 +1,5 @@
 import ASN1
+import CMS
 import Crypto
 import Platform
 import Protocol
@@ -6,16 +7,15 @@ import X509
 
 /// The network side of one certificate transaction: everything that reads what the server
 /// sends, and nothing that holds a key. It runs in the sandboxed network process, asking the
-/// key side (`KeyService`) for what only the key side can do.
+/// key side (`KeyService`) for the request to send, to open the reply, and to commit.
 ///
 /// Order matters for "nothing lost": the reply is fully verified (signature, signer, pin, nonce,
 /// transaction, our key) before the key side is asked to commit, and the key side checks the
 /// certificate again before it writes anything.
 public enum NetworkTransaction {
     public static func run<Transport: SCEPTransport, Keys: KeyService>(
-        _ kind: TransactionKind, current: Certificate?, pending: PendingRecord?, client: inout SCEPClient<Transport>,
-        keys: inout Keys, configuration: AgentConfiguration, now: Int64, random: RandomGenerator, logger: Logger
-    ) throws(AgentFailure) -> TransactionOutcome {
+        client: inout SCEPClient<Transport>, keys: inout Keys, configuration: AgentConfiguration, now: Int64, logger: Logger
+    ) throws(AgentFailure) -> TransactionEnd {
         var enrollment: Enrollment
         do {
             let capabilities = try client.capabilities()
@@ -30,46 +30,24 @@ public enum NetworkTransaction {
                                     ("recipient", enrollment.recipient.subject.rfc4514String)])
         defer { for warning in enrollment.warnings { keys.warn(warning) } }
 
-        let result: EnrollmentResult
-        switch kind {
-        case .enroll, .renew:
-            guard let subject = configuration.subject ?? current?.subject else {
-                throw AgentFailure(.configuration, "enrollment needs --subject")
-            }
-            if kind == .renew && current == nil { throw AgentFailure(.failed, "there is no identity to renew; run 'enroll' first") }
-            let key = try keys.transactionKey()
-            let envelope = try keys.sealedRequest(certificates: enrollment.ca.all, cipher: enrollment.cipher, digest: enrollment.digest)
-            var renewing: Identity? = nil
-            if kind == .renew, let current { renewing = Identity(key: try keys.currentKey(), certificate: current) }
-            let request = EnrollmentRequest(subject: subject, key: key, renewing: renewing, password: keys.password())
-            do throws(SCEPError) {
-                result = try enrollment.start(request, envelope: envelope, client: &client, now: now, random: random)
-            } catch {
+        let request = try keys.request(certificates: enrollment.ca.all, cipher: enrollment.cipher, digest: enrollment.digest,
+                                       supportsRenewal: enrollment.supportsRenewal)
+        let reply: CertRep
+        do throws(SCEPError) { reply = try enrollment.send(request, client: &client) } catch { throw AgentFailure(error) }
+        switch reply.outcome {
+        case .pending:
+            try keys.notePending(transactionID: request.transactionID)
+            return .pending
+        case .failure(let info, let text):
+            throw AgentFailure(SCEPError.serverFailure(info, text: text))
+        case .success(let envelope):
+            let opened = try keys.openReply(envelope)
+            let issued: IssuedCertificate
+            do throws(SCEPError) { issued = try enrollment.issued(from: opened, expectedPublicKey: request.expectedPublicKey) } catch {
                 throw AgentFailure(error)
             }
-        case .poll:
-            guard let pending else { throw AgentFailure(.failed, "there is no pending transaction to poll") }
-            let key = try keys.transactionKey()
-            let signerKey = pending.signedByCurrent ? try keys.currentKey() : key
-            let transaction = PendingTransaction(transactionID: pending.transactionID, messageType: pending.messageType,
-                                                 subject: pending.subject, signer: Identity(key: signerKey, certificate: pending.signer),
-                                                 expectedPublicKey: key.publicKeyInfo, password: keys.password())
-            do throws(SCEPError) { result = try enrollment.poll(transaction, client: &client, now: now, random: random) } catch {
-                throw AgentFailure(error)
-            }
-        }
-
-        switch result {
-        case .issued(let issued):
             try keys.commit(certificate: issued.certificate, chain: issued.chain)
-            return .issued(issued.certificate)
-        case .pending(let transaction):
-            let record = PendingRecord(transactionID: transaction.transactionID, messageType: transaction.messageType,
-                                       subject: transaction.subject, signer: transaction.signer.certificate,
-                                       signedByCurrent: pending?.signedByCurrent ?? (kind == .renew),
-                                       since: pending?.since ?? now)
-            try keys.notePending(record)
-            return .pending(record)
+            return .issued
         }
     }
 }

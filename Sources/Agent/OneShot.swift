@@ -25,7 +25,7 @@ public enum OneShot {
         var resumed: TransactionOutcome? = nil
         if let pending = authority.pending {
             let transaction = pending.record.transactionID
-            if host.now() >= pending.record.since + authority.configuration.pollTimeout {
+            if host.now() >= pending.record.deadline(timeout: authority.configuration.pollTimeout) {
                 logger.warn("abandoned a pending transaction older than --poll-timeout", [("transaction", transaction)])
                 authority.abandonPending()
             } else {

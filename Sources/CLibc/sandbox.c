@@ -170,8 +170,23 @@ static const long allowed[] = {
 #ifdef SYS_futex_time64
     SYS_futex_time64,
 #endif
-    SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_restart_syscall, SYS_getpid, SYS_gettid, SYS_tgkill,
+    SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_restart_syscall, SYS_getpid, SYS_gettid,
     SYS_exit, SYS_exit_group,
+#ifdef SYS_send
+    SYS_send, /* 32-bit ARM's glibc sends and receives with these, not sendto/recvfrom */
+#endif
+#ifdef SYS_recv
+    SYS_recv,
+#endif
+};
+
+/* Signals only to itself (abort(3) raises SIGABRT with tgkill on glibc, tkill on musl): arg 0,
+ * the target, must be this process; it can signal nothing else, the key process least of all. */
+static const long self_signal[] = {
+    SYS_tgkill,
+#ifdef SYS_tkill
+    SYS_tkill,
+#endif
 };
 
 /* Calls allowed only when their protection argument (arg 2) asks for no execution. */
@@ -185,14 +200,15 @@ static const long memory_mapping[] = {
     SYS_mprotect,
 };
 
-int scep_seccomp_network_filter(void) {
-    enum { capacity = 128 };
+int scep_seccomp_network_filter(int self) {
+    enum { capacity = 160 };
     struct scep_sock_filter program[capacity];
     int n = 0;
 #define EMIT(c, t, f, value) do { if (n >= capacity) { errno = E2BIG; return -1; } \
     program[n].code = (c); program[n].jt = (t); program[n].jf = (f); program[n].k = (value); n++; } while (0)
     size_t allowed_count = sizeof allowed / sizeof allowed[0];
     size_t mapping_count = sizeof memory_mapping / sizeof memory_mapping[0];
+    size_t signal_count = sizeof self_signal / sizeof self_signal[0];
 
     /* A call from another architecture (x32, or 32-bit on 64) could alias numbers: kill it. */
     EMIT(BPF_LD_W_ABS, 0, 0, DATA_ARCH);
@@ -214,6 +230,14 @@ int scep_seccomp_network_filter(void) {
     EMIT(BPF_JEQ_K, 0, 1, AF_INET6);
     EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
     EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
+    /* tgkill and tkill aimed at this process only. */
+    for (size_t i = 0; i < signal_count; i++) {
+        EMIT(BPF_JEQ_K, 0, 4, (uint32_t)self_signal[i]);
+        EMIT(BPF_LD_W_ABS, 0, 0, DATA_ARG(0));
+        EMIT(BPF_JEQ_K, 0, 1, (uint32_t)self);
+        EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
+        EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
+    }
     /* mmap and mprotect without PROT_EXEC: no new executable memory. */
     for (size_t i = 0; i < mapping_count; i++) {
         EMIT(BPF_JEQ_K, 0, 4, (uint32_t)memory_mapping[i]);

@@ -42,6 +42,10 @@ pid_t scep_spawn_self(int channel, const char *role, char *const envp[], const c
     } else if (dup2(channel, 3) != 3) {
         _exit(127);
     }
+    /* No terminal, journal or pipe of the agent's: what it says goes through the channel. */
+    int null = open("/dev/null", O_RDWR); /* closed below with the rest, unless it is 0-2 */
+    if (null < 0) _exit(127);
+    for (int fd = 0; fd <= 2; fd++) if (dup2(null, fd) != fd) _exit(127);
     close_from(4);
     /* A fresh image of this very binary: the child shares no memory with the agent that holds
      * the keys, and gets only the environment it is given. Under an emulator (qemu-user without
@@ -62,7 +66,7 @@ pid_t scep_spawn_hook(const char *command, char *const envp[]) {
     /* Its own process group, so a timeout ends the hook and everything it started. */
     setpgid(0, 0);
     reset_signals();
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int null = open("/dev/null", O_RDONLY);
     if (null >= 0 && null != 0) { dup2(null, 0); close(null); }
     close_from(3);
     char *argv[] = { (char *)"sh", (char *)"-c", (char *)command, 0 };

@@ -80,6 +80,13 @@ public enum EnvelopedData {
         public let recipient: RecipientKind
         /// The digest of a key-agreement KDF, when that is how the key came (SHA-1 is warned about).
         public let keyDerivationDigest: DigestAlgorithm?
+
+        public init(content: [UInt8], cipher: ContentCipher, recipient: RecipientKind, keyDerivationDigest: DigestAlgorithm?) {
+            self.content = content
+            self.cipher = cipher
+            self.recipient = recipient
+            self.keyDerivationDigest = keyDerivationDigest
+        }
     }
 
     /// Opens an envelope with whichever of its recipients `keys` can serve: key transport for an

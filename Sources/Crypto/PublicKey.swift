@@ -14,6 +14,12 @@ public final class PublicKey {
         // reads is taken here.
         switch mbedtls_pk_get_type(parsed.context) {
         case MBEDTLS_PK_RSA:
+            // Every signature check costs in proportion to the exponent's length: a huge one
+            // (which no CA uses; 65537 is 17 bits) would let a hostile server or network process
+            // keep the agent busy for minutes with a handful of certificates.
+            guard scep_mbedtls_rsa_exponent_bits(parsed.context) <= 32, mbedtls_pk_get_bitlen(parsed.context) <= 8192 else {
+                throw CryptoError(.parsePublicKey)
+            }
             type = .rsa(bits: Int(mbedtls_pk_get_bitlen(parsed.context)))
         default:
             guard let known = parsed.keyType else { throw CryptoError(.parsePublicKey) }

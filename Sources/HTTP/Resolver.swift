@@ -145,11 +145,16 @@ public enum Resolver {
 
     /// The addresses of one type; nil when the name exists but has none of that type.
     static func ask(_ name: String, type: UInt16, server: IPAddress, deadline: Int64) throws(DNSMessage.Failure) -> [IPAddress]? {
-        let random = kernelRandomBytes(2)
+        let random: [UInt8]
+        do { random = try kernelRandomBytes(2) } catch { throw .failure("no random query ID: \(error.reason)") }
         let id = UInt16(random[0]) << 8 | UInt16(random[1])
         let request = DNSMessage.query(id: id, name: name, type: type)
         let received: [UInt8]?
-        do { received = try exchangeDatagram(request, with: server, port: 53, deadline: deadline) } catch {
+        do {
+            received = try exchangeDatagram(request, with: server, port: 53, deadline: deadline) { datagram in
+                DNSMessage.answers(datagram, id: id, name: name, type: type)
+            }
+        } catch {
             throw .failure(error.reason)
         }
         guard let answer = received else { throw .failure("timed out") }
@@ -192,6 +197,18 @@ public enum DNSMessage {
         return message
     }
 
+    /// Whether `message` is a reply to query `id` for `name` and `type` at all (its header and
+    /// question): anything else is not the answer, and the real one is still awaited.
+    static func answers(_ message: [UInt8], id: UInt16, name: String, type: UInt16) -> Bool {
+        var reader = Reader(message)
+        guard let header = try? reader.bytes(12), UInt16(header[0]) << 8 | UInt16(header[1]) == id, header[2] & 0x80 != 0,
+              Int(header[4]) << 8 | Int(header[5]) == 1,
+              (try? reader.name().asciiLowercased) == name, (try? reader.number()) == type, (try? reader.number()) == classIN else {
+            return false
+        }
+        return true
+    }
+
     /// The addresses of `type` that answer `name` in `message`, the reply to query `id`:
     /// records for `name` itself or for the aliases its CNAME records lead to.
     public static func addresses(in message: [UInt8], id: UInt16, name: String, type: UInt16) throws(Failure) -> [IPAddress] {
@@ -199,6 +216,9 @@ public enum DNSMessage {
         let header = try reader.bytes(12)
         guard UInt16(header[0]) << 8 | UInt16(header[1]) == id else { throw .failure("an answer to another query") }
         guard header[2] & 0x80 != 0 else { throw .failure("not an answer") }
+        // Truncated (TC): the records that matter may be the ones cut off; this resolver has no
+        // TCP, so the answer is not used.
+        guard header[2] & 0x02 == 0 else { throw .failure("a truncated answer (TC), and no DNS over TCP here") }
         switch header[3] & 0x0f {
         case 0: break
         case 3: throw .nameError

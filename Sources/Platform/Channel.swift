@@ -31,14 +31,15 @@ public final class Channel {
     }
 
     /// The next message, or nil when the peer closed the channel. A message longer than `limit`
-    /// is an error. With a `deadline` (monotonic milliseconds), waiting past it is ETIMEDOUT.
-    public func receive(limit: Int, deadline: Int64? = nil) throws(SystemError) -> [UInt8]? {
+    /// is an error. With a `deadline` (monotonic milliseconds), waiting past it is ETIMEDOUT, and
+    /// so is `keepWaiting` saying no (it is asked a few times a second while bytes are awaited).
+    public func receive(limit: Int, deadline: Int64? = nil, keepWaiting: () -> Bool = { true }) throws(SystemError) -> [UInt8]? {
         var header = [UInt8](repeating: 0, count: 4)
-        guard try readExactly(&header, deadline: deadline, allowEnd: true) else { return nil }
+        guard try readExactly(&header, deadline: deadline, keepWaiting: keepWaiting, allowEnd: true) else { return nil }
         let length = UInt64(header[0]) << 24 | UInt64(header[1]) << 16 | UInt64(header[2]) << 8 | UInt64(header[3])
         guard length <= UInt64(limit) else { throw SystemError("receive", path: "channel", code: EMSGSIZE, detail: .largerThan(limit: limit)) }
         var message = [UInt8](repeating: 0, count: Int(length))
-        guard try readExactly(&message, deadline: deadline, allowEnd: false) else { return nil }
+        guard try readExactly(&message, deadline: deadline, keepWaiting: keepWaiting, allowEnd: false) else { return nil }
         return message
     }
 
@@ -48,15 +49,14 @@ public final class Channel {
         return poll(&entry, 1, milliseconds) > 0
     }
 
-    private func readExactly(_ buffer: inout [UInt8], deadline: Int64?, allowEnd: Bool) throws(SystemError) -> Bool {
+    private func readExactly(_ buffer: inout [UInt8], deadline: Int64?, keepWaiting: () -> Bool,
+                             allowEnd: Bool) throws(SystemError) -> Bool {
         var filled = 0
         while filled < buffer.count {
             if let deadline {
                 let remaining = deadline - monotonicMilliseconds()
-                guard remaining > 0, isReadable(within: Int32(min(remaining, 60_000))) else {
-                    if remaining <= 0 { throw SystemError("receive", path: "channel", code: ETIMEDOUT) }
-                    continue
-                }
+                guard remaining > 0, keepWaiting() else { throw SystemError("receive", path: "channel", code: ETIMEDOUT) }
+                guard isReadable(within: Int32(min(remaining, 200))) else { continue }
             }
             let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
             if count < 0 {

@@ -7,6 +7,9 @@ public enum ChildExit: Equatable, Sendable {
 
     /// SIGSYS: the seccomp filter refused a system call.
     public var isSandboxKill: Bool { self == .signaled(SIGSYS) }
+
+    /// The network process's status when the kernel refused a sandbox step it offers.
+    public static let sandboxRefused = ChildExit.exited(71)
 }
 
 /// A child process the agent started, waited for when it ends.
@@ -28,7 +31,15 @@ public final class ChildProcess {
         // SCEP_AGENT_NETWORK_RUNNER: a test hook for emulated builds. Under qemu-user without
         // binfmt_misc, /proc/self/exe cannot be executed; the emulator named here runs this
         // binary instead. It must be an absolute path.
-        let runner = environmentValue("SCEP_AGENT_NETWORK_RUNNER").flatMap { $0.utf8.first == UInt8(ascii: "/") ? $0 : nil }
+        // The runner must be a program only root or this user could have put there.
+        var runner: String? = nil
+        if let path = environmentValue("SCEP_AGENT_NETWORK_RUNNER") {
+            guard path.utf8.first == UInt8(ascii: "/"), let status = try? fileStatus(path, followSymlinks: true),
+                  status.kind == .regular, status.owner == 0 || status.owner == UInt32(geteuid()), status.permissions & 0o022 == 0 else {
+                throw SystemError("exec", path: path, code: EPERM, detail: .notPrivate)
+            }
+            runner = path
+        }
         let pid = withCStrings(environment) { envp in
             guard let runner else { return scep_spawn_self(channel.descriptor, role, envp, nil, nil) }
             return scep_spawn_self(channel.descriptor, role, envp, runner, executablePath())

@@ -59,8 +59,8 @@ public struct IPAddress: Equatable, Sendable, CustomStringConvertible {
 /// One UDP request and its answer: what a DNS query is. The socket is connected to `server`, so
 /// the kernel drops datagrams from anyone else; an answer is returned once it arrives, or nil at
 /// the deadline.
-public func exchangeDatagram(_ request: [UInt8], with server: IPAddress, port: UInt16, deadline: Int64,
-                             limit: Int = 4096) throws(SystemError) -> [UInt8]? {
+public func exchangeDatagram(_ request: [UInt8], with server: IPAddress, port: UInt16, deadline: Int64, limit: Int = 4096,
+                             accept: ([UInt8]) -> Bool) throws(SystemError) -> [UInt8]? {
     let descriptor = socket(server.isIPv6 ? AF_INET6 : AF_INET, scep_sock_dgram() | scep_sock_cloexec(), 0)
     guard descriptor >= 0 else { throw SystemError.last("socket") }
     defer { close(descriptor) }
@@ -85,20 +85,23 @@ public func exchangeDatagram(_ request: [UInt8], with server: IPAddress, port: U
             // ECONNREFUSED: nothing listens on the server's port.
             throw SystemError.last("receive", path: peer)
         }
-        return Array(answer[0..<count])
+        // A datagram that does not answer this query (a stray, or a spoofing attempt) is
+        // dropped, and the real answer is still waited for.
+        let datagram = Array(answer[0..<count])
+        if accept(datagram) { return datagram }
     }
 }
 
 /// Random bytes from the kernel, for values that need only be unpredictable to outsiders (DNS
 /// query IDs), not key material, which comes from the crypto layer's generator.
-public func kernelRandomBytes(_ count: Int) -> [UInt8] {
+public func kernelRandomBytes(_ count: Int) throws(SystemError) -> [UInt8] {
     var bytes = [UInt8](repeating: 0, count: count)
     var filled = 0
     while filled < count {
         let got = bytes.withUnsafeMutableBytes { getrandom($0.baseAddress! + filled, count - filled, 0) }
         if got < 0 {
             if scep_errno() == EINTR { continue }
-            break
+            throw SystemError.last("getrandom")
         }
         filled += got
     }

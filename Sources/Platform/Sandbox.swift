@@ -38,13 +38,19 @@ public enum Sandbox {
         if abi < 1 {
             report.unavailable.append((.landlock, String(cString: strerror(scep_errno()))))
         } else {
-            guard scep_landlock_deny_all_files(abi) == 0 else { throw SystemError.last("landlock") }
+            guard scep_landlock_deny_all_files(abi) == 0 else {
+                throw SystemError.last("landlock (if a service manager filters system calls, allow seccomp and landlock_*)")
+            }
             report.landlockABI = Int(abi)
         }
-        if scep_seccomp_network_filter() != 0 {
+        if scep_seccomp_network_filter(getpid()) != 0 {
             let code = scep_errno()
             // EINVAL: a kernel built without seccomp filters.
-            guard code == EINVAL || code == ENOSYS else { throw SystemError("seccomp", code: code) }
+            // EPERM: a service manager's own filter forbids seccomp(2) (systemd: SystemCallFilter=
+            // without seccomp); the unit must allow it, the process does not go on unsandboxed.
+            guard code == EINVAL || code == ENOSYS else {
+                throw SystemError("seccomp (if a service manager filters system calls, allow seccomp and landlock_*)", code: code)
+            }
             report.unavailable.append((.seccomp, String(cString: strerror(code))))
         }
         return report

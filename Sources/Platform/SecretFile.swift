@@ -18,6 +18,8 @@ public enum SecretFile {
         guard info.st_uid == 0 || info.st_uid == geteuid(), mode & 0o022 == 0 else {
             throw SystemError("read", path: path, code: EPERM, detail: .notPrivate)
         }
+        // Another name for it would outlive `destroy`.
+        guard info.st_nlink == 1 else { throw SystemError("read", path: path, code: EMLINK, detail: .hardLinked) }
         return (try readAll(descriptor, path: path, limit: limit), mode & 0o044 != 0)
     }
 
@@ -34,6 +36,10 @@ public enum SecretFile {
             throw SystemError("overwrite", path: path, code: EINVAL, detail: .notARegularFile)
         }
         guard info.st_nlink == 1 else { throw SystemError("overwrite", path: path, code: EMLINK, detail: .hardLinked) }
+        // The same rule as `read`: a file another user put in its place is not ours to zero.
+        guard info.st_uid == 0 || info.st_uid == geteuid(), UInt32(info.st_mode) & 0o022 == 0 else {
+            throw SystemError("overwrite", path: path, code: EPERM, detail: .notPrivate)
+        }
         let zeros = [UInt8](repeating: 0, count: 4096)
         var offset: Int64 = 0
         while offset < Int64(info.st_size) {

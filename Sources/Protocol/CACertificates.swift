@@ -20,7 +20,9 @@ import X509
 ///      says it decrypts: it names itself the recipient, so an unmarked end-entity certificate
 ///      that came with it (which over plain HTTP may be another device's) is not preferred;
 ///   3. any other end-entity certificate that allows key encipherment, or has no keyUsage (the
-///      RA of OpenXPKI or EJBCA, whose CA cannot decrypt); a warning says it is unmarked;
+///      RA of OpenXPKI or EJBCA, whose CA cannot decrypt), but only from an authenticated server
+///      (https): over plain HTTP it could be another device's certificate, and the challenge
+///      would go to that device; there it must be pinned with --ra-fingerprint;
 ///   4. a CA certificate whatever its keyUsage: servers that use one certificate for everything
 ///      (micromdm's CA lists only keyCertSign and cRLSign) expect that.
 ///   Ties go to intermediates before the pinned CA, then to the certificate listed first.
@@ -112,8 +114,9 @@ public struct CACertificates {
         return usage.contains(type.isRSA ? .keyEncipherment : .keyAgreement) ? nil : .keyUsage
     }
 
-    /// The certificate to encrypt requests to, by the preference order above.
-    public func encryptionRecipient() throws(SCEPError) -> Certificate {
+    /// The certificate to encrypt requests to, by the preference order above. An unmarked
+    /// end-entity recipient is refused unless `authenticatedServer` (or pinned).
+    public func encryptionRecipient(authenticatedServer: Bool) throws(SCEPError) -> Certificate {
         let eligible = (others + [anchor]).filter { recipientRefusal($0) == nil }
         func rank(_ certificate: Certificate) -> Int {
             let isCA = certificate.isCA || certificate == anchor
@@ -126,6 +129,8 @@ public struct CACertificates {
         var best: Certificate? = nil
         for certificate in eligible where best.map({ rank(certificate) > rank($0) }) ?? true { best = certificate }
         guard let best else { throw .noEncryptionRecipient(pinned: !raPins.isEmpty) }
+        if !authenticatedServer && isUnmarkedEndEntity(best) { throw .unmarkedRecipient(subject: best.subject.rfc4514String) }
+        if let now, !best.isValid(at: now) { throw .noEncryptionRecipient(pinned: !raPins.isEmpty) }
         return best
     }
 

@@ -68,8 +68,6 @@ public enum ProtocolWarning: Equatable, Sendable, CustomStringConvertible {
     case weakRequestCipher(ContentCipher)
     case weakKeyAgreementDigest(DigestAlgorithm)
     case renewalAsPKCSReq
-    /// Over plain HTTP, requests go to an end-entity certificate nothing marks as an RA.
-    case unmarkedRecipient(subject: String)
     /// Over plain HTTP, a reply is signed by an end-entity certificate nothing marks as an RA.
     case unmarkedSigner(subject: String)
 
@@ -80,9 +78,6 @@ public enum ProtocolWarning: Equatable, Sendable, CustomStringConvertible {
         case .weakRequestCipher(let cipher): "sending with \(cipher.name): the server offers nothing stronger"
         case .weakKeyAgreementDigest(let digest): "the server derived its reply's key with \(digest.name)"
         case .renewalAsPKCSReq: "the server lacks the Renewal capability: renewing with a PKCSReq signed by the current certificate"
-        case .unmarkedRecipient(let subject):
-            "requests are encrypted to '\(subject)', an end-entity certificate not marked as an RA: over plain HTTP it cannot be told "
-                + "from another device's certificate; set --ra-fingerprint or use https://"
         case .unmarkedSigner(let subject):
             "replies are signed by '\(subject)', an end-entity certificate not marked as an RA: over plain HTTP it cannot be told "
                 + "from another device's certificate; set --ra-fingerprint or use https://"
@@ -93,7 +88,7 @@ public enum ProtocolWarning: Equatable, Sendable, CustomStringConvertible {
 /// A verified CertRep (RFC 8894 section 3.3).
 public struct CertRep {
     public enum Outcome: Equatable {
-        /// The issued certificates' envelope: opened by `CertRep.openIssued`.
+        /// The issued certificates' envelope: opened by `CertRep.open`, read by `CertRep.issued`.
         case success(envelope: [UInt8])
         case pending
         case failure(FailInfo?, text: String?)
@@ -163,16 +158,20 @@ public struct CertRep {
     }
 
     /// Opens a SUCCESS envelope with the key that signed the request (or the challenge password,
-    /// for a server that answers an EC key that way), and returns the issued certificate (the
-    /// one for `expectedPublicKey`, on a valid path to the pinned CA) and its chain.
-    public static func openIssued(_ envelope: [UInt8], keys: EnvelopedData.Keys, expectedPublicKey: [UInt8],
-                                  ca: CACertificates) throws(SCEPError) -> (certificate: Certificate, chain: [Certificate], warnings: [ProtocolWarning]) {
-        let operation = SCEPOperation.pkiOperation(.certRep)
-        let opened: EnvelopedData.Opened
-        do { opened = try EnvelopedData.open(envelope, with: keys) } catch {
+    /// for a server that answers an EC key that way).
+    public static func open(_ envelope: [UInt8], with keys: EnvelopedData.Keys,
+                            operation: SCEPOperation = .pkiOperation(.certRep)) throws(SCEPError) -> EnvelopedData.Opened {
+        do { return try EnvelopedData.open(envelope, with: keys) } catch {
             if case .malformed = error { throw .malformed(operation, error) }
             throw .rejected(operation, .envelope(error))
         }
+    }
+
+    /// The issued certificate in an opened SUCCESS envelope: the one for `expectedPublicKey`, on
+    /// a valid path to the pinned CA, with its chain.
+    public static func issued(from opened: EnvelopedData.Opened, expectedPublicKey: [UInt8],
+                              ca: CACertificates) throws(SCEPError) -> (certificate: Certificate, chain: [Certificate], warnings: [ProtocolWarning]) {
+        let operation = SCEPOperation.pkiOperation(.certRep)
         var warnings: [ProtocolWarning] = []
         if opened.cipher.isWeak { warnings.append(.weakReplyCipher(opened.cipher)) }
         if let digest = opened.keyDerivationDigest, digest.isWeak { warnings.append(.weakKeyAgreementDigest(digest)) }

@@ -1,3 +1,4 @@
+import ASN1
 import CMS
 import Crypto
 import Encoding
@@ -73,6 +74,12 @@ extension CACertificates {
         do { signed = try SignedData(message: body) } catch { throw SCEPError.from(error, operation) }
         guard signed.signers.count == 1, let signerInfo = signed.signers.first else { throw .rejected(operation, .unsigned) }
         let signer = try replySigner(for: signerInfo, extra: signed.certificates, operation: operation)
+        // The next trust anchor is vouched for only by the pinned CA, a CA under it, or an RA
+        // certificate marked or pinned as such: never by an unmarked end-entity certificate,
+        // which could be any device's (this one's included).
+        guard signer.isCA || signer == anchor || signer.isRegistrationAuthority || isPinnedRA(signer) else {
+            throw .rejected(operation, .signerNotAllowed(subject: signer.subject.rfc4514String, why: .notPinned))
+        }
         do { _ = try signed.verify(signer: signer, signerInfo: signerInfo) } catch { throw SCEPError.from(error, operation) }
         guard let content = signed.content else { throw .rejected(operation, .noIssuedCertificate) }
         let bag: SignedData

@@ -63,6 +63,9 @@ public enum SCEPError: Error, Equatable, CustomStringConvertible {
     case noUsableCipher(offered: [String])
     /// No certificate the server sent may receive requests (none allows it, or none is pinned).
     case noEncryptionRecipient(pinned: Bool)
+    /// The recipient would be an end-entity certificate nothing marks as an RA, and the server is
+    /// not authenticated: it could be any device's certificate from the same CA.
+    case unmarkedRecipient(subject: String)
     case malformed(SCEPOperation, CMSError)
     case rejected(SCEPOperation, Rejection)
     case serverFailure(FailInfo?, text: String?)
@@ -84,6 +87,9 @@ public enum SCEPError: Error, Equatable, CustomStringConvertible {
         case .noEncryptionRecipient(let pinned):
             return pinned ? "no certificate from the server matches --ra-fingerprint and may receive requests"
                           : "no certificate from the server may receive requests (none allows key encipherment)"
+        case .unmarkedRecipient(let subject):
+            return "requests would be encrypted to '\(subject)', an end-entity certificate not marked as an RA: over plain HTTP it "
+                + "cannot be told from another device's certificate; pin it with --ra-fingerprint or use https://"
         case .malformed(let operation, let error): return "malformed reply: \(operation.name): \(error)"
         case .rejected(let operation, let rejection): return "reply rejected: " + rejection.text(operation)
         case .serverFailure(let info, let text):

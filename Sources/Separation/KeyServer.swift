@@ -1,5 +1,6 @@
 import Agent
 import ASN1
+import CMS
 import Crypto
 import Platform
 import Protocol
@@ -9,8 +10,9 @@ import X509
 /// requests from the `KeyAuthority` until it reports a result, dies, or runs out of time.
 ///
 /// Everything the network process sends is treated as hostile: each message is bounded
-/// (`Wire.maximumMessage`), parsed with the DER reader, and a malformed one ends the job. The
-/// authority decides what each request may have.
+/// (`Wire.maximumMessage`), parsed with the DER reader, and a malformed one ends the job; one
+/// deadline covers the whole job, reading included, and SIGTERM ends it at once. The authority
+/// decides what each request may have.
 public struct KeyServer {
     public var logger: Logger
     /// Asked while waiting for the network process: true abandons the job (SIGTERM).
@@ -20,6 +22,10 @@ public struct KeyServer {
         self.logger = logger
         self.interrupted = interrupted
     }
+
+    /// How long a job may take in all: every HTTP exchange of a transaction within --timeout,
+    /// and slack for TLS and the key operations it waits for.
+    static func allowance(_ job: NetworkJob) -> Int64 { job.timeoutSeconds * 6_000 + 30_000 }
 
     /// Runs `job` in a new network process. `authority` answers key requests; without one (caps,
     /// getca, nextCA) any key request ends the job.
@@ -35,8 +41,9 @@ public struct KeyServer {
         } catch {
             throw AgentFailure(.failed, .system(error))
         }
+        let deadline = monotonicMilliseconds() + KeyServer.allowance(job)
         do {
-            let result = try serve(job, channel: channel, child: child, authority: authority)
+            let result = try serve(job, channel: channel, child: child, deadline: deadline, authority: authority)
             reap(child, grace: 2_000)
             return result
         } catch {
@@ -45,33 +52,18 @@ public struct KeyServer {
         }
     }
 
-    private func serve(_ job: NetworkJob, channel: Channel, child: ChildProcess,
+    private func serve(_ job: NetworkJob, channel: Channel, child: ChildProcess, deadline: Int64,
                        authority: KeyAuthority?) throws(AgentFailure) -> NetworkResult {
         do { try channel.send(job.encoded()) } catch { throw ended(child) }
-        // Time the network process may spend between answers: every HTTP exchange of the job
-        // within --timeout, and slack for TLS and the key operations it waits for.
-        var waiting = job.timeoutSeconds * 6_000 + 30_000
         while true {
-            let started = monotonicMilliseconds()
-            while !channel.isReadable(within: 200) {
-                if interrupted() { throw AgentFailure(.interrupted, "stopped during a transaction") }
-                if monotonicMilliseconds() - started > waiting {
-                    throw AgentFailure(.failed, "the network process took longer than \(waiting / 1000)s; ended it")
-                }
-            }
-            waiting -= monotonicMilliseconds() - started
-            let message: [UInt8]?
-            do { message = try channel.receive(limit: Wire.maximumMessage, deadline: monotonicMilliseconds() + 10_000) } catch {
-                throw AgentFailure(.failed, "the network process sent a broken message: \(error)")
-            }
-            guard let message else { throw ended(child) }
+            let message = try receive(channel, child: child, deadline: deadline, job: job)
             let reply: SecretBytes
             do throws(DERError) {
                 var (kind, fields) = try Wire.decode(message)
                 switch kind {
                 case .log:
                     let (level, event, details) = try KeyServer.logLine(&fields)
-                    logger.log(level, event, details)
+                    logger.log(level, event, details + [("from", "network-process")])
                     continue
                 case .warn:
                     let text = try fields.readText()
@@ -92,9 +84,34 @@ public struct KeyServer {
         }
     }
 
-    /// The failure for a network process that went away without a result.
+    /// The next message, within the job's deadline, checking for SIGTERM while it waits. A
+    /// message started is read within the same deadline: a network process that drips its bytes
+    /// cannot hold the key process longer than any other.
+    private func receive(_ channel: Channel, child: ChildProcess, deadline: Int64, job: NetworkJob) throws(AgentFailure) -> [UInt8] {
+        while !channel.isReadable(within: 200) {
+            if interrupted() { throw AgentFailure(.interrupted, "stopped during a transaction") }
+            if monotonicMilliseconds() >= deadline { throw overtime(job) }
+        }
+        let message: [UInt8]?
+        do {
+            message = try channel.receive(limit: Wire.maximumMessage, deadline: deadline, keepWaiting: { !interrupted() })
+        } catch {
+            if error.isTimeout { throw monotonicMilliseconds() >= deadline ? overtime(job) : AgentFailure(.interrupted, "stopped during a transaction") }
+            throw AgentFailure(.failed, "the network process sent a broken message: \(error)")
+        }
+        guard let message else { throw ended(child) }
+        return message
+    }
+
+    private func overtime(_ job: NetworkJob) -> AgentFailure {
+        AgentFailure(.failed, "the network process took longer than \(KeyServer.allowance(job) / 1000)s; ended it")
+    }
+
+    /// The failure for a network process that went away without a result. It is waited for
+    /// briefly, then killed: one that closed its channel but lives on cannot hold this process.
     private func ended(_ child: ChildProcess) -> AgentFailure {
-        AgentFailure(.failed, .networkProcess(child.wait()))
+        reap(child, grace: 1_000)
+        return AgentFailure(.failed, .networkProcess(child.wait()))
     }
 
     /// Waits up to `grace` milliseconds for the child to exit, then kills it.
@@ -105,59 +122,62 @@ public struct KeyServer {
         child.wait()
     }
 
+    /// A forwarded log line. Keys are names the agent uses (lowercase, digits, underscore, at
+    /// most 32 bytes) so none can carry a newline or a forged field; values are quoted by the
+    /// logger as always.
     static func logLine(_ fields: inout DERReader) throws(DERError) -> (LogLevel, String, [(String, String)]) {
+        let start = fields.offset
         let level = LogLevel(rawValue: try fields.readSmallInteger()) ?? .error
         let event = try fields.readText()
         var list = try fields.enterSequence()
         var details: [(String, String)] = []
         while !list.isAtEnd {
             guard details.count < 32 else { throw DERError(.invalid(.tooMany), at: list.offset) }
-            details.append((try list.readText(), try list.readText()))
+            let key = try list.readText()
+            guard !key.isEmpty, key.utf8.count <= 32,
+                  key.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f }) else {
+                throw DERError(.invalid(.integerOutOfRange), at: start)
+            }
+            details.append((key, String(decoding: try list.readText().utf8.prefix(1024), as: UTF8.self)))
         }
         try fields.finish()
-        return (level, event, details)
+        return (level, String(decoding: event.utf8.prefix(128), as: UTF8.self), details)
     }
 
     /// The reply to one request: `.reply` with what was asked, or `.failure` with why not.
     static func answer(_ request: KeyRequest, authority: KeyAuthority) -> SecretBytes {
         do throws(AgentFailure) {
             switch request {
-            case .key(let role):
-                let key = try authority.key(for: role)
+            case .request(let certificates, let cipher, let digest, let supportsRenewal):
+                let built = try authority.request(certificates: certificates, cipher: cipher, digest: digest, supportsRenewal: supportsRenewal)
                 return reply { writer in
-                    writer.writeText(key.type.name)
-                    writer.writeOctetString(key.publicKeyInfo)
-                    writer.writeText(key.storage)
+                    writer.writeOctetString(built.message)
+                    writer.writeText(built.messageType.rawValue)
+                    writer.writeText(built.transactionID)
+                    writer.writeOctetString(built.senderNonce)
+                    writer.write(built.subject)
+                    writer.writeEncoded(built.signer.der)
+                    writer.writeOctetString(built.expectedPublicKey)
                 }
-            case .sign(let role, let digest, let algorithm):
-                let signature = try authority.sign(role: role, digest: digest, algorithm: algorithm)
-                return reply { $0.writeOctetString(signature) }
-            case .decrypt(let role, let encryptedKey):
-                let key = try authority.decrypt(role: role, encryptedKey: encryptedKey)
-                return reply { $0.writeSecret(key) }
-            case .agree(let role, let point):
-                let secret = try authority.agree(role: role, peerPoint: point)
-                return reply { $0.writeSecret(secret) }
-            case .deriveKey(let salt, let iterations, let length, let digest):
-                guard let password = authority.password() else { throw AgentFailure(.failed, "there is no challenge to derive from") }
-                let key: SecretBytes
-                do { key = try password.deriveKey(salt: salt, iterations: iterations, keyLength: length, digest: digest) } catch {
-                    throw AgentFailure(.failed, .crypto(error))
+            case .openReply(let envelope):
+                let opened = try authority.openReply(envelope)
+                return reply { writer in
+                    writer.writeOctetString(opened.content)
+                    writer.writeText(opened.cipher.name)
+                    writer.writeInteger(opened.recipient.wireValue)
+                    writer.writeOptional(opened.keyDerivationDigest) { $0.writeText($1.name) }
                 }
-                return reply { $0.writeSecret(key) }
-            case .seal(let certificates, let cipher, let digest):
-                let envelope = try authority.sealedRequest(certificates: certificates, cipher: cipher, digest: digest)
-                return reply { $0.writeOctetString(envelope) }
             case .commit(let certificate, let chain):
                 try authority.commit(certificate: certificate, chain: chain)
                 return reply { _ in }
-            case .notePending(let record):
-                try authority.notePending(record)
+            case .notePending(let transactionID):
+                try authority.notePending(transactionID: transactionID)
                 return reply { _ in }
             }
         } catch {
             return SecretBytes(Wire.encode(.failure) { writer in
-                writer.writeInteger(error.kind.wireValue)
+                // A network process cannot make the key process believe it was interrupted.
+                writer.writeInteger((error.kind == .interrupted ? AgentFailure.Kind.failed : error.kind).wireValue)
                 writer.writeText(error.message)
             })
         }
@@ -170,64 +190,36 @@ public struct KeyServer {
 
 /// A request from the network process, parsed and bounded before the authority sees it.
 enum KeyRequest {
-    case key(KeyAuthority.KeyRole)
-    case sign(KeyAuthority.KeyRole, digest: [UInt8], algorithm: DigestAlgorithm)
-    case decrypt(KeyAuthority.KeyRole, encryptedKey: [UInt8])
-    case agree(KeyAuthority.KeyRole, point: [UInt8])
-    case deriveKey(salt: [UInt8], iterations: Int, length: Int, digest: DigestAlgorithm)
-    case seal([Certificate], ContentCipher, DigestAlgorithm)
+    case request([Certificate], ContentCipher, DigestAlgorithm, supportsRenewal: Bool)
+    case openReply([UInt8])
     case commit(Certificate, chain: [Certificate])
-    case notePending(PendingRecord)
+    case notePending(String)
+
+    /// At most this many certificates in a request: more than any CA bag and chain.
+    static let maximumCertificates = 16
 
     init(_ kind: Wire.Kind, _ fields: inout DERReader) throws(DERError) {
         let start = fields.offset
-        func bounded(_ bytes: [UInt8], _ limit: Int) throws(DERError) -> [UInt8] {
-            guard bytes.count <= limit else { throw DERError(.invalid(.integerOutOfRange), at: start) }
-            return bytes
-        }
-        func role() throws(DERError) -> KeyAuthority.KeyRole {
-            guard let role = KeyAuthority.KeyRole(wireValue: try fields.readSmallInteger()) else {
-                throw DERError(.invalid(.integerOutOfRange), at: start)
-            }
-            return role
-        }
-        func digest() throws(DERError) -> DigestAlgorithm {
-            guard let digest = DigestAlgorithm.named(try fields.readText()) else { throw DERError(.invalid(.integerOutOfRange), at: start) }
-            return digest
-        }
         func certificates() throws(DERError) -> [Certificate] {
             var parsed: [Certificate] = []
-            for der in try fields.readList(limit: NetworkResult.maximumItems) { parsed.append(try Certificate(derEncoded: der)) }
+            for der in try fields.readList(limit: KeyRequest.maximumCertificates) { parsed.append(try Certificate(derEncoded: der)) }
             return parsed
         }
         switch kind {
-        case .transactionKey: self = .key(.transaction)
-        case .currentKey: self = .key(.current)
-        case .sign:
-            let role = try role()
-            let hash = try bounded(try fields.readBytes(), 64)
-            self = .sign(role, digest: hash, algorithm: try digest())
-        case .decrypt:
-            let role = try role()
-            self = .decrypt(role, encryptedKey: try bounded(try fields.readBytes(), 1024))
-        case .agree:
-            let role = try role()
-            self = .agree(role, point: try bounded(try fields.readBytes(), 133))
-        case .deriveKey:
-            let salt = try bounded(try fields.readBytes(), 64)
-            let iterations = try fields.readSmallInteger()
-            let length = try fields.readSmallInteger()
-            guard (1...64).contains(length) else { throw DERError(.invalid(.integerOutOfRange), at: start) }
-            self = .deriveKey(salt: salt, iterations: iterations, length: length, digest: try digest())
-        case .sealRequest:
+        case .request:
             let list = try certificates()
-            guard let cipher = ContentCipher.named(try fields.readText()) else { throw DERError(.invalid(.integerOutOfRange), at: start) }
-            self = .seal(list, cipher, try digest())
+            guard let cipher = ContentCipher.named(try fields.readText()),
+                  let digest = DigestAlgorithm.named(try fields.readText()) else { throw DERError(.invalid(.integerOutOfRange), at: start) }
+            self = .request(list, cipher, digest, supportsRenewal: try fields.readBoolean())
+        case .openReply:
+            self = .openReply(try fields.readBytes())
         case .commit:
             let certificate = try Certificate(derEncoded: try fields.readBytes())
             self = .commit(certificate, chain: try certificates())
         case .notePending:
-            self = .notePending(try fields.readPendingRecord())
+            let transaction = try fields.readText()
+            guard !transaction.isEmpty, transaction.utf8.count <= 128 else { throw DERError(.invalid(.integerOutOfRange), at: start) }
+            self = .notePending(transaction)
         default:
             throw DERError(.invalid(.integerOutOfRange), at: start)
         }

@@ -21,20 +21,13 @@ public struct NetworkJob: Equatable {
     public var hosts: [UInt8] = []
     public var pin: [UInt8] = []
     public var raPins: [[UInt8]] = []
-    public var subject: DistinguishedName?
     public var allowWeakCrypto = false
-    /// Whether the key process holds a challenge (replies may be encrypted to it).
-    public var hasChallenge = false
     public var userAgent = "scep-agent"
     public var logLevel: LogLevel = .info
-    /// The identity in service's certificate: it signs a RenewalReq.
-    public var current: Certificate?
-    /// For `poll`: the pending transaction.
-    public var pending: PendingRecord?
     /// The account the network process switches to when started as root.
     public var unprivileged: (uid: UInt32, gid: UInt32)?
-    /// Test builds only (SCEP_SANDBOX_PROBES): a forbidden action to attempt once sandboxed,
-    /// or "crash" to die after sending the request, proving the key side survives it.
+    /// A test hook (SCEP_AGENT_SANDBOX_PROBE in the key process's environment): a forbidden
+    /// action to attempt once sandboxed, or "crash" to die midway, proving the key side survives.
     public var probe: String?
 
     public init(command: Command, url: String) {
@@ -56,17 +49,14 @@ public struct NetworkJob: Equatable {
             writer.writeOctetString(hosts)
             writer.writeOctetString(pin)
             writer.writeList(raPins)
-            writer.writeOptional(subject) { $0.write($1) }
             writer.writeBoolean(allowWeakCrypto)
-            writer.writeBoolean(hasChallenge)
             writer.writeText(userAgent)
             writer.writeInteger(logLevel.rawValue)
-            writer.writeOptional(current) { $0.writeEncoded($1.der) }
-            writer.writeOptional(pending) { $0.writePendingRecord($1) }
             writer.writeOptional(unprivileged) { writer, account in
+                // Four bytes each: a 32-bit id need not fit a signed 31-bit INTEGER.
                 writer.writeSequence { writer in
-                    writer.writeInteger(Int(account.uid))
-                    writer.writeInteger(Int(account.gid))
+                    writer.writeOctetString(Wire.bigEndian(account.uid))
+                    writer.writeOctetString(Wire.bigEndian(account.gid))
                 }
             }
             writer.writeOptional(probe) { $0.writeText($1) }
@@ -84,55 +74,18 @@ public struct NetworkJob: Equatable {
         hosts = try fields.readBytes()
         pin = try fields.readBytes()
         raPins = try fields.readList()
-        subject = try fields.readOptional { (reader) throws(DERError) in try reader.decode(DistinguishedName.self) }
         allowWeakCrypto = try fields.readBoolean()
-        hasChallenge = try fields.readBoolean()
         userAgent = try fields.readText()
         logLevel = LogLevel(rawValue: try fields.readSmallInteger()) ?? .info
-        current = try fields.readOptional { (reader) throws(DERError) in try reader.decode(Certificate.self) }
-        pending = try fields.readOptional { (reader) throws(DERError) in try reader.readPendingRecord() }
         unprivileged = try fields.readOptional { (reader) throws(DERError) in
             var account = try reader.enterSequence()
-            let uid = UInt32(try account.readSmallInteger())
-            let gid = UInt32(try account.readSmallInteger())
+            let uid = try Wire.uint32(try account.readBytes(), at: account.offset)
+            let gid = try Wire.uint32(try account.readBytes(), at: account.offset)
             try account.finish()
             return (uid, gid)
         }
         probe = try fields.readOptional { (reader) throws(DERError) in try reader.readText() }
         try fields.finish()
-    }
-}
-
-extension DERWriter {
-    mutating func writePendingRecord(_ record: PendingRecord) {
-        writeSequence { writer in
-            writer.writeText(record.transactionID)
-            writer.writeText(record.messageType.rawValue)
-            writer.write(record.subject)
-            writer.writeEncoded(record.signer.der)
-            writer.writeBoolean(record.signedByCurrent)
-            writer.writeOctetString(withUnsafeBytes(of: UInt64(bitPattern: record.since).bigEndian) { Array($0) })
-        }
-    }
-}
-
-extension DERReader {
-    mutating func readPendingRecord() throws(DERError) -> PendingRecord {
-        var fields = try enterSequence()
-        let transaction = try fields.readText()
-        let typeOffset = fields.offset
-        guard let type = MessageType(rawValue: try fields.readText()), transaction.utf8.count <= 128 else {
-            throw DERError(.invalid(.integerOutOfRange), at: typeOffset)
-        }
-        let subject = try fields.decode(DistinguishedName.self)
-        let signer = try fields.decode(Certificate.self)
-        let signedByCurrent = try fields.readBoolean()
-        let sinceBytes = try fields.readBytes()
-        guard sinceBytes.count == 8 else { throw DERError(.invalid(.integerOutOfRange), at: fields.offset) }
-        let since = sinceBytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        try fields.finish()
-        return PendingRecord(transactionID: transaction, messageType: type, subject: subject, signer: signer,
-                             signedByCurrent: signedByCurrent, since: Int64(bitPattern: since))
     }
 }
 

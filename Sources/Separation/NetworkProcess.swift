@@ -21,7 +21,7 @@ public enum NetworkProcess {
     enum Status: Int32 {
         case done = 0
         case noJob = 70
-        case sandboxRefused = 71
+        case sandboxRefused = 71  // ChildExit.sandboxRefused
     }
 
     public static func main() -> Int32 {
@@ -44,12 +44,8 @@ public enum NetworkProcess {
         }
         let logger = Logger(level: job.logLevel, destination: .forward)
 
-        // Everything that reads a file or seeds from the kernel happens before the sandbox.
-        let random: RandomGenerator
-        do { random = try RandomGenerator() } catch {
-            link.send(NetworkResult.failed(.failed, message: "\(error)", serverRefused: false).encoded())
-            return Status.done.rawValue
-        }
+        // Everything that reads a file happens before the sandbox (the job brought the files'
+        // contents); TLS seeds its generator with getrandom(2), which the sandbox allows.
         let url: ServerURL
         do { url = try ServerURL(job.url) } catch {
             link.send(NetworkResult.failed(.configuration, message: "\(error)", serverRefused: false).encoded())
@@ -75,13 +71,12 @@ public enum NetworkProcess {
             logger.error("sandbox probe survived", [("probe", probe), ("result", Sandbox.probe(probe, path: "/etc/passwd"))])
         }
 
-        let result = perform(job, client: &client, link: link, random: random, logger: logger)
+        let result = perform(job, client: &client, link: link, logger: logger)
         link.send(result.encoded())
         return Status.done.rawValue
     }
 
-    static func perform(_ job: NetworkJob, client: inout SCEPClient<HTTPTransport>, link: KeyLink, random: RandomGenerator,
-                        logger: Logger) -> NetworkResult {
+    static func perform(_ job: NetworkJob, client: inout SCEPClient<HTTPTransport>, link: KeyLink, logger: Logger) -> NetworkResult {
         do throws(AgentFailure) {
             switch job.command {
             case .caps:
@@ -96,22 +91,20 @@ public enum NetworkProcess {
                     throw AgentFailure(error)
                 }
             case .enroll, .renew, .poll:
-                var keys = RemoteKeyService(link: link, hasChallenge: job.hasChallenge)
+                var keys = RemoteKeyService(link: link)
                 if job.probe == "crash" {
-                    // Test hook: die midway, with a request sealed and nothing committed.
-                    _ = try keys.transactionKey()
+                    // Test hook: die midway, once the server has been reached and nothing is committed.
+                    _ = try? client.capabilities()
                     Sandbox.crash()
                 }
-                let configuration = AgentConfiguration(pin: job.pin, subject: job.subject, reuseKey: false, extensions: [],
-                                                       schedule: RenewalSchedule(threshold: .percentOfLifetime(33)), pollInterval: 0, pollTimeout: 0,
-                                                       retryMinimum: 0, retryMaximum: 0, allowWeakCrypto: job.allowWeakCrypto,
-                                                       hook: nil, consumeChallenge: false, raPins: job.raPins)
-                let kind: TransactionKind = job.command == .enroll ? .enroll : (job.command == .renew ? .renew : .poll)
-                let outcome = try NetworkTransaction.run(kind, current: job.current, pending: job.pending, client: &client,
-                                                         keys: &keys, configuration: configuration, now: wallClockSeconds(),
-                                                         random: random, logger: logger)
-                if case .pending = outcome { return .transaction(pending: true) }
-                return .transaction(pending: false)
+                let configuration = AgentConfiguration(pin: job.pin, subject: nil, reuseKey: false, extensions: [],
+                                                       schedule: RenewalSchedule(threshold: .percentOfLifetime(33)), pollInterval: 0,
+                                                       pollTimeout: 0, retryMinimum: 0, retryMaximum: 0,
+                                                       allowWeakCrypto: job.allowWeakCrypto, hook: nil, consumeChallenge: false,
+                                                       raPins: job.raPins)
+                let end = try NetworkTransaction.run(client: &client, keys: &keys, configuration: configuration, now: wallClockSeconds(),
+                                                     logger: logger)
+                return .transaction(pending: end == .pending)
             }
         } catch {
             return .failed(error.kind, message: error.message, serverRefused: error.serverRefused)

@@ -1,5 +1,6 @@
 import Agent
 import ASN1
+import CMS
 import Crypto
 import Platform
 import Protocol
@@ -51,41 +52,42 @@ final class KeyLink {
 /// `KeyService` for the network process: every call is a request to the key process.
 struct RemoteKeyService: KeyService {
     let link: KeyLink
-    let hasChallenge: Bool
-    private var transaction: RemoteKey?
-    private var current: RemoteKey?
 
-    init(link: KeyLink, hasChallenge: Bool) {
-        self.link = link
-        self.hasChallenge = hasChallenge
-    }
-
-    mutating func transactionKey() throws(AgentFailure) -> PrivateKey {
-        if let transaction { return transaction }
-        let key = try RemoteKey.fetch(.transaction, link: link)
-        transaction = key
-        return key
-    }
-
-    mutating func currentKey() throws(AgentFailure) -> PrivateKey {
-        if let current { return current }
-        let key = try RemoteKey.fetch(.current, link: link)
-        current = key
-        return key
-    }
-
-    mutating func sealedRequest(certificates: [Certificate], cipher: ContentCipher,
-                                digest: DigestAlgorithm) throws(AgentFailure) -> [UInt8] {
-        var fields = try link.request(.sealRequest) { writer in
+    mutating func request(certificates: [Certificate], cipher: ContentCipher, digest: DigestAlgorithm,
+                          supportsRenewal: Bool) throws(AgentFailure) -> OutgoingRequest {
+        var fields = try link.request(.request) { writer in
             writer.writeList(certificates.map { $0.der })
             writer.writeText(cipher.name)
             writer.writeText(digest.name)
+            writer.writeBoolean(supportsRenewal)
         }
-        return try link.field(&fields) { (reader) throws(DERError) in try reader.readBytes() }
+        return try link.field(&fields) { (reader) throws(DERError) in
+            let message = try reader.readBytes()
+            let typeOffset = reader.offset
+            guard let type = MessageType(rawValue: try reader.readText()) else { throw DERError(.invalid(.integerOutOfRange), at: typeOffset) }
+            let transaction = try reader.readText()
+            let nonce = try reader.readBytes()
+            let subject = try reader.decode(DistinguishedName.self)
+            let signer = try reader.decode(Certificate.self)
+            let expected = try reader.readBytes()
+            try reader.finish()
+            return OutgoingRequest(message: message, messageType: type, transactionID: transaction, senderNonce: nonce, subject: subject,
+                                   signer: signer, expectedPublicKey: expected)
+        }
     }
 
-    mutating func password() -> PasswordSecret? {
-        hasChallenge ? RemotePassword(link: link) : nil
+    mutating func openReply(_ envelope: [UInt8]) throws(AgentFailure) -> EnvelopedData.Opened {
+        var fields = try link.request(.openReply) { $0.writeOctetString(envelope) }
+        return try link.field(&fields) { (reader) throws(DERError) in
+            let content = try reader.readBytes()
+            let cipherOffset = reader.offset
+            guard let cipher = ContentCipher.named(try reader.readText()) else { throw DERError(.invalid(.integerOutOfRange), at: cipherOffset) }
+            let kindOffset = reader.offset
+            guard let kind = RecipientKind(wireValue: try reader.readSmallInteger()) else { throw DERError(.invalid(.integerOutOfRange), at: kindOffset) }
+            let digest = try reader.readOptional { (reader) throws(DERError) in DigestAlgorithm.named(try reader.readText()) } ?? nil
+            try reader.finish()
+            return EnvelopedData.Opened(content: content, cipher: cipher, recipient: kind, keyDerivationDigest: digest)
+        }
     }
 
     mutating func commit(certificate: Certificate, chain: [Certificate]) throws(AgentFailure) {
@@ -95,8 +97,8 @@ struct RemoteKeyService: KeyService {
         }
     }
 
-    mutating func notePending(_ record: PendingRecord) throws(AgentFailure) {
-        _ = try link.request(.notePending) { $0.writePendingRecord(record) }
+    mutating func notePending(transactionID: String) throws(AgentFailure) {
+        _ = try link.request(.notePending) { $0.writeText(transactionID) }
     }
 
     mutating func warn(_ warning: ProtocolWarning) {
@@ -104,95 +106,21 @@ struct RemoteKeyService: KeyService {
     }
 }
 
-/// A key the key process holds: each operation is a request, which the key process may refuse
-/// (a key this transaction may not use, or one operation too many).
-final class RemoteKey: PrivateKey {
-    let role: KeyAuthority.KeyRole
-    let link: KeyLink
-    let heldIn: String
-
-    init(role: KeyAuthority.KeyRole, type: KeyType, publicKeyInfo: [UInt8], storage: String, link: KeyLink) {
-        self.role = role
-        self.link = link
-        heldIn = storage
-        super.init(type: type, publicKeyInfo: publicKeyInfo)
-    }
-
-    static func fetch(_ role: KeyAuthority.KeyRole, link: KeyLink) throws(AgentFailure) -> RemoteKey {
-        var fields = try link.request(role == .transaction ? .transactionKey : .currentKey)
-        let typeName = try link.field(&fields) { (reader) throws(DERError) in try reader.readText() }
-        let publicKeyInfo = try link.field(&fields) { (reader) throws(DERError) in try reader.readBytes() }
-        let storage = try link.field(&fields) { (reader) throws(DERError) in try reader.readText() }
-        guard let type = KeyType(name: typeName) else { throw AgentFailure(.failed, "the key process named an unknown key type") }
-        return RemoteKey(role: role, type: type, publicKeyInfo: publicKeyInfo, storage: storage, link: link)
-    }
-
-    override var storage: String { heldIn }
-
-    override func sign(digest: [UInt8], algorithm: DigestAlgorithm) throws(CryptoError) -> [UInt8] {
-        try bytes(.sign) { writer in
-            writer.writeInteger(role.wireValue)
-            writer.writeOctetString(digest)
-            writer.writeText(algorithm.name)
+extension RecipientKind {
+    var wireValue: Int {
+        switch self {
+        case .keyTransport: 1
+        case .keyAgreement: 2
+        case .password: 3
+        case .keyTransportToOther, .other: 0
         }
     }
-
-    override func decrypt(_ encryptedKey: [UInt8]) throws(CryptoError) -> SecretBytes {
-        SecretBytes(try bytes(.decrypt) { writer in
-            writer.writeInteger(role.wireValue)
-            writer.writeOctetString(encryptedKey)
-        })
-    }
-
-    override func agree(peerPoint: [UInt8]) throws(CryptoError) -> SecretBytes {
-        SecretBytes(try bytes(.agree) { writer in
-            writer.writeInteger(role.wireValue)
-            writer.writeOctetString(peerPoint)
-        })
-    }
-
-    private func bytes(_ kind: Wire.Kind, _ body: (inout DERWriter) -> Void) throws(CryptoError) -> [UInt8] {
-        do throws(AgentFailure) {
-            var fields = try link.request(kind, body)
-            return try link.field(&fields) { (reader) throws(DERError) in try reader.readBytes() }
-        } catch {
-            throw CryptoError(.keyHolder(error.message))
-        }
-    }
-}
-
-/// The challenge, held by the key process: it derives keys for the network process, within the
-/// transaction's budget, and never sends the password.
-final class RemotePassword: PasswordSecret {
-    let link: KeyLink
-
-    init(link: KeyLink) {
-        self.link = link
-        super.init()
-    }
-
-    override func deriveKey(salt: [UInt8], iterations: Int, keyLength: Int, digest: DigestAlgorithm) throws(CryptoError) -> SecretBytes {
-        do throws(AgentFailure) {
-            var fields = try link.request(.deriveKey) { writer in
-                writer.writeOctetString(salt)
-                writer.writeInteger(iterations)
-                writer.writeInteger(keyLength)
-                writer.writeText(digest.name)
-            }
-            return SecretBytes(try link.field(&fields) { (reader) throws(DERError) in try reader.readBytes() })
-        } catch {
-            throw CryptoError(.keyHolder(error.message))
-        }
-    }
-}
-
-extension KeyAuthority.KeyRole {
-    var wireValue: Int { self == .transaction ? 0 : 1 }
 
     init?(wireValue: Int) {
         switch wireValue {
-        case 0: self = .transaction
-        case 1: self = .current
+        case 1: self = .keyTransport
+        case 2: self = .keyAgreement
+        case 3: self = .password
         default: return nil
         }
     }

@@ -9,9 +9,9 @@ import Platform
 /// DER reader is the parser this project already fuzzes; every message is also bounded in size
 /// by the channel (`Wire.maximumMessage`).
 public enum Wire {
-    /// Larger than any message: a GetNextCACert answer (at most the HTTP limit of 1 MiB) and a
-    /// CA bag.
-    public static let maximumMessage = 1_200_000
+    /// Larger than any message: a job with a 1 MiB --tls-ca bundle, hosts and resolv.conf; a
+    /// reply envelope (at most the HTTP limit of 1 MiB); a GetNextCACert answer and a CA bag.
+    public static let maximumMessage = 2 << 20
 
     /// What a message is, by its INTEGER.
     public enum Kind: Int, Sendable {
@@ -20,19 +20,22 @@ public enum Wire {
         case reply = 2
         case failure = 3
         // Network process to key process.
-        case transactionKey = 10
-        case currentKey = 11
-        case sign = 12
-        case decrypt = 13
-        case agree = 14
-        case deriveKey = 15
-        case sealRequest = 16
-        case commit = 17
-        case notePending = 18
-        case warn = 19
-        case log = 20
-        case nextCA = 21
+        case request = 10
+        case openReply = 11
+        case commit = 12
+        case notePending = 13
+        case warn = 14
+        case log = 15
         case result = 30
+    }
+
+    static func bigEndian(_ value: UInt32) -> [UInt8] {
+        [UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff)]
+    }
+
+    static func uint32(_ bytes: [UInt8], at offset: Int) throws(DERError) -> UInt32 {
+        guard bytes.count == 4 else { throw DERError(.invalid(.integerOutOfRange), at: offset) }
+        return bytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
     }
 
     /// Writes one message: its kind, then what `body` writes.

@@ -51,9 +51,9 @@ struct SimulatedHost: AgentHost {
     mutating func exchange(_ kind: TransactionKind, authority: KeyAuthority) throws(AgentFailure) -> TransactionOutcome {
         var client = SCEPClient(transport: DownableTransport(world: world))
         var keys = authority
-        return try NetworkTransaction.run(kind, current: authority.identity?.certificate, pending: authority.pending?.record,
-                                          client: &client, keys: &keys, configuration: authority.configuration, now: world.time,
-                                          random: authority.random, logger: logger)
+        let end = try NetworkTransaction.run(client: &client, keys: &keys, configuration: authority.configuration, now: world.time,
+                                             logger: logger)
+        return try authority.outcome(of: end)
     }
 
     mutating func nextCA(authority: KeyAuthority) throws(AgentFailure) -> Certificate? {

@@ -50,11 +50,33 @@ snapshot() {
     find "$1" -type f ! -name lock ! -name pending ${pending:+! -path "*/$pending/*"} -exec sha256sum {} + 2>/dev/null | sort
 }
 
-# FAULT_TABLE=FILE: each refusal's exit status and error line as Markdown rows (the README's table).
+# FAULT_TABLE=FILE: each refusal's exit status and error line as Markdown rows, under a header
+# that says how the table was made (docs/generated/faults.md; `make interop-test` writes it).
+# The file is rewritten on every run; the result line goes last (table_result).
+if [ -n "${FAULT_TABLE:-}" ]; then
+    . "$(dirname "$0")/../../Scripts/lib/generated.sh"
+    mkdir -p "$(dirname "$FAULT_TABLE")"
+    {
+        generated_header "Faults: the shipped binary against the fault-injecting responder" \
+            "FAULT_TABLE=$FAULT_TABLE Tests/Interop/faults.sh $1 $2${RUNNER:+ $RUNNER}${ONLY:+ '$ONLY'}"
+        echo
+        echo "Binary: \`$($RUNNER "$BIN" --version 2>&1 | head -1)\`, $(stat -c %s "$BIN") bytes.${ONLY:+ Only the faults matching \`$ONLY\`.}"
+        echo "Each fault is tried on enroll (into an empty keystore) and on renew (over a held identity,"
+        echo "compared file by file by SHA-256 before and after); the row shows renew's exit status and error line."
+        echo "What the faults are and what else is tested: [../faults.md](../faults.md)."
+        echo
+        echo "| fault (responder) | exit | the error line | keystore |"
+        echo "|---|---|---|---|"
+    } > "$FAULT_TABLE"
+fi
+table_result() {
+    [ -n "${FAULT_TABLE:-}" ] || return 0
+    printf '\nThe whole run (every check of faults.sh, these rows and the rest): %s passed, %s failed.\n' "$passed" "$failed" >> "$FAULT_TABLE"
+}
 record() { # NAME STATUS ERR KEYSTORE-VERDICT
     [ -n "${FAULT_TABLE:-}" ] || return 0
     local line
-    line=$(printf '%s\n' "$3" | grep -v 'level=' | head -1 | sed "s|$SCRATCH|...|g; s|127.0.0.1:[0-9]*|127.0.0.1:PORT|g; s/|/\\|/g")
+    line=$(printf '%s\n' "$3" | grep -v 'level=' | head -1 | sed "s|$SCRATCH|...|g; s|127.0.0.1:[0-9]*|127.0.0.1:PORT|g; s/transaction [0-9a-f]\{16,\}/transaction ID/g; s/|/\\|/g")
     printf '| %s | %s | `%s` | %s |\n' "$1" "$2" "$line" "$4" >> "$FAULT_TABLE"
 }
 
@@ -120,7 +142,7 @@ expect_refusal "Content-Length 99999999999 (32-bit)" huge-content-length 1 "answ
 expect_refusal "chunk size 80000000 (32-bit)" huge-chunk       1 "answer is unusable: HTTP response larger than"
 expect_refusal "DER length 84 ff ff ff f0 (32-bit)" huge-der-length 1 "malformed reply: GetCACert"
 
-if [ -n "$ONLY" ]; then finish; exit $?; fi
+if [ -n "$ONLY" ]; then table_result; finish; exit $?; fi
 
 # A replayed reply: the first enrollment's CertRep again, answering the renewal.
 start_responder replay
@@ -129,7 +151,10 @@ before=$(snapshot "$SCRATCH/ks-replay")
 expect_status "replayed reply: renew exits 1" 1 agent renew "$SCRATCH/ks-replay"
 expect_text "replayed reply: renew says why" "$ERR" "does not match"
 expect_one_line "replayed reply: one line" "$(printf '%s\n' "$ERR" | grep -v 'level=')"
-[ "$before" = "$(snapshot "$SCRATCH/ks-replay")" ] && pass "replayed reply: keystore unchanged" || fail "replayed reply: keystore changed"
+verdict=CHANGED
+[ "$before" = "$(snapshot "$SCRATCH/ks-replay")" ] && verdict=unchanged
+[ "$verdict" = unchanged ] && pass "replayed reply: keystore unchanged" || fail "replayed reply: keystore changed"
+record "replayed reply (the first enrollment's CertRep answering the renewal)" "$STATUS" "$ERR" "$verdict"
 
 # The pin is checked before any PKIOperation is sent.
 start_responder none
@@ -189,4 +214,5 @@ SCEP_CHALLENGE=Env-Secret-Challenge "$BIN" enroll --url "http://127.0.0.1:$PORT/
 grep -q "level=debug" "$SCRATCH/secret.out" && pass "debug output was produced" || fail "no debug output"
 grep -qE "Fil3-Secret|Env-Secret|PRIVATE KEY" "$SCRATCH/secret.out" && fail "a secret reached the output" || pass "no challenge or key in the output at debug level"
 stop_responder
+table_result
 finish

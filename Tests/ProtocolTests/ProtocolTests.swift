@@ -177,18 +177,24 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
         #expect(set.anchor == ca.certificate)
         #expect(set.others == [signing, encryption])
         #expect(set.ignored == 1)
-        #expect(try set.encryptionRecipient() == encryption)
+        // Neither RA carries an RA marking: the choice is made only for an authenticated server.
+        #expect(try set.encryptionRecipient(authenticatedServer: true) == encryption)
     }
 
-    @Test func fallsBackToAnUnmarkedRAThenToTheCA() throws {
+    /// An unmarked RA (OpenXPKI's, EJBCA's) is taken from an authenticated server only: over
+    /// plain HTTP it could be any device's certificate, and it must be pinned.
+    @Test func fallsBackToAnUnmarkedRAOverHTTPSOnlyThenToTheCA() throws {
         // A CA that cannot decrypt (keyCertSign and cRLSign only), as OpenXPKI's and EJBCA's are.
         let ca = try TestCA(keyUsage: [.keyCertSign, .cRLSign])
         let unmarked = try ra(ca, "RA", nil)
         let withRA = try CACertificates(certificates: [ca.certificate, unmarked], pin: ca.pin, now: nil)
-        #expect(try withRA.encryptionRecipient() == unmarked)
+        #expect(try withRA.encryptionRecipient(authenticatedServer: true) == unmarked)
+        #expect(throws: SCEPError.unmarkedRecipient(subject: "CN=RA")) { try withRA.encryptionRecipient(authenticatedServer: false) }
         #expect(withRA.isUnmarkedEndEntity(unmarked))
+        let pinned = try CACertificates(certificates: [ca.certificate, unmarked], pin: ca.pin, raPins: [unmarked.sha256Fingerprint], now: nil)
+        #expect(try pinned.encryptionRecipient(authenticatedServer: false) == unmarked)
         let alone = try CACertificates(certificates: [ca.certificate], pin: ca.pin, now: nil)
-        #expect(try alone.encryptionRecipient() == ca.certificate)
+        #expect(try alone.encryptionRecipient(authenticatedServer: false) == ca.certificate)
     }
 
     /// A CA that names itself the recipient (keyEncipherment) is preferred to an unmarked end
@@ -197,12 +203,12 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
         let ca = try TestCA()
         let device = try ra(ca, "Another Device", [.digitalSignature, .keyEncipherment])
         let set = try CACertificates(certificates: [ca.certificate, device], pin: ca.pin, now: nil)
-        #expect(try set.encryptionRecipient() == ca.certificate)
+        #expect(try set.encryptionRecipient(authenticatedServer: false) == ca.certificate)
         let marked = try ca.issue(subject: try DistinguishedName(rfc4514: "CN=Marked RA"),
                                   publicKeyInfo: try SoftwareKey.generate(.rsa(bits: 2048), random: ca.random).publicKeyInfo,
                                   extensions: [.keyUsage([.keyEncipherment]), .extendedKeyUsage([OID.cmcRA])])
         let withMarked = try CACertificates(certificates: [ca.certificate, device, marked], pin: ca.pin, now: nil)
-        #expect(try withMarked.encryptionRecipient() == marked)
+        #expect(try withMarked.encryptionRecipient(authenticatedServer: false) == marked)
     }
 
     @Test func raPinsDecideAloneWhenGiven() throws {
@@ -211,11 +217,11 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
         let second = try ra(ca, "RA two", [.keyEncipherment, .digitalSignature])
         let pinned = try CACertificates(certificates: [ca.certificate, first, second], pin: ca.pin, raPins: [second.sha256Fingerprint],
                                         now: nil)
-        #expect(try pinned.encryptionRecipient() == second)
+        #expect(try pinned.encryptionRecipient(authenticatedServer: false) == second)
         #expect(!pinned.isUnmarkedEndEntity(second))
         let nothingPinned = try CACertificates(certificates: [ca.certificate, first], pin: ca.pin, raPins: [second.sha256Fingerprint],
                                                now: nil)
-        #expect(throws: SCEPError.noEncryptionRecipient(pinned: true)) { try nothingPinned.encryptionRecipient() }
+        #expect(throws: SCEPError.noEncryptionRecipient(pinned: true)) { try nothingPinned.encryptionRecipient(authenticatedServer: false) }
     }
 
     @Test func aBagWithACertificateNoValidPathReachesIsReportedNotUsed() throws {
@@ -421,16 +427,17 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
         #expect(harness.failure() == .untrustedCertificate(PathError("CN=Fake RA", .issuerNotCA(issuer: "CN=Another Device"))))
     }
 
-    @Test func anUnmarkedEndEntityRecipientIsWarnedAboutOverPlainHTTPOnly() throws {
+    @Test func anUnmarkedEndEntityRecipientIsRefusedOverPlainHTTP() throws {
         var harness = try Harness(bag: .splitRA, caKeyUsage: [.keyCertSign, .cRLSign])
         let capabilities = try harness.client.capabilities()
         let unmarkedRA = try harness.responder.ca.issueKey(subject: "CN=Plain RA", extensions: [.keyUsage([.keyEncipherment])])
         let ca = try CACertificates(certificates: [harness.responder.ca.certificate, unmarkedRA.certificate], pin: harness.responder.ca.pin,
                                     now: nil)
-        let plain = try Enrollment(capabilities: capabilities, ca: ca, allowWeakCrypto: false, authenticatedServer: false)
-        #expect(plain.warnings == [.unmarkedRecipient(subject: "CN=Plain RA")])
+        #expect(throws: SCEPError.unmarkedRecipient(subject: "CN=Plain RA")) {
+            try Enrollment(capabilities: capabilities, ca: ca, allowWeakCrypto: false, authenticatedServer: false)
+        }
         let tls = try Enrollment(capabilities: capabilities, ca: ca, allowWeakCrypto: false, authenticatedServer: true)
-        #expect(tls.warnings.isEmpty)
+        #expect(tls.recipient == unmarkedRA.certificate && tls.warnings.isEmpty)
     }
 
     @Test func raPinsRefuseASignerThatIsNotPinned() throws {

@@ -1,4 +1,5 @@
 import ASN1
+import Foundation
 import Glibc
 import HTTP
 import Platform
@@ -10,17 +11,34 @@ import Testing
         var job = NetworkJob(command: .renew, url: "http://127.0.0.1:8080/scep")
         job.pin = [UInt8](repeating: 7, count: 32)
         job.raPins = [[UInt8](repeating: 1, count: 32)]
-        job.hasChallenge = true
         job.timeoutSeconds = 17
-        job.unprivileged = (65534, 65534)
+        job.unprivileged = (4_294_967_294, 65534)  // a 32-bit uid past Int32's range
         job.probe = "exec"
         let decoded = try NetworkJob(decoding: job.encoded())
         #expect(decoded == job)
-        #expect(decoded.unprivileged?.uid == 65534)
+        #expect(decoded.unprivileged?.uid == 4_294_967_294)
         #expect(decoded.timeoutSeconds == 17)
     }
 
-    @Test func anEveryTruncationOfAJobIsRefused() {
+    /// The committed fuzz seed for a job is one the decoder takes: the seeds reach past the
+    /// framing into the fields.
+    @Test func theFuzzSeedsDecode() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/corpus/wire")
+        let job = try NetworkJob(decoding: Array(try Data(contentsOf: root.appendingPathComponent("job"))))
+        #expect(job.command == .renew && job.unprivileged?.uid == 65534)
+        for name in try FileManager.default.contentsOfDirectory(atPath: root.path) where name != "job" {
+            var (kind, fields) = try Wire.decode(Array(try Data(contentsOf: root.appendingPathComponent(name))))
+            switch kind {
+            case .log: _ = try KeyServer.logLine(&fields)
+            case .result: _ = try NetworkResult(fields: &fields)
+            case .warn: _ = try fields.readText()
+            default: _ = try KeyRequest(kind, &fields)
+            }
+        }
+    }
+
+    @Test func everyTruncationOfAJobIsRefused() {
         let encoded = NetworkJob(command: .caps, url: "http://127.0.0.1/").encoded()
         for length in 0..<encoded.count {
             #expect(throws: DERError.self) { try NetworkJob(decoding: Array(encoded[0..<length])) }

@@ -31,7 +31,6 @@ struct CommandContext {
         job.hosts = (try? readFile("/etc/hosts", limit: 256 << 10)) ?? []
         job.pin = settings.caFingerprint ?? []
         job.raPins = settings.raFingerprints
-        job.subject = settings.subject
         job.allowWeakCrypto = settings.allowWeakCrypto
         job.userAgent = "scep-agent/\(Version.number)"
         job.logLevel = logger.level
@@ -52,7 +51,7 @@ struct CommandContext {
         let job = try networkJob(command)
         let result: NetworkResult
         do { result = try run(job, authority: nil) } catch { throw CommandFailure(error.kind.exitStatus, error.message) }
-        if case .failed(let kind, let message, _) = result { throw CommandFailure(kind.exitStatus, message) }
+        if case .failed(let kind, let message, _) = result { throw CommandFailure(kind == .interrupted ? .failure : kind.exitStatus, message) }
         return result
     }
 

@@ -1,5 +1,6 @@
 import ASN1
 import Encoding
+import HTTP
 import Platform
 import Protocol
 import Separation
@@ -26,7 +27,7 @@ func getCACommand(_ context: CommandContext) throws(CommandFailure) {
         for certificate in certificates { printCertificate(certificate, role: "untrusted") }
         throw CommandFailure(error)
     }
-    let recipient = try? ca.encryptionRecipient()
+    let recipient = try? ca.encryptionRecipient(authenticatedServer: context.settings.url?.scheme == .https)
     printCertificate(ca.anchor, role: ca.anchor == recipient ? "pinned CA (encryption)" : "pinned CA")
     for certificate in ca.others {
         let kind = certificate.isCA ? "intermediate CA" : (certificate.isRegistrationAuthority ? "RA" : "end entity")

@@ -1,6 +1,7 @@
 import Agent
 import ASN1
 import Crypto
+import HTTP
 import Keystore
 import Platform
 import Protocol
@@ -34,11 +35,7 @@ struct SystemHost: AgentHost {
         let configuration = authority.configuration
         job.pin = configuration.pin
         job.raPins = configuration.raPins
-        job.subject = configuration.subject
         job.allowWeakCrypto = configuration.allowWeakCrypto
-        job.current = authority.identity?.certificate
-        job.pending = authority.pending?.record
-        job.hasChallenge = authority.challenge != nil
         return job
     }
 
@@ -52,17 +49,19 @@ struct SystemHost: AgentHost {
         // The outcome is read from what this process did (committed, or noted as pending),
         // never from the network process's word alone.
         switch result {
-        case .transaction(pending: false):
-            guard let committed = authority.committed else { throw AgentFailure(.failed, "the network process claimed an issued certificate that was never committed") }
-            return .issued(committed.certificate)
-        case .transaction(pending: true):
-            guard let pending = authority.pending else { throw AgentFailure(.failed, "the network process claimed a pending transaction it never reported") }
-            return .pending(pending.record)
+        case .transaction(let pending):
+            return try authority.outcome(of: pending ? .pending : .issued)
         case .failed(let kind, let message, let refused):
-            throw AgentFailure(kind, .network(message, serverRefused: refused))
+            throw SystemHost.networkFailure(kind, message, refused)
         default:
             throw AgentFailure(.failed, "the network process answered a transaction with another kind of result")
         }
+    }
+
+    /// A failure the network process reported. It cannot stop the daemon: only this process's
+    /// own signal handling means "interrupted".
+    static func networkFailure(_ kind: AgentFailure.Kind, _ message: String, _ refused: Bool) -> AgentFailure {
+        AgentFailure(kind == .interrupted ? .failed : kind, .network(message, serverRefused: refused))
     }
 
     mutating func nextCA(authority: KeyAuthority) throws(AgentFailure) -> Certificate? {
@@ -86,7 +85,7 @@ struct SystemHost: AgentHost {
                 throw AgentFailure(error)
             }
         case .failed(let kind, let message, let refused):
-            throw AgentFailure(kind, .network(message, serverRefused: refused))
+            throw SystemHost.networkFailure(kind, message, refused)
         default:
             throw AgentFailure(.failed, "the network process answered GetNextCACert with another kind of result")
         }
@@ -131,7 +130,7 @@ extension Settings {
                            extensions: requestExtensions, schedule: RenewalSchedule(threshold: renewBefore),
                            pollInterval: pollInterval, pollTimeout: pollTimeout, retryMinimum: retryMinimum,
                            retryMaximum: retryMaximum, allowWeakCrypto: allowWeakCrypto, hook: hook,
-                           consumeChallenge: consumeChallenge, raPins: raFingerprints)
+                           consumeChallenge: consumeChallenge, raPins: raFingerprints, authenticatedServer: url?.scheme == .https)
     }
 }
 

@@ -130,7 +130,8 @@ int scep_sandbox_die_with_parent(int parent);
 /* The kernel's Landlock ABI version, or -1 (ENOSYS, EOPNOTSUPP: none). */
 int scep_landlock_abi(void);
 int scep_landlock_deny_all_files(int abi);
-int scep_seccomp_network_filter(void);
+/* The allow-list; `self` is this process's pid, the only target tgkill/tkill may name. */
+int scep_seccomp_network_filter(int self);
 
 /* The process's arguments, captured before main (Embedded Swift has no CommandLine). */
 int scep_argc(void);

@@ -39,6 +39,11 @@
 
 static inline size_t scep_mbedtls_pk_signature_max_size(void) { return MBEDTLS_PK_SIGNATURE_MAX_SIZE; }
 static inline size_t scep_mbedtls_mpi_max_size(void) { return MBEDTLS_MPI_MAX_SIZE; }
+/* The bit length of an RSA key's public exponent (0 for another kind of key). */
+static inline size_t scep_mbedtls_rsa_exponent_bits(const mbedtls_pk_context *pk) {
+    if (mbedtls_pk_get_type(pk) != MBEDTLS_PK_RSA) return 0;
+    return mbedtls_mpi_bitlen(&mbedtls_pk_rsa(*pk)->E);
+}
 
 /* Status codes the TLS layer's I/O callbacks return; macros Swift does not see as constants. */
 static inline int scep_mbedtls_err_ssl_want_read(void) { return MBEDTLS_ERR_SSL_WANT_READ; }
