@@ -17,7 +17,7 @@ FUZZ_SECONDS   ?= 300
 DIST           := dist
 BINARY         := $(DIST)/scep-agent
 
-.PHONY: all build static cross board cross-test fuzz fuzz-smoke memcheck asan deb package-test fleet-sim test test-suites unit-test smoke-test responder interop-test check-layers deps demo bench clean
+.PHONY: all build static cross board cross-test probes fuzz fuzz-smoke memcheck asan deb package-test fleet-sim test test-suites unit-test smoke-test responder interop-test check-layers deps demo bench clean
 
 all: static
 
@@ -74,9 +74,14 @@ smoke-test: static
 responder: deps
 	$(SWIFT) build --product scep-test-responder
 
+# A test build whose network process can be told to break its sandbox (SCEP_SANDBOX_PROBES):
+# Tests/Interop/sandbox.sh proves each attempt is stopped. The shipped binary has no probes.
+probes: deps
+	$(SWIFT) build --product scep-agent --scratch-path .build-probes -Xswiftc -DSCEP_SANDBOX_PROBES
+
 # The shipped binary against the fault-injecting responder and the real micromdm scepserver.
 # faults.sh also writes its table of refusals to docs/generated/faults.md.
-interop-test: static responder
+interop-test: static responder probes
 	@echo "== faults.sh" && FAULT_TABLE=docs/generated/faults.md Tests/Interop/faults.sh $(BINARY) .build/debug/scep-test-responder
 	@echo "== oracle selftest" && Tests/Oracle/selftest.sh $(BINARY)
 	@echo "== oracle.sh" && Tests/Interop/oracle.sh $(BINARY)
@@ -84,7 +89,7 @@ interop-test: static responder
 	@echo "== tls.sh" && Tests/Interop/tls.sh $(BINARY) .build/debug/scep-test-responder
 	@echo "== keystore.sh" && Tests/Interop/keystore.sh $(BINARY) .build/debug/scep-test-responder 200
 	@echo "== daemon.sh" && Tests/Interop/daemon.sh $(BINARY) .build/debug/scep-test-responder
-	@echo "== sandbox.sh" && Tests/Interop/sandbox.sh $(BINARY) .build/debug/scep-test-responder
+	@echo "== sandbox.sh" && Tests/Interop/sandbox.sh $(BINARY) .build/debug/scep-test-responder .build-probes/debug/scep-agent
 
 deb: static
 	@Scripts/build-deb.sh $(BINARY) $(DIST)
@@ -115,4 +120,4 @@ bench: static cross responder fleet-sim
 # Every scratch directory any target builds in (each `--scratch-path` and Scripts/ build dir).
 clean:
 	rm -rf .build .build-embedded .build-aarch64 .build-armv7 .build-tiny .build-sim .build-mbedtls \
-		.build-asan .build-valgrind .build-fuzz $(DIST)
+		.build-asan .build-valgrind .build-fuzz .build-probes $(DIST)

@@ -71,6 +71,7 @@ PIDS+=("$SCEPSERVER_PID")
 URL=http://127.0.0.1:8090/scep
 FP=$CA_FINGERPRINT
 printf 'bench\n' > "$WORK/challenge"
+chmod 600 "$WORK/challenge"
 
 . "$(dirname "$0")/lib/bench-peers.sh"   # certmonger_enroll, strongswan_existing
 
@@ -230,6 +231,7 @@ mkdir -p "$WORK/responder"
 PIDS+=($!)
 for _ in $(seq 100); do grep -q ready "$WORK/responder/out" 2>/dev/null && break; sleep 0.1; done
 printf 's3cret\n' > "$WORK/rchallenge"
+chmod 600 "$WORK/rchallenge"
 "${IN_NS[@]}" "$BIN" run --url http://127.0.0.1:8091/scep --ca-fingerprint "$(cat "$WORK/responder/ca.sha256")" --subject CN=idle \
     --challenge-file "$WORK/rchallenge" --keystore "$WORK/ks-idle" >/dev/null 2>"$WORK/idle.log" &
 DAEMON=$!; PIDS+=($DAEMON)

@@ -95,6 +95,9 @@ esac
 
 MBEDTLS_DEFINES=$mbedtls_defines MBEDTLS_FAST_SOURCES=$mbedtls_fast_sources Scripts/build-mbedtls.sh "$mbedtls" "$mbedtls_cc" "${mbedtls_cflags[@]}"
 
+# SCRATCH_SUFFIX: a scratch folder of its own for a variant build (Scripts/hardening.sh), so an
+# experiment never rebuilds over the shipped build's cache.
+scratch=$scratch${SCRATCH_SUFFIX:-}
 build=(swift build -c release --traits Embedded --product scep-agent --scratch-path "$scratch"
        -Xcc -I"$mbedtls/include" -Xcc '-DMBEDTLS_CONFIG_FILE=<scep-agent-config.h>' -Xlinker -L"$mbedtls/lib"
        "${flags[@]}" ${EXTRA_SWIFT_BUILD_FLAGS:-} -Xlinker -lswiftUnicodeDataTables)

@@ -61,6 +61,7 @@ mkdir -p "$WORK/responder"
 RESPONDER_PID=$!
 for _ in $(seq 100); do grep -q ready "$WORK/responder/out" 2>/dev/null && break; sleep 0.1; done
 printf 's3cret\n' > "$WORK/responder-challenge"
+chmod 600 "$WORK/responder-challenge"
 echo "$ scep-agent run --url http://127.0.0.1:8081/scep ... --keystore \$DEMO/daemon-keystore --retry-min 5s"
 "${IN_NS[@]}" "$BIN" run --url "http://127.0.0.1:8081/scep" --ca-fingerprint "$(cat "$WORK/responder/ca.sha256")" \
     --subject "CN=dev-0042,O=Acme" --challenge-file "$WORK/responder-challenge" --keystore "$WORK/daemon-keystore" \

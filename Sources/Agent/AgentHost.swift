@@ -150,4 +150,6 @@ public protocol AgentHost {
     func publish(_ identity: StoredIdentity) throws(AgentFailure)
     /// Runs the --hook command; true when it ran and exited 0.
     mutating func runHook(_ command: String, environment: [(String, String)]) -> Bool
+    /// Writes the --metrics-file, when one is configured.
+    mutating func recordMetrics(_ metrics: AgentMetrics)
 }

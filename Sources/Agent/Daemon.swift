@@ -175,6 +175,7 @@ public struct Daemon<Host: AgentHost> {
                     nextPoll = nil
                 }
                 failed(error, kind: kind == .renew ? .renew : .enroll)
+                if kind == .enroll && error.serverRefused { noteChallengeRefused(error) }
                 return false
             }
         }
@@ -282,7 +283,7 @@ public struct Daemon<Host: AgentHost> {
         for warning in keystore.takeWarnings() { host.logger.warn("keystore", [("detail", warning)]) }
     }
 
-    func recordState(result: String?, error: String?, next: Int64?) {
+    mutating func recordState(result: String?, error: String?, next: Int64?) {
         var values = keystore.readState().values.filter { $0.0 != "next_attempt" && $0.0 != "pending_transaction" && $0.0 != "pending_since" }
         if result != nil {
             // The last error stays until a success: a PENDING answer does not make it untrue.
@@ -296,9 +297,27 @@ public struct Daemon<Host: AgentHost> {
             values.append(("pending_transaction", pending.record.transactionID))
             values.append(("pending_since", DERTime.iso8601(pending.record.since)))
         }
+        if result == "success" {
+            values = values.filter { $0.0 != "last_success" && $0.0 != "challenge" }
+            values.append(("last_success", "\(host.now())"))
+        }
         do { try keystore.writeState(IdentityMetadata(values)) } catch {
             host.logger.warn("cannot record the daemon's state", [("detail", "\(error)")])
         }
+        if result != nil {
+            let lastSuccess = values.first { $0.0 == "last_success" }.flatMap { Numbers.parse($0.1.utf8, limit: 4_102_444_800) }
+            host.recordMetrics(AgentMetrics(notAfter: identity?.certificate.notAfter, lastAttempt: host.now(),
+                                            lastSuccess: lastSuccess.map { Int64($0) }, consecutiveFailures: backoff.failures,
+                                            pendingSince: authority.pending?.record.since))
+        }
+    }
+
+    /// A first enrollment the server refused: the challenge is spent or wrong (one-time and
+    /// time-limited challenges are common). `status` says a new one is needed; SIGHUP reads it.
+    func noteChallengeRefused(_ error: AgentFailure) {
+        var values = keystore.readState().values.filter { $0.0 != "challenge" }
+        values.append(("challenge", "refused: \(error.message); write a new one to the challenge file and send SIGHUP"))
+        try? keystore.writeState(IdentityMetadata(values))
     }
 
     func randomUnit() -> Double {

@@ -11,11 +11,12 @@ import X509
 /// configuration's pins, and answers the network side's requests (`KeyService`).
 ///
 /// It trusts nothing the network side hands it. The CA certificates it encrypts the request to
-/// are checked against its own pin, and an end-entity recipient nothing marks as an RA is taken
-/// only from an authenticated server; every signature is over a message it assembled itself;
-/// it opens only the reply to that message and returns only a certificate bag; the certificate
-/// it commits must certify its key on a path to its pin, and the chain it stores is the path it
-/// validated, not the list it was given. Each transaction may ask each thing once.
+/// are checked against its own pin and clock, and an end-entity recipient nothing marks as an RA
+/// must be pinned; every signature is over a message it assembled itself; the reply is verified
+/// here (signed by the pinned CA or an RA under it, for this transaction and nonce) before any
+/// private key opens it; the certificate it commits is the one that reply issued for its key, on
+/// a path to its pin, and the chain it stores is the path it validated. Each transaction may
+/// ask each thing once.
 public final class KeyAuthority: KeyService {
     public let keystore: Keystore
     public var configuration: AgentConfiguration
@@ -35,19 +36,20 @@ public final class KeyAuthority: KeyService {
     // This transaction's state.
     private var kind: TransactionKind = .enroll
     private var key: PrivateKey?
-    /// The request this side built and signed, and the key that signed it (which opens the reply).
-    private var outgoing: (request: OutgoingRequest, signerKey: PrivateKey)?
+    /// The request this side built and signed, the key that signed it (which opens the reply),
+    /// and the CA certificates it checked: the reply must be signed by one of them.
+    private var outgoing: (request: OutgoingRequest, signerKey: PrivateKey, ca: CACertificates)?
     public private(set) var committed: StoredIdentity?
+    /// The FAILURE this transaction's reply carried, verified here: the network side's word on a
+    /// refusal is never taken.
+    public private(set) var refusal: SCEPError?
     private var budget = Budget()
     private var warned: [String] = []
 
-    /// What one transaction may ask for: one request, its reply opened (twice, for a server that
-    /// offers two recipients), one commit, one PENDING noted.
+    /// What one transaction may ask for: one request, and one reply to it.
     struct Budget {
         var requests = 1
-        var opens = 2
-        var commits = 1
-        var pendings = 1
+        var replies = 1
     }
 
     public init(keystore: Keystore, configuration: AgentConfiguration, random: RandomGenerator, logger: Logger,
@@ -81,6 +83,7 @@ public final class KeyAuthority: KeyService {
         key = kind == .poll ? pending?.key : nil
         outgoing = nil
         committed = nil
+        refusal = nil
         budget = Budget()
     }
 
@@ -131,11 +134,12 @@ public final class KeyAuthority: KeyService {
         let now = clock()
         let plan = try plan()
         let built: OutgoingRequest
+        let ca: CACertificates
         do throws(SCEPError) {
             // The recipient is chosen here, from certificates checked against this side's pin
             // and clock: the challenge goes only to a certificate this process trusts.
-            let ca = try CACertificates(certificates: certificates, pin: configuration.pin, raPins: configuration.raPins, now: now)
-            let recipient = try ca.encryptionRecipient(authenticatedServer: configuration.authenticatedServer)
+            ca = try CACertificates(certificates: certificates, pin: configuration.pin, raPins: configuration.raPins, now: now)
+            let recipient = try ca.encryptionRecipient()
             if let identity, recipient == identity.certificate {
                 throw SCEPError.noEncryptionRecipient(pinned: !configuration.raPins.isEmpty)
             }
@@ -153,7 +157,8 @@ public final class KeyAuthority: KeyService {
         } catch {
             throw AgentFailure(error)
         }
-        outgoing = (built, plan.signerKey)
+        if kind == .renew && !supportsRenewal { warn(.renewalAsPKCSReq) }
+        outgoing = (built, plan.signerKey, ca)
         return built
     }
 
@@ -195,36 +200,49 @@ public final class KeyAuthority: KeyService {
         }
     }
 
-    public func openReply(_ envelope: [UInt8]) throws(AgentFailure) -> EnvelopedData.Opened {
-        guard budget.opens > 0 else { throw AgentFailure(.failed, "the network side asked to open a third reply") }
-        budget.opens -= 1
-        guard let outgoing else { throw AgentFailure(.failed, "there is no request to open a reply to") }
-        let keys = EnvelopedData.Keys(key: outgoing.signerKey, certificate: outgoing.request.signer,
-                                      password: challenge.map { LocalPassword($0) })
-        // Only a certificate bag leaves this side, and a failure says no more than that: what
-        // went wrong stays in this side's log, so the network side learns nothing to aim with.
-        let opened: EnvelopedData.Opened
+    public func deliver(reply: [UInt8]) throws(AgentFailure) -> TransactionEnd {
+        guard budget.replies > 0 else { throw AgentFailure(.failed, "the network side delivered a second reply") }
+        budget.replies -= 1
+        guard let outgoing else { throw AgentFailure(.failed, "there is no request this reply could answer") }
+        // Verified before any private key touches it: a reply nobody but the CA (or its RA)
+        // could have signed, for the transaction and nonce this side chose.
+        let certRep: CertRep
         do throws(SCEPError) {
-            opened = try CertRep.open(envelope, with: keys)
+            certRep = try CertRep(reply: reply, expectedTransactionID: outgoing.request.transactionID,
+                                  senderNonce: outgoing.request.senderNonce, ca: outgoing.ca,
+                                  authenticatedServer: configuration.authenticatedServer)
         } catch {
-            logger.warn("cannot open the reply", [("detail", "\(error)")])
-            throw AgentFailure(.failed, "the reply's envelope could not be opened with this transaction's keys (see the log)")
+            throw AgentFailure(error)
         }
-        guard let bag = try? SignedData(message: opened.content), !bag.certificates.isEmpty else {
-            logger.warn("the reply's envelope holds no certificates")
-            throw AgentFailure(.failed, "the reply's envelope could not be opened with this transaction's keys (see the log)")
+        for warning in certRep.warnings { warn(warning) }
+        switch certRep.outcome {
+        case .pending:
+            try notePending(outgoing.request)
+            return .pending
+        case .failure(let info, let text):
+            let refused = SCEPError.serverFailure(info, text: text)
+            refusal = refused
+            throw AgentFailure(refused)
+        case .success(let envelope):
+            let keys = EnvelopedData.Keys(key: outgoing.signerKey, certificate: outgoing.request.signer,
+                                          password: challenge.map { LocalPassword($0) })
+            let issued: (certificate: Certificate, chain: [Certificate], warnings: [ProtocolWarning])
+            do throws(SCEPError) {
+                let opened = try CertRep.open(envelope, with: keys)
+                issued = try CertRep.issued(from: opened, expectedPublicKey: outgoing.request.expectedPublicKey, ca: outgoing.ca)
+            } catch {
+                throw AgentFailure(error)
+            }
+            for warning in issued.warnings { warn(warning) }
+            try commit(certificate: issued.certificate, chain: issued.chain, anchor: outgoing.ca.anchor)
+            return .issued
         }
-        return opened
     }
 
-    public func commit(certificate: Certificate, chain: [Certificate]) throws(AgentFailure) {
-        guard budget.commits > 0 else { throw AgentFailure(.failed, "the network side asked for a second commit") }
-        budget.commits -= 1
-        guard let key, outgoing != nil else { throw AgentFailure(.failed, "there is no key to commit") }
-        guard let anchor = chain.first(where: { $0.sha256Fingerprint == configuration.pin }) else {
-            throw AgentFailure(.failed, "the issued certificate's chain does not end in the pinned CA")
-        }
-        // The chain stored (and published) is the path validated here, not the list given.
+    /// Commits the certificate the verified reply issued for this transaction's key.
+    private func commit(certificate: Certificate, chain: [Certificate], anchor: Certificate) throws(AgentFailure) {
+        guard let key else { throw AgentFailure(.failed, "there is no key to commit") }
+        // The chain stored (and published) is the path validated here.
         let path: [Certificate]
         do throws(PathError) { path = try PathValidation.validate(certificate, anchor: anchor, intermediates: chain, now: nil) } catch {
             throw AgentFailure(.failed, "the issued certificate has no valid path to the pinned CA: \(error)")
@@ -259,17 +277,13 @@ public final class KeyAuthority: KeyService {
         logger.debug("committed", [("ms", watch.milliseconds)])
     }
 
-    public func notePending(transactionID: String) throws(AgentFailure) {
-        guard budget.pendings > 0 else { throw AgentFailure(.failed, "the network side reported PENDING twice") }
-        budget.pendings -= 1
-        guard let key, let outgoing, outgoing.request.transactionID == transactionID else {
-            throw AgentFailure(.failed, "PENDING for a transaction this side did not send")
-        }
-        // Every fact is this side's own: what it sent, when it first heard PENDING.
-        if let pending, pending.record.transactionID == transactionID { return }
-        let record = PendingRecord(transactionID: transactionID, messageType: outgoing.request.messageType,
-                                   subject: outgoing.request.subject, signer: outgoing.request.signer,
-                                   signedByCurrent: kind == .renew, since: clock())
+    /// Keeps a transaction the server answered PENDING: every fact is this side's own (what it
+    /// sent, when it first heard PENDING).
+    private func notePending(_ request: OutgoingRequest) throws(AgentFailure) {
+        guard let key else { throw AgentFailure(.failed, "there is no key for the pending transaction") }
+        if let pending, pending.record.transactionID == request.transactionID { return }
+        let record = PendingRecord(transactionID: request.transactionID, messageType: request.messageType, subject: request.subject,
+                                   signer: request.signer, signedByCurrent: kind == .renew, since: clock())
         do { try keystore.writePending(key: key, signer: record.signer, metadata: record.metadata) } catch {
             throw AgentFailure(.failed, .keystore(error))
         }

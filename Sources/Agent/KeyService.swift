@@ -12,9 +12,9 @@ import X509
 /// socketpair (`Separation`), in tests both sides share a process.
 ///
 /// Nothing here signs, decrypts or derives on request: the key side builds and signs the whole
-/// pkiMessage itself, opens only the reply to that message, and hands back only a certificate
-/// bag, so a compromised network side cannot use the device's keys or the challenge as an
-/// oracle.
+/// pkiMessage itself, and opens only a reply it verified as the answer to that message, so a
+/// compromised network side cannot use the device's keys or the challenge as an oracle, nor
+/// make it commit a certificate the server did not issue for this transaction.
 public protocol KeyService {
     /// This transaction's pkiMessage (PKCSReq or RenewalReq, or CertPoll for the pending
     /// transaction), built and signed by the key side and encrypted to the recipient it picks
@@ -23,17 +23,11 @@ public protocol KeyService {
     mutating func request(certificates: [Certificate], cipher: ContentCipher, digest: DigestAlgorithm,
                           supportsRenewal: Bool) throws(AgentFailure) -> OutgoingRequest
 
-    /// The reply's SUCCESS envelope, opened with the key the request was signed with (or the
-    /// challenge); only a certificate bag comes back.
-    mutating func openReply(_ envelope: [UInt8]) throws(AgentFailure) -> EnvelopedData.Opened
-
-    /// The issued certificate: checked again by the key side (its key, its path to the pin),
-    /// committed to the keystore and published.
-    mutating func commit(certificate: Certificate, chain: [Certificate]) throws(AgentFailure)
-
-    /// The server answered PENDING to this transaction's request; the key side keeps it so that
-    /// a restart resumes polling it.
-    mutating func notePending(transactionID: String) throws(AgentFailure)
+    /// The server's reply to that request, as it came. The key side verifies it itself (signed by
+    /// the pinned CA or an RA under it, for its own transaction and nonce) before any private
+    /// key touches it, then acts on it: commits the issued certificate, keeps a PENDING
+    /// transaction, or reports the FAILURE.
+    mutating func deliver(reply: [UInt8]) throws(AgentFailure) -> TransactionEnd
 
     /// Something the exchange warns about (weak algorithms, a fallback taken); the key side logs
     /// each once.

@@ -5,13 +5,11 @@ import Platform
 import Protocol
 import X509
 
-/// The network side of one certificate transaction: everything that reads what the server
-/// sends, and nothing that holds a key. It runs in the sandboxed network process, asking the
-/// key side (`KeyService`) for the request to send, to open the reply, and to commit.
-///
-/// Order matters for "nothing lost": the reply is fully verified (signature, signer, pin, nonce,
-/// transaction, our key) before the key side is asked to commit, and the key side checks the
-/// certificate again before it writes anything.
+/// The network side of one certificate transaction: it speaks HTTP (and TLS) to the server,
+/// reads the capabilities and the CA certificates, and holds no key. It runs in the sandboxed
+/// network process, asking the key side (`KeyService`) for the request to send and handing it
+/// the reply, which the key side verifies (signature, signer, pin, nonce, transaction, our key)
+/// before it opens or commits anything.
 public enum NetworkTransaction {
     public static func run<Transport: SCEPTransport, Keys: KeyService>(
         client: inout SCEPClient<Transport>, keys: inout Keys, configuration: AgentConfiguration, now: Int64, logger: Logger
@@ -32,22 +30,11 @@ public enum NetworkTransaction {
 
         let request = try keys.request(certificates: enrollment.ca.all, cipher: enrollment.cipher, digest: enrollment.digest,
                                        supportsRenewal: enrollment.supportsRenewal)
-        let reply: CertRep
-        do throws(SCEPError) { reply = try enrollment.send(request, client: &client) } catch { throw AgentFailure(error) }
-        switch reply.outcome {
-        case .pending:
-            try keys.notePending(transactionID: request.transactionID)
-            return .pending
-        case .failure(let info, let text):
-            throw AgentFailure(SCEPError.serverFailure(info, text: text))
-        case .success(let envelope):
-            let opened = try keys.openReply(envelope)
-            let issued: IssuedCertificate
-            do throws(SCEPError) { issued = try enrollment.issued(from: opened, expectedPublicKey: request.expectedPublicKey) } catch {
-                throw AgentFailure(error)
-            }
-            try keys.commit(certificate: issued.certificate, chain: issued.chain)
-            return .issued
+        let reply: [UInt8]
+        do throws(SCEPError) { reply = try client.pkiOperation(request.message, capabilities: enrollment.capabilities) } catch {
+            throw AgentFailure(error)
         }
+        // The key side verifies the reply itself and acts on it: this side only carries it.
+        return try keys.deliver(reply: reply)
     }
 }

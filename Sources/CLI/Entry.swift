@@ -1,3 +1,4 @@
+import Encoding
 import Platform
 import Separation
 
@@ -40,7 +41,8 @@ func loadConfigEntries(_ explicitPath: String?) throws(UsageError) -> [GivenOpti
     let path = explicitPath ?? ConfigFile.defaultPath
     let text: [UInt8]
     do {
-        text = try readFile(path, limit: ConfigFile.maximumSize)
+        // It names the hook the agent runs: only root or the agent's user may have written it.
+        text = try TrustedFile.read(path, limit: ConfigFile.maximumSize, readers: .anyone)
     } catch {
         if explicitPath == nil && error.isNotFound { return [] }
         throw UsageError("cannot read config file: \(error)")
@@ -62,12 +64,13 @@ func execute(_ command: Command, _ settings: Settings, _ logger: Logger, argumen
         case .getca: try getCACommand(context)
         case .enroll: try enrollCommand(context, renewing: false)
         case .renew: try enrollCommand(context, renewing: true)
-        case .status: try statusCommand(context)
+        case .status: return try statusCommand(context)
         case .run: try runCommand(context, reloadArguments: arguments)
         }
         return .success
     } catch {
-        StandardStream.error.writeLine("scep-agent: \(command.rawValue): \(error.message)")
+        // The message may quote a server or a certificate: no control character reaches the terminal.
+        StandardStream.error.writeLine("scep-agent: \(command.rawValue): \(TerminalText.escaped(error.message))")
         return error.status
     }
 }

@@ -8,6 +8,15 @@ public enum ExitStatus: Int32, Sendable {
     case usage = 2
     /// The server accepted the request but has not issued yet, and polling ran out of time.
     case pending = 3
+    // `status --check` only (`CheckStatus`), above the general statuses so a watchdog never
+    // mistakes one for the other.
+    /// Valid, but due for renewal.
+    case inRenewalWindow = 10
+    /// Valid, but the last attempt (renewal, enrollment or publishing) failed.
+    case lastAttemptFailed = 11
+    /// Expired, or not yet valid by the local clock.
+    case expired = 12
+    case noIdentity = 13
 }
 
 /// A problem with the command line or the configuration: one line, naming what is wrong.

@@ -197,6 +197,13 @@ enum OptionTable {
         OptionSpec("json", nil, commands: [.status], help: "print status as JSON") {
             settings, value, source throws(UsageError) in settings.json = try OptionValue.boolean(value, source)
         },
+        OptionSpec("check", nil, commands: [.status],
+                   help: "exit status for watchdogs: 0 valid, 10 in the renewal window, 11 last attempt failed, 12 expired, 13 no identity") {
+            settings, value, source throws(UsageError) in settings.check = try OptionValue.boolean(value, source)
+        },
+        OptionSpec("metrics-file", "FILE", help: "Prometheus textfile the daemon rewrites after each attempt") {
+            settings, value, source throws(UsageError) in settings.metricsFile = try OptionValue.path(value, source)
+        },
     ]
 
     static func option(named name: String) -> OptionSpec? {

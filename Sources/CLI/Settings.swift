@@ -60,6 +60,10 @@ public struct Settings: Equatable {
     public var out: String? = nil
     /// `status --json`.
     public var json: Bool = false
+    /// `status --check`: the answer as an exit status (`CheckStatus`).
+    public var check: Bool = false
+    /// `--metrics-file`: the daemon's Prometheus textfile.
+    public var metricsFile: String? = nil
 
     public init() {}
 

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 
 #ifndef PR_SET_NO_NEW_PRIVS
@@ -251,4 +252,9 @@ int scep_seccomp_network_filter(int self) {
 #undef EMIT
     struct scep_sock_fprog fprog = { (unsigned short)n, program };
     return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER_, 0, &fprog);
+}
+
+/* Test builds' ptrace probe (SCEP_SANDBOX_PROBES): attach to the parent, the key process. */
+long scep_probe_ptrace_parent(void) {
+    return ptrace(PTRACE_ATTACH, getppid(), 0, 0);
 }

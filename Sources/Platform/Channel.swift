@@ -4,11 +4,17 @@ import CLibc
 /// 4-byte big-endian length, then that many bytes. Lengths are checked against the receiver's
 /// limit before anything is allocated, so a compromised peer cannot make the other side grow.
 public final class Channel {
-    public let descriptor: Int32
+    public private(set) var descriptor: Int32
 
     public init(descriptor: Int32) { self.descriptor = descriptor }
 
-    deinit { if descriptor >= 0 { close(descriptor) } }
+    deinit { closeNow() }
+
+    /// Closes this end now (a forked child closing its copy of the other process's end).
+    public func closeNow() {
+        if descriptor >= 0 { close(descriptor) }
+        descriptor = -1
+    }
 
     /// Both ends of a new, close-on-exec stream socketpair.
     public static func pair() throws(SystemError) -> (Channel, Channel) {
@@ -19,15 +25,14 @@ public final class Channel {
         return (Channel(descriptor: ends[0]), Channel(descriptor: ends[1]))
     }
 
-    public func send(_ message: [UInt8]) throws(SystemError) {
-        try message.withUnsafeBufferPointer { (buffer) throws(SystemError) in try send(buffer) }
-    }
-
-    public func send(_ message: UnsafeBufferPointer<UInt8>) throws(SystemError) {
+    /// Sends one message. With a `deadline` (monotonic milliseconds), a peer that stops reading
+    /// cannot block the sender past it (ETIMEDOUT), nor past `keepWaiting` saying no.
+    public func send(_ message: [UInt8], deadline: Int64? = nil, keepWaiting: () -> Bool = { true }) throws(SystemError) {
         let length = UInt32(message.count)
         let header: [UInt8] = [UInt8(length >> 24), UInt8((length >> 16) & 0xff), UInt8((length >> 8) & 0xff), UInt8(length & 0xff)]
-        if let failure = header.withUnsafeBufferPointer({ writeAllReporting(descriptor, $0) }) { throw failure }
-        if let failure = writeAllReporting(descriptor, message) { throw failure }
+        try (header + message).withUnsafeBufferPointer { (buffer) throws(SystemError) in
+            if let failure = writeAllReporting(descriptor, buffer, deadline: deadline, keepWaiting: keepWaiting) { throw failure }
+        }
     }
 
     /// The next message, or nil when the peer closed the channel. A message longer than `limit`
@@ -73,13 +78,22 @@ public final class Channel {
     }
 }
 
-func writeAllReporting(_ descriptor: Int32, _ buffer: UnsafeBufferPointer<UInt8>) -> SystemError? {
+func writeAllReporting(_ descriptor: Int32, _ buffer: UnsafeBufferPointer<UInt8>, deadline: Int64?,
+                       keepWaiting: () -> Bool) -> SystemError? {
     guard var cursor = buffer.baseAddress else { return nil }
     var remaining = buffer.count
     while remaining > 0 {
-        let written = send(descriptor, cursor, remaining, Int32(MSG_NOSIGNAL))
+        if let deadline {
+            let left = deadline - monotonicMilliseconds()
+            guard left > 0, keepWaiting() else { return SystemError("send", path: "channel", code: ETIMEDOUT) }
+            var entry = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+            guard poll(&entry, 1, Int32(min(left, 200))) > 0 else { continue }
+        }
+        let flags = Int32(MSG_NOSIGNAL) | (deadline == nil ? 0 : Int32(MSG_DONTWAIT))
+        let written = send(descriptor, cursor, remaining, flags)
         if written < 0 {
-            if scep_errno() == EINTR { continue }
+            let code = scep_errno()
+            if code == EINTR || code == EAGAIN || code == EWOULDBLOCK { continue }
             return SystemError.last("send", path: "channel")
         }
         cursor += written

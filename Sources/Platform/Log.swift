@@ -68,13 +68,16 @@ public struct Logger: Sendable {
     public func info(_ event: String, _ fields: [(String, String)] = []) { log(.info, event, fields) }
     public func debug(_ event: String, _ fields: [(String, String)] = []) { log(.debug, event, fields) }
 
-    public func log(_ messageLevel: LogLevel, _ event: String, _ fields: [(String, String)]) {
+    /// `source` names another process whose line this is (the network process's, forwarded):
+    /// it comes first on the line, before anything that process chose, so no field it sends
+    /// can pass for the agent's own and no truncation can cut the name off.
+    public func log(_ messageLevel: LogLevel, _ event: String, _ fields: [(String, String)], source: String? = nil) {
         guard messageLevel <= level else { return }
         if destination == .forward {
             LogForwarding.sink?(messageLevel, event, fields)
             return
         }
-        let line = Logger.format(messageLevel, event, fields)
+        let line = (source.map { $0 + ": " } ?? "") + Logger.format(messageLevel, event, fields)
         switch destination {
         case .standardError: StandardStream.error.writeLine("scep-agent: " + line)
         case .syslog:

@@ -28,8 +28,10 @@ public enum Sandbox {
         var report = Report()
         scep_sandbox_prepare()
         let parent = getppid()
+        var dropped = false
         if geteuid() == 0, let account = unprivileged {
             guard scep_sandbox_drop_privileges(account.uid, account.gid) == 0 else { throw SystemError.last("setresuid") }
+            dropped = true
         }
         guard scep_sandbox_die_with_parent(parent) == 0 else { throw SystemError.last("prctl(PR_SET_PDEATHSIG)") }
         guard scep_sandbox_no_new_privs() == 0 else { throw SystemError.last("prctl(PR_SET_NO_NEW_PRIVS)") }
@@ -53,6 +55,11 @@ public enum Sandbox {
             }
             report.unavailable.append((.seccomp, String(cString: strerror(code))))
         }
+        // Still the agent's own user, with neither Landlock nor seccomp: nothing would keep this
+        // process from opening the keystore. Refuse rather than run so.
+        if !dropped && report.landlockABI == 0 && report.unavailable.contains(where: { $0.0 == .seccomp }) {
+            throw SystemError("sandbox (no Landlock, no seccomp, and no other user to switch to)", code: ENOSYS)
+        }
         return report
     }
 
@@ -63,25 +70,33 @@ public enum Sandbox {
     }
 }
 
+#if SCEP_SANDBOX_PROBES
+/// Test builds only (`-D SCEP_SANDBOX_PROBES`, `make sandbox-test`); the shipped binary has none
+/// of this.
 extension Sandbox {
-    /// A test hook (`SCEP_AGENT_SANDBOX_PROBE`, read by the key process): from inside the
-    /// sandbox, attempt one thing the network process must never do. The sandbox should kill
-    /// the process (seccomp) or refuse (Landlock); what is returned says what happened when it
-    /// did neither, and the test fails on it.
-    public static func probe(_ name: String, path: String) -> String {
-        switch name {
-        case "open":
+    /// From inside the sandbox, attempts one thing the network process must never do: open a
+    /// file (`open:PATH`; the test names the keystore), exec, ptrace its parent, create a unix
+    /// socket, fork. The sandbox should kill the process (seccomp) or refuse (Landlock); what is
+    /// returned says what happened when it did neither, and the test fails on it.
+    public static func probe(_ name: String) -> String {
+        let bytes = Array(name.utf8)
+        if bytes.starts(with: Array("open:".utf8)) {
+            let path = String(decoding: bytes.dropFirst(5), as: UTF8.self)
             let descriptor = scep_open(path, O_RDONLY | O_CLOEXEC, 0)
             if descriptor >= 0 {
                 close(descriptor)
                 return "opened \(path)"
             }
             return "open refused: \(String(cString: strerror(scep_errno())))"
+        }
+        switch name {
         case "exec":
             let result = withCStrings(["/bin/true"]) { argv in
                 withCStrings([]) { envp in execve("/bin/true", argv, envp) }
             }
             return "execve returned \(result)"
+        case "ptrace":
+            return "ptrace returned \(scep_probe_ptrace_parent())"
         case "unix-socket":
             let descriptor = socket(AF_UNIX, scep_sock_stream(), 0)
             if descriptor >= 0 { close(descriptor) }
@@ -94,9 +109,8 @@ extension Sandbox {
             return "unknown probe \(name)"
         }
     }
-}
 
-extension Sandbox {
     /// The `crash` probe: SIGABRT, as a memory-safety trap in the parser would end the process.
     public static func crash() -> Never { abort() }
 }
+#endif

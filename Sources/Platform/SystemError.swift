@@ -24,6 +24,8 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
         case notPrivate
         /// A file with more than one name: overwriting it would not remove the secret.
         case hardLinked
+        /// A secret's file that group or others may read: chmod 600.
+        case readableByOthers
     }
 
     public init(_ operation: String, path: String = "", code: Int32, detail: Detail? = nil) {
@@ -45,6 +47,7 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
         case .notAFileName: return "not a plain file name"
         case .notPrivate: return "owned or writable by another user"
         case .hardLinked: return "has other hard links"
+        case .readableByOthers: return "readable by group or others (chmod 600)"
         case nil: break
         }
         guard let text = strerror(code) else { return "errno \(code)" }

@@ -20,9 +20,10 @@ import X509
 ///      says it decrypts: it names itself the recipient, so an unmarked end-entity certificate
 ///      that came with it (which over plain HTTP may be another device's) is not preferred;
 ///   3. any other end-entity certificate that allows key encipherment, or has no keyUsage (the
-///      RA of OpenXPKI or EJBCA, whose CA cannot decrypt), but only from an authenticated server
-///      (https): over plain HTTP it could be another device's certificate, and the challenge
-///      would go to that device; there it must be pinned with --ra-fingerprint;
+///      RA of OpenXPKI or EJBCA, whose CA cannot decrypt), but only when pinned with
+///      --ra-fingerprint: unpinned, it could be another device's certificate from the same CA
+///      (over plain HTTP from anyone on the path, over https from a compromised network
+///      process), and the challenge would go to that device;
 ///   4. a CA certificate whatever its keyUsage: servers that use one certificate for everything
 ///      (micromdm's CA lists only keyCertSign and cRLSign) expect that.
 ///   Ties go to intermediates before the pinned CA, then to the certificate listed first.
@@ -115,8 +116,8 @@ public struct CACertificates {
     }
 
     /// The certificate to encrypt requests to, by the preference order above. An unmarked
-    /// end-entity recipient is refused unless `authenticatedServer` (or pinned).
-    public func encryptionRecipient(authenticatedServer: Bool) throws(SCEPError) -> Certificate {
+    /// end-entity recipient is refused unless pinned.
+    public func encryptionRecipient() throws(SCEPError) -> Certificate {
         let eligible = (others + [anchor]).filter { recipientRefusal($0) == nil }
         func rank(_ certificate: Certificate) -> Int {
             let isCA = certificate.isCA || certificate == anchor
@@ -129,7 +130,7 @@ public struct CACertificates {
         var best: Certificate? = nil
         for certificate in eligible where best.map({ rank(certificate) > rank($0) }) ?? true { best = certificate }
         guard let best else { throw .noEncryptionRecipient(pinned: !raPins.isEmpty) }
-        if !authenticatedServer && isUnmarkedEndEntity(best) { throw .unmarkedRecipient(subject: best.subject.rfc4514String) }
+        if isUnmarkedEndEntity(best) { throw .unmarkedRecipient(subject: best.subject.rfc4514String) }
         if let now, !best.isValid(at: now) { throw .noEncryptionRecipient(pinned: !raPins.isEmpty) }
         return best
     }

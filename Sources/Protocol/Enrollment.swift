@@ -193,7 +193,7 @@ public struct Enrollment {
         self.ca = ca
         self.cipher = cipher
         self.digest = capabilities.requestDigest
-        self.recipient = try ca.encryptionRecipient(authenticatedServer: authenticatedServer)
+        self.recipient = try ca.encryptionRecipient()
         self.authenticatedServer = authenticatedServer
         if cipher.isWeak { warnings.append(.weakRequestCipher(cipher)) }
     }

@@ -43,6 +43,13 @@ public struct SCEPClient<Transport: SCEPTransport> {
         return response.body
     }
 
+    /// The longest GET query sent. Common servers accept a request line of 8 KiB by default
+    /// (Apache's LimitRequestLine is 8190 bytes, nginx's large_client_header_buffers 8 KiB); a
+    /// query of at most 8000 bytes leaves room for the method, path, version and a long host
+    /// name. An RSA-2048 PKCSReq needs about 3.5 KB, an RSA-4096 one with a long subject and
+    /// extensions can pass 8 KB: then only POST can carry it.
+    public static var maximumGETQuery: Int { 8000 }
+
     /// Sends a pkiMessage: POST when the server supports it, else GET with the message in standard
     /// base64, percent-encoded (section 4.1). Returns the reply's DER.
     public mutating func pkiOperation(_ message: [UInt8], capabilities: Capabilities) throws(SCEPError) -> [UInt8] {
@@ -51,8 +58,10 @@ public struct SCEPClient<Transport: SCEPTransport> {
         if capabilities.supportsPOST {
             response = try transport.post(query: "operation=PKIOperation", body: message, contentType: "application/x-pki-message")
         } else {
-            let encoded = PercentEncoding.encodeQueryValue(Base64.encode(message))
-            response = try transport.get(query: "operation=PKIOperation&message=" + encoded)
+            let query = "operation=PKIOperation&message=" + PercentEncoding.encodeQueryValue(Base64.encode(message))
+            let length = query.utf8.count
+            guard length <= SCEPClient.maximumGETQuery else { throw .getTooLong(length: length, limit: SCEPClient.maximumGETQuery) }
+            response = try transport.get(query: query)
         }
         guard response.status == 200 else { throw .httpStatus(response.status, operation) }
         let type = response.mediaType

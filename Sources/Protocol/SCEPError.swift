@@ -63,9 +63,12 @@ public enum SCEPError: Error, Equatable, CustomStringConvertible {
     case noUsableCipher(offered: [String])
     /// No certificate the server sent may receive requests (none allows it, or none is pinned).
     case noEncryptionRecipient(pinned: Bool)
-    /// The recipient would be an end-entity certificate nothing marks as an RA, and the server is
-    /// not authenticated: it could be any device's certificate from the same CA.
+    /// The recipient would be an end-entity certificate nothing marks or pins as an RA: it could
+    /// be any device's certificate from the same CA.
     case unmarkedRecipient(subject: String)
+    /// The request, base64 in a GET URL, would pass what servers accept, and the server does not
+    /// offer POST (POSTPKIOperation).
+    case getTooLong(length: Int, limit: Int)
     case malformed(SCEPOperation, CMSError)
     case rejected(SCEPOperation, Rejection)
     case serverFailure(FailInfo?, text: String?)
@@ -87,9 +90,12 @@ public enum SCEPError: Error, Equatable, CustomStringConvertible {
         case .noEncryptionRecipient(let pinned):
             return pinned ? "no certificate from the server matches --ra-fingerprint and may receive requests"
                           : "no certificate from the server may receive requests (none allows key encipherment)"
+        case .getTooLong(let length, let limit):
+            return "the request needs a GET query of \(length) bytes, over the \(limit) bytes servers accept, and the server does "
+                + "not offer POSTPKIOperation; use a smaller key or ask for POST support"
         case .unmarkedRecipient(let subject):
-            return "requests would be encrypted to '\(subject)', an end-entity certificate not marked as an RA: over plain HTTP it "
-                + "cannot be told from another device's certificate; pin it with --ra-fingerprint or use https://"
+            return "requests would be encrypted to '\(subject)', an end-entity certificate not marked as an RA, which cannot be "
+                + "told from another device's certificate: pin it with --ra-fingerprint"
         case .malformed(let operation, let error): return "malformed reply: \(operation.name): \(error)"
         case .rejected(let operation, let rejection): return "reply rejected: " + rejection.text(operation)
         case .serverFailure(let info, let text):

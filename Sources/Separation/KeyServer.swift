@@ -1,6 +1,5 @@
 import Agent
 import ASN1
-import CMS
 import Crypto
 import Platform
 import Protocol
@@ -52,35 +51,62 @@ public struct KeyServer {
         }
     }
 
+    /// What one job may send besides its result: a handful of requests (a transaction needs two),
+    /// and log lines up to a volume no honest job comes near. Past either, the job ends.
+    static let maximumRequests = 4
+    static let maximumLogLines = 256
+    static let maximumLogBytes = 256 << 10
+
     private func serve(_ job: NetworkJob, channel: Channel, child: ChildProcess, deadline: Int64,
                        authority: KeyAuthority?) throws(AgentFailure) -> NetworkResult {
-        do { try channel.send(job.encoded()) } catch { throw ended(child) }
+        try send(job.encoded(), to: channel, child: child, deadline: deadline)
+        var requests = 0
+        var logLines = 0
+        var logBytes = 0
         while true {
             let message = try receive(channel, child: child, deadline: deadline, job: job)
-            let reply: SecretBytes
+            let reply: [UInt8]
             do throws(DERError) {
                 var (kind, fields) = try Wire.decode(message)
                 switch kind {
-                case .log:
-                    let (level, event, details) = try KeyServer.logLine(&fields)
-                    logger.log(level, event, details + [("from", "network-process")])
-                    continue
-                case .warn:
-                    let text = try fields.readText()
-                    try fields.finish()
-                    if let authority { authority.warn(text: text) } else { logger.warn("weak or fallback", [("detail", text)]) }
+                case .log, .warn:
+                    logLines += 1
+                    logBytes += message.count
+                    guard logLines <= KeyServer.maximumLogLines, logBytes <= KeyServer.maximumLogBytes else {
+                        throw DERError(.invalid(.tooMany), at: 0)
+                    }
+                    if kind == .log {
+                        let (level, event, details) = try KeyServer.logLine(&fields)
+                        logger.log(level, event, details, source: "network")
+                    } else {
+                        let text = try fields.readText()
+                        try fields.finish()
+                        if let authority { authority.warn(text: text) } else { logger.warn("weak or fallback", [("detail", text)]) }
+                    }
                     continue
                 case .result:
                     return try NetworkResult(fields: &fields)
                 default:
-                    guard let authority else { throw DERError(.invalid(.integerOutOfRange), at: 0) }
+                    requests += 1
+                    guard let authority, requests <= KeyServer.maximumRequests else { throw DERError(.invalid(.tooMany), at: 0) }
                     reply = KeyServer.answer(try KeyRequest(kind, &fields), authority: authority)
                 }
             } catch {
-                throw AgentFailure(.failed, "the network process sent a malformed message (\(error)); ended it")
+                throw AgentFailure(.failed, "the network process sent a malformed or excessive message (\(error)); ended it")
             }
-            defer { reply.wipe() }
-            do { try reply.withBytes { (bytes) throws(SystemError) in try channel.send(bytes) } } catch { throw ended(child) }
+            try send(reply, to: channel, child: child, deadline: deadline)
+        }
+    }
+
+    /// Sends within the job's deadline: a network process that stops reading cannot block this
+    /// one, and SIGTERM still ends the job.
+    private func send(_ message: [UInt8], to channel: Channel, child: ChildProcess, deadline: Int64) throws(AgentFailure) {
+        do { try channel.send(message, deadline: deadline, keepWaiting: { !interrupted() }) } catch {
+            if error.isTimeout {
+                throw monotonicMilliseconds() >= deadline ? AgentFailure(.failed, "the network process stopped reading; ended it")
+                                                          : AgentFailure(.interrupted, "stopped during a transaction")
+            }
+            throw ended(child)
         }
     }
 
@@ -145,7 +171,8 @@ public struct KeyServer {
     }
 
     /// The reply to one request: `.reply` with what was asked, or `.failure` with why not.
-    static func answer(_ request: KeyRequest, authority: KeyAuthority) -> SecretBytes {
+    /// Nothing in an answer is secret: the request is encrypted, the rest is public or a yes/no.
+    static func answer(_ request: KeyRequest, authority: KeyAuthority) -> [UInt8] {
         do throws(AgentFailure) {
             switch request {
             case .request(let certificates, let cipher, let digest, let supportsRenewal):
@@ -159,67 +186,43 @@ public struct KeyServer {
                     writer.writeEncoded(built.signer.der)
                     writer.writeOctetString(built.expectedPublicKey)
                 }
-            case .openReply(let envelope):
-                let opened = try authority.openReply(envelope)
-                return reply { writer in
-                    writer.writeOctetString(opened.content)
-                    writer.writeText(opened.cipher.name)
-                    writer.writeInteger(opened.recipient.wireValue)
-                    writer.writeOptional(opened.keyDerivationDigest) { $0.writeText($1.name) }
-                }
-            case .commit(let certificate, let chain):
-                try authority.commit(certificate: certificate, chain: chain)
-                return reply { _ in }
-            case .notePending(let transactionID):
-                try authority.notePending(transactionID: transactionID)
-                return reply { _ in }
+            case .deliver(let reply):
+                let end = try authority.deliver(reply: reply)
+                return self.reply { $0.writeBoolean(end == .pending) }
             }
         } catch {
-            return SecretBytes(Wire.encode(.failure) { writer in
+            return Wire.encode(.failure) { writer in
                 // A network process cannot make the key process believe it was interrupted.
                 writer.writeInteger((error.kind == .interrupted ? AgentFailure.Kind.failed : error.kind).wireValue)
                 writer.writeText(error.message)
-            })
+            }
         }
     }
 
-    private static func reply(_ body: (inout DERWriter) -> Void) -> SecretBytes {
-        SecretBytes(Wire.encode(.reply, body))
+    private static func reply(_ body: (inout DERWriter) -> Void) -> [UInt8] {
+        Wire.encode(.reply, body)
     }
 }
 
 /// A request from the network process, parsed and bounded before the authority sees it.
 enum KeyRequest {
     case request([Certificate], ContentCipher, DigestAlgorithm, supportsRenewal: Bool)
-    case openReply([UInt8])
-    case commit(Certificate, chain: [Certificate])
-    case notePending(String)
+    case deliver([UInt8])
 
-    /// At most this many certificates in a request: more than any CA bag and chain.
+    /// At most this many certificates in a request: more than any CA bag.
     static let maximumCertificates = 16
 
     init(_ kind: Wire.Kind, _ fields: inout DERReader) throws(DERError) {
         let start = fields.offset
-        func certificates() throws(DERError) -> [Certificate] {
-            var parsed: [Certificate] = []
-            for der in try fields.readList(limit: KeyRequest.maximumCertificates) { parsed.append(try Certificate(derEncoded: der)) }
-            return parsed
-        }
         switch kind {
         case .request:
-            let list = try certificates()
+            var list: [Certificate] = []
+            for der in try fields.readList(limit: KeyRequest.maximumCertificates) { list.append(try Certificate(derEncoded: der)) }
             guard let cipher = ContentCipher.named(try fields.readText()),
                   let digest = DigestAlgorithm.named(try fields.readText()) else { throw DERError(.invalid(.integerOutOfRange), at: start) }
             self = .request(list, cipher, digest, supportsRenewal: try fields.readBoolean())
-        case .openReply:
-            self = .openReply(try fields.readBytes())
-        case .commit:
-            let certificate = try Certificate(derEncoded: try fields.readBytes())
-            self = .commit(certificate, chain: try certificates())
-        case .notePending:
-            let transaction = try fields.readText()
-            guard !transaction.isEmpty, transaction.utf8.count <= 128 else { throw DERError(.invalid(.integerOutOfRange), at: start) }
-            self = .notePending(transaction)
+        case .deliver:
+            self = .deliver(try fields.readBytes())
         default:
             throw DERError(.invalid(.integerOutOfRange), at: start)
         }

@@ -26,8 +26,9 @@ public struct NetworkJob: Equatable {
     public var logLevel: LogLevel = .info
     /// The account the network process switches to when started as root.
     public var unprivileged: (uid: UInt32, gid: UInt32)?
-    /// A test hook (SCEP_AGENT_SANDBOX_PROBE in the key process's environment): a forbidden
-    /// action to attempt once sandboxed, or "crash" to die midway, proving the key side survives.
+    /// Test builds only (SCEP_SANDBOX_PROBES; SCEP_AGENT_SANDBOX_PROBE in the key process's
+    /// environment): a forbidden action to attempt once sandboxed, or "crash" to die midway. The
+    /// shipped binary never sets it and ignores it.
     public var probe: String?
 
     public init(command: Command, url: String) {

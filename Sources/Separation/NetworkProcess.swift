@@ -67,9 +67,11 @@ public enum NetworkProcess {
             logger.warn("sandbox step unavailable on this kernel", [("step", "\(step)"), ("detail", reason)])
         }
         logger.debug("sandboxed", [("landlock_abi", "\(report.landlockABI)")])
+        #if SCEP_SANDBOX_PROBES
         if let probe = job.probe, probe != "crash" {
-            logger.error("sandbox probe survived", [("probe", probe), ("result", Sandbox.probe(probe, path: "/etc/passwd"))])
+            logger.error("sandbox probe survived", [("probe", probe), ("result", Sandbox.probe(probe))])
         }
+        #endif
 
         let result = perform(job, client: &client, link: link, logger: logger)
         link.send(result.encoded())
@@ -92,11 +94,13 @@ public enum NetworkProcess {
                 }
             case .enroll, .renew, .poll:
                 var keys = RemoteKeyService(link: link)
+                #if SCEP_SANDBOX_PROBES
                 if job.probe == "crash" {
-                    // Test hook: die midway, once the server has been reached and nothing is committed.
+                    // Test builds: die midway, once the server has been reached and nothing is committed.
                     _ = try? client.capabilities()
                     Sandbox.crash()
                 }
+                #endif
                 let configuration = AgentConfiguration(pin: job.pin, subject: nil, reuseKey: false, extensions: [],
                                                        schedule: RenewalSchedule(threshold: .percentOfLifetime(33)), pollInterval: 0,
                                                        pollTimeout: 0, retryMinimum: 0, retryMaximum: 0,

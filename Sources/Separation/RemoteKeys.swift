@@ -1,6 +1,5 @@
 import Agent
 import ASN1
-import CMS
 import Crypto
 import Platform
 import Protocol
@@ -76,52 +75,17 @@ struct RemoteKeyService: KeyService {
         }
     }
 
-    mutating func openReply(_ envelope: [UInt8]) throws(AgentFailure) -> EnvelopedData.Opened {
-        var fields = try link.request(.openReply) { $0.writeOctetString(envelope) }
-        return try link.field(&fields) { (reader) throws(DERError) in
-            let content = try reader.readBytes()
-            let cipherOffset = reader.offset
-            guard let cipher = ContentCipher.named(try reader.readText()) else { throw DERError(.invalid(.integerOutOfRange), at: cipherOffset) }
-            let kindOffset = reader.offset
-            guard let kind = RecipientKind(wireValue: try reader.readSmallInteger()) else { throw DERError(.invalid(.integerOutOfRange), at: kindOffset) }
-            let digest = try reader.readOptional { (reader) throws(DERError) in DigestAlgorithm.named(try reader.readText()) } ?? nil
+    mutating func deliver(reply: [UInt8]) throws(AgentFailure) -> TransactionEnd {
+        var fields = try link.request(.deliver) { $0.writeOctetString(reply) }
+        let pending = try link.field(&fields) { (reader) throws(DERError) in
+            let pending = try reader.readBoolean()
             try reader.finish()
-            return EnvelopedData.Opened(content: content, cipher: cipher, recipient: kind, keyDerivationDigest: digest)
+            return pending
         }
-    }
-
-    mutating func commit(certificate: Certificate, chain: [Certificate]) throws(AgentFailure) {
-        _ = try link.request(.commit) { writer in
-            writer.writeOctetString(certificate.der)
-            writer.writeList(chain.map { $0.der })
-        }
-    }
-
-    mutating func notePending(transactionID: String) throws(AgentFailure) {
-        _ = try link.request(.notePending) { $0.writeText(transactionID) }
+        return pending ? .pending : .issued
     }
 
     mutating func warn(_ warning: ProtocolWarning) {
         link.send(Wire.encode(.warn) { $0.writeText("\(warning)") })
-    }
-}
-
-extension RecipientKind {
-    var wireValue: Int {
-        switch self {
-        case .keyTransport: 1
-        case .keyAgreement: 2
-        case .password: 3
-        case .keyTransportToOther, .other: 0
-        }
-    }
-
-    init?(wireValue: Int) {
-        switch wireValue {
-        case 1: self = .keyTransport
-        case 2: self = .keyAgreement
-        case 3: self = .password
-        default: return nil
-        }
     }
 }

@@ -10,7 +10,7 @@ import Platform
 /// by the channel (`Wire.maximumMessage`).
 public enum Wire {
     /// Larger than any message: a job with a 1 MiB --tls-ca bundle, hosts and resolv.conf; a
-    /// reply envelope (at most the HTTP limit of 1 MiB); a GetNextCACert answer and a CA bag.
+    /// reply (at most the HTTP limit of 1 MiB); a GetNextCACert answer and a CA bag.
     public static let maximumMessage = 2 << 20
 
     /// What a message is, by its INTEGER.
@@ -21,9 +21,7 @@ public enum Wire {
         case failure = 3
         // Network process to key process.
         case request = 10
-        case openReply = 11
-        case commit = 12
-        case notePending = 13
+        case deliver = 11
         case warn = 14
         case log = 15
         case result = 30

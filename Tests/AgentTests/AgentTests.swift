@@ -18,6 +18,7 @@ final class SimulatedWorld {
     var serverDown = false
     var signals: [WakeReason] = []
     var consumed = 0
+    var metrics: [AgentMetrics] = []
     let responder: TestResponder
 
     init(responder: TestResponder, start: Int64, stopAfter: Int64) {
@@ -72,6 +73,8 @@ struct SimulatedHost: AgentHost {
         world.hooks.append(environment)
         return true
     }
+
+    mutating func recordMetrics(_ metrics: AgentMetrics) { world.metrics.append(metrics) }
 }
 
 /// The in-process responder, or "connection refused" while the world's server is down.
@@ -329,5 +332,43 @@ func makeDaemon(fault: ResponderFault = .none, lifetime: Int64 = 86_400, stopAft
         let relaxed = backoff.failed(randomUnit: 0, remainingValidity: 10 * 86_400)
         #expect(relaxed == 10 * 86_400 / 50 / 2)
         #expect(backoff.failed(randomUnit: 0.999, remainingValidity: 365 * 86_400) <= 6 * 3600)
+    }
+}
+
+@Suite struct MonitoringTests {
+    @Test func metricsFollowEveryAttempt() throws {
+        var (daemon, world) = try makeDaemon(stopAfter: 1)
+        daemon.run()
+        let identity = try #require(try daemon.keystore.load())
+        let first = try #require(world.metrics.last)
+        #expect(first.notAfter == identity.certificate.notAfter)
+        #expect(first.consecutiveFailures == 0 && first.lastSuccess == first.lastAttempt && first.pendingSince == nil)
+        #expect(first.textfile.contains("scep_agent_certificate_not_after_seconds \(identity.certificate.notAfter)\n"))
+        // The server goes down at the renewal: each failed attempt counts, the last success stays.
+        world.serverDown = true
+        world.stopAt = world.time + 86_400
+        daemon.run()
+        let failing = try #require(world.metrics.last)
+        #expect(failing.consecutiveFailures >= 2)
+        #expect(failing.lastSuccess == first.lastSuccess)
+        #expect(failing.textfile.contains("scep_agent_consecutive_failures \(failing.consecutiveFailures)\n"))
+    }
+
+    @Test func pendingIsReportedWithItsStart() throws {
+        var (daemon, world) = try makeDaemon(fault: .pendingForever, stopAfter: 120)
+        daemon.run()
+        let last = try #require(world.metrics.last)
+        let pending = try #require(daemon.authority.pending)
+        #expect(last.pendingSince == pending.record.since)
+    }
+
+    /// A one-time challenge that was refused: status says a new one is needed, and the daemon
+    /// does not resend it faster than its backoff.
+    @Test func aRefusedChallengeIsReportedAndBackedOffFrom() throws {
+        var (daemon, world) = try makeDaemon(fault: .failureBadRequest, stopAfter: 3600)
+        daemon.run()
+        #expect(daemon.keystore.readState()["challenge"]?.contains("refused") == true)
+        let attempts = world.responder.pkiOperations.count
+        #expect(attempts >= 2 && attempts <= 8, "\(attempts) PKCSReqs in an hour")
     }
 }

@@ -82,7 +82,7 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
             "extended-key-usage": "clientAuth", "bundle-out": "/bundle", "publish-mode": "0640", "key-mode": "0440",
             "publish-owner": "0", "publish-group": "root", "device-secret": "/secret", "serial-file": "/s", "timeout": "20s",
             "consume-challenge": "yes", "retry-min": "30s", "retry-max": "1h", "key-type": "ec:p384",
-            "ra-fingerprint": String(repeating: "cd", count: 32),
+            "ra-fingerprint": String(repeating: "cd", count: 32), "metrics-file": "/var/lib/node-exporter/scep-agent.prom",
         ]
         var arguments = ["run"]
         for option in OptionTable.options where option.isConfigKey {
@@ -98,6 +98,7 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
         #expect(parsed.pollInterval == 30 && parsed.pollTimeout == 7200)
         #expect(parsed.reuseKey && !parsed.syslog)
         #expect(parsed.logLevel == .debug)
+        #expect(parsed.metricsFile == "/var/lib/node-exporter/scep-agent.prom")
         #expect(parsed.subjectAltNames == [.dns("dev.example"), .ipAddress([192, 0, 2, 1]),
                                            .ipAddress([0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1]),
                                            .email("ops@example.com")])

@@ -79,7 +79,7 @@ echo "== faults.sh, arm-linux-gnueabihf under qemu-arm-static (32-bit rows)"
 SCEP_AGENT_NETWORK_RUNNER=$(command -v qemu-arm-static) Tests/Interop/faults.sh "$DIST/arm-linux-gnueabihf/scep-agent" \
     .build/debug/scep-test-responder qemu-arm-static '32-bit|truncated|oversized|bad signature|wrong recipientNonce|PENDING forever' || status=1
 echo "== sandbox.sh, arm-linux-gnueabihf under qemu-arm-static"
-Tests/Interop/sandbox.sh "$DIST/arm-linux-gnueabihf/scep-agent" .build/debug/scep-test-responder qemu-arm-static || status=1
+Tests/Interop/sandbox.sh "$DIST/arm-linux-gnueabihf/scep-agent" .build/debug/scep-test-responder "" qemu-arm-static || status=1
 echo "== sandbox.sh, x86_64-linux-musl-tiny"
 Tests/Interop/sandbox.sh "$DIST/x86_64-linux-musl-tiny/scep-agent" .build/debug/scep-test-responder || status=1
 exit $status

@@ -87,3 +87,14 @@ import Testing
         #expect(QuotedString.quote("Gerät é", controls: .unicode) == "\"Gerät é\"")
     }
 }
+
+@Suite struct TerminalTextTests {
+    @Test func controlCharactersNeverReachTheTerminal() {
+        #expect(TerminalText.escaped("CN=dev-0042,O=Acme") == "CN=dev-0042,O=Acme")
+        // An escape sequence (ESC [ 31 m), a C1 control (U+0085 NEXT LINE), DEL and a newline.
+        #expect(TerminalText.escaped("a\u{1b}[31mb\u{85}c\u{7f}d\ne") == "a\\x1b[31mb\\x85c\\x7fd\\x0ae")
+        // Backslashes double, so an escape read back is never ambiguous.
+        #expect(TerminalText.escaped("x\\x1b") == "x\\\\x1b")
+        #expect(TerminalText.escaped("Grüße") == "Grüße")
+    }
+}

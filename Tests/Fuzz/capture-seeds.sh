@@ -28,7 +28,9 @@ for _ in $(seq 50); do grep -q ready "$work/proxy.log" 2>/dev/null && in_ns "$BI
 url=http://127.0.0.1:18081/scep
 fp=$CA_FINGERPRINT
 printf 'factory\n' > "$work/challenge"
+chmod 600 "$work/challenge"
 printf 'wrong\n' > "$work/wrong"
+chmod 600 "$work/wrong"
 in_ns "$BIN" enroll --url "$url" --ca-fingerprint "$fp" --subject CN=seed-1,O=Acme --keystore "$work/ks" \
     --challenge-file "$work/challenge" --key-out "$work/key.pem" --cert-out "$work/cert.pem" 2>/dev/null
 in_ns "$BIN" enroll --url "$url" --ca-fingerprint "$fp" --subject CN=seed-2 --keystore "$work/ks2" \

@@ -27,6 +27,7 @@ start_responder() { # LIFETIME
 }
 start_responder 60
 printf 's3cret\n' > "$SCRATCH/challenge"
+chmod 600 "$SCRATCH/challenge"
 KS="$SCRATCH/ks"
 PUB="$SCRATCH/pub"
 mkdir -p "$PUB"
@@ -42,6 +43,7 @@ renew-before = 33%
 retry-min = 5s
 retry-max = 20s
 poll-interval = 1s
+metrics-file = $SCRATCH/metrics.prom
 hook = echo "\$SCEP_AGENT_SERIAL \$SCEP_AGENT_NOT_AFTER" >> $SCRATCH/hook.log
 CONF
 
@@ -66,6 +68,15 @@ grep -q 'event=enrolled' "$SCRATCH/daemon.log" && pass "enrolled on first start"
     || fail "$invalid of $samples samples invalid"
 [ "$(wc -l < "$SCRATCH/hook.log" 2>/dev/null)" -ge 3 ] && pass "the hook ran after each commit" || fail "hook ran $(wc -l < "$SCRATCH/hook.log" 2>/dev/null) times"
 
+# Monitoring: the metrics file names the certificate in service and no failures.
+metric() { sed -n "s/^scep_agent_$1 //p" "$SCRATCH/metrics.prom" 2>/dev/null; }
+published_not_after=$(date -d "$(openssl x509 -in "$PUB/cert.pem" -noout -enddate | cut -d= -f2)" +%s)
+[ "$(metric certificate_not_after_seconds)" = "$published_not_after" ] && pass "metrics: not-after of the certificate in service" \
+    || fail "metrics: not-after $(metric certificate_not_after_seconds), published $published_not_after"
+[ "$(metric consecutive_failures)" = 0 ] && [ "$(metric last_success_timestamp_seconds)" -gt 0 ] \
+    && pass "metrics: a last success and no failures" || fail "metrics: $(cat "$SCRATCH/metrics.prom" 2>/dev/null | grep -v '^#')"
+expect_status "status --check with no identity exits 13" 13 "$BIN" status --check --keystore "$SCRATCH/no-such-keystore"
+
 # Server down: back off (a few attempts a minute), keep the identity, renew when it is back.
 kill "$RESPONDER_PID"; wait "$RESPONDER_PID" 2>/dev/null
 before=$(grep -c 'event="renewal failed"' "$SCRATCH/daemon.log")
@@ -78,6 +89,11 @@ shortest=$(grep 'event="renewal failed"' "$SCRATCH/daemon.log" | tail -n "$attem
     && pass "backed off while the server was down ($attempts attempts in 40 s, none sooner than ${shortest}s)" \
     || fail "$attempts attempts in 40 s, the shortest wait ${shortest:-?}s"
 "$BIN" status --keystore "$KS" >/dev/null 2>&1 && pass "the identity stayed in service" || fail "status failed during the outage"
+# A watchdog sees it: the last attempt failed (or, once the 60-second certificate ran out, expired).
+"$BIN" status --check --keystore "$KS" >"$SCRATCH/check.out" 2>&1; check=$?
+if grep -q '^valid=yes' "$SCRATCH/check.out"; then want=11; else want=12; fi
+[ "$check" -eq "$want" ] && pass "status --check during the outage exits $want" || fail "status --check exited $check, wanted $want: $(cat "$SCRATCH/check.out")"
+[ "$(metric consecutive_failures)" -ge 1 ] && pass "metrics: consecutive failures during the outage" || fail "metrics: no failures counted"
 renewed_before=$(grep -c 'event=renewed' "$SCRATCH/daemon.log")
 start_responder 60
 for _ in $(seq 60); do [ "$(grep -c 'event=renewed' "$SCRATCH/daemon.log")" -gt "$renewed_before" ] && break; sleep 0.5; done

@@ -15,6 +15,7 @@ ONLY=${4:-}
 
 PORT=$((20000 + RANDOM % 20000))
 printf 's3cret\n' > "$SCRATCH/challenge"
+chmod 600 "$SCRATCH/challenge"
 RESPONDER_PID=
 
 start_responder() { # FAULT [extra args]
@@ -35,7 +36,7 @@ trap 'stop_responder; rm -rf "$SCRATCH"' EXIT
 agent() { # COMMAND KEYSTORE [options]
     local command=$1 keystore=$2
     shift 2
-    $RUNNER "$BIN" "$command" --url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" \
+    ${AGENT_EXEC:-} $RUNNER "$BIN" "$command" --url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" \
         --subject "CN=dev-0042,O=Acme" --keystore "$keystore" --challenge-file "$SCRATCH/challenge" \
         --poll-interval 1s --poll-timeout 3s $AGENT_EXTRA "$@"
 }
@@ -187,6 +188,25 @@ new_operations=$(tail -n +$((before_restart + 1)) "$SCRATCH/responder/operations
 [ "$new_operations" = "20 " ] && pass "the restart sent only CertPoll" || fail "the restart sent: $new_operations"
 [ ! -e "$SCRATCH/ks-resume/pending" ] && pass "the pending record is gone once issued" || fail "the pending record outlived the issue"
 
+# The same across a SIGKILL of the daemon: `run` resumes the pending transaction on restart.
+start_responder pending-twice
+# (exec: $! is then the agent itself, not a subshell.)
+AGENT_EXEC=exec agent run "$SCRATCH/ks-daemon-pending" --poll-interval 2s --poll-timeout 1h 2>"$SCRATCH/daemon-pending.log" &
+daemon=$!
+for _ in $(seq 100); do grep -q 'event=pending' "$SCRATCH/daemon-pending.log" && break; sleep 0.1; done
+kill -9 "$daemon"; wait "$daemon" 2>/dev/null
+[ -s "$SCRATCH/ks-daemon-pending/pending" ] && pass "daemon: the pending transaction survives SIGKILL" || fail "daemon: no pending record after SIGKILL"
+"$BIN" status --keystore "$SCRATCH/ks-daemon-pending" >"$SCRATCH/status.out" 2>&1
+expect_text "status shows the pending transaction" "$(cat "$SCRATCH/status.out")" "pending_transaction="
+before_restart=$(grep -c . "$SCRATCH/responder/operations")
+AGENT_EXEC=exec agent run "$SCRATCH/ks-daemon-pending" --poll-interval 1s --poll-timeout 1h 2>"$SCRATCH/daemon-pending2.log" &
+daemon=$!
+for _ in $(seq 100); do grep -q 'event=enrolled' "$SCRATCH/daemon-pending2.log" && break; sleep 0.1; done
+kill "$daemon"; wait "$daemon" 2>/dev/null
+expect_text "daemon: the restart picks up the approval" "$(cat "$SCRATCH/daemon-pending2.log")" "event=enrolled"
+new_operations=$(tail -n +$((before_restart + 1)) "$SCRATCH/responder/operations" | sort -u | tr '\n' ' ')
+[ "$new_operations" = "20 " ] && pass "daemon: the restart sent only CertPoll" || fail "daemon: the restart sent: $new_operations"
+
 # GET when the server lacks POSTPKIOperation.
 start_responder no-post
 expect_status "GET PKIOperation exits 0" 0 agent enroll "$SCRATCH/ks-get" --log-level debug
@@ -207,6 +227,7 @@ expect_text "DES reply warns" "$ERR" "encrypted its reply with DES-CBC"
 # the environment, not the private key.
 start_responder failure-badrequest
 printf 'Fil3-Secret-Challenge\n' > "$SCRATCH/secret-challenge"
+chmod 600 "$SCRATCH/secret-challenge"
 "$BIN" enroll --url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" --subject CN=x \
     --keystore "$SCRATCH/ks-secret" --challenge-file "$SCRATCH/secret-challenge" --log-level debug >"$SCRATCH/secret.out" 2>&1
 SCEP_CHALLENGE=Env-Secret-Challenge "$BIN" enroll --url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" \

@@ -21,6 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 printf 's3cret\n' > "$SCRATCH/challenge"
+chmod 600 "$SCRATCH/challenge"
 FP=$(cat "$SCRATCH/responder/ca.sha256")
 KS="$SCRATCH/ks"
 PUB="$SCRATCH/pub"

@@ -37,7 +37,9 @@ start_scepserver "$DEPOT" "$PORT" factory-secret "$SCRATCH/server.log" || { fail
 
 FP=$CA_FINGERPRINT
 printf 'factory-secret\n' > "$SCRATCH/challenge"
+chmod 600 "$SCRATCH/challenge"
 printf 'wrong-secret\n' > "$SCRATCH/wrong"
+chmod 600 "$SCRATCH/wrong"
 KS="$SCRATCH/keystore"
 agent() { "${IN_NS[@]}" $RUNNER "$BIN" "$@"; }
 pubkey() { openssl x509 -in "$1" -noout -pubkey | sha256sum; }

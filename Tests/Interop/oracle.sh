@@ -38,6 +38,7 @@ serve() {
 }
 
 printf 's3cret\n' > "$SCRATCH/challenge"
+chmod 600 "$SCRATCH/challenge"
 agent() { # COMMAND KEYSTORE [options]
     local command=$1 keystore=$2
     shift 2

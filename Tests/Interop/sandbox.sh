@@ -4,16 +4,21 @@
 # secret, dies when it steps out of its sandbox, and its death leaves the keystore as it was.
 # The key process keeps no challenge in its environment, and hooks get none.
 #
-#   Tests/Interop/sandbox.sh BINARY RESPONDER [RUNNER]
+#   Tests/Interop/sandbox.sh BINARY RESPONDER [PROBE_BINARY [RUNNER]]
 #
-# SCEP_AGENT_SANDBOX_PROBE makes the network process try one forbidden thing once sandboxed
-# (open, exec, unix-socket, fork), or die midway (crash). RUNNER runs the binary (qemu-user);
-# there the kernel's seccomp does not apply to emulated calls, so only the crash is checked.
+# PROBE_BINARY is a test build (make probes: -D SCEP_SANDBOX_PROBES, which the shipped binary does
+# not have) in which SCEP_AGENT_SANDBOX_PROBE makes the network process try one forbidden thing
+# once sandboxed (open:PATH, exec, ptrace, unix-socket, fork), or die midway (crash). RUNNER runs
+# the binaries (qemu-user); there the kernel's seccomp does not apply to emulated calls, so only
+# what does not depend on it is checked.
 set -u
 BIN=$(readlink -f "$1")
 RESPONDER=$(readlink -f "$2")
-RUNNER=${3:-}
+PROBES=${3:+$(readlink -f "$3")}
+RUNNER=${4:-}
 . "$(dirname "$0")/../lib/checks.sh"
+# The probe build is a development build: it finds the Swift runtime through this.
+export LD_LIBRARY_PATH=$(dirname "$(command -v swiftc)")/../lib/swift/linux
 
 PORT=$((20000 + RANDOM % 20000))
 printf 's3cret\n' > "$SCRATCH/challenge"
@@ -30,10 +35,10 @@ cleanup() { [ -n "$RESPONDER_PID" ] && kill "$RESPONDER_PID" 2>/dev/null; rm -rf
 trap cleanup EXIT
 if [ -n "$RUNNER" ]; then export SCEP_AGENT_NETWORK_RUNNER; SCEP_AGENT_NETWORK_RUNNER=$(command -v "$RUNNER"); fi
 
-agent() { # COMMAND KEYSTORE [options]
+agent() { # COMMAND KEYSTORE [options]: the shipped binary, or the probe build with AGENT=$PROBES
     local command=$1 keystore=$2
     shift 2
-    $RUNNER "$BIN" "$command" --url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" \
+    $RUNNER "${AGENT:-$BIN}" "$command" --url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" \
         --subject "CN=dev-0042,O=Acme" --keystore "$keystore" --challenge-file "$SCRATCH/challenge" "$@"
 }
 snapshot() { find "$1" -type f ! -name lock -exec sha256sum {} + 2>/dev/null | sort; }
@@ -42,24 +47,33 @@ start_responder none
 expect_status "enroll through the network process" 0 agent enroll "$SCRATCH/ks"
 before=$(snapshot "$SCRATCH/ks")
 
-# A network process that dies midway (a memory-safety trap in a parser would look the same):
-# a clear error, and the keystore as it was.
-for command in renew enroll; do
-    keystore=$SCRATCH/ks
-    [ "$command" = enroll ] && keystore=$SCRATCH/ks-empty
-    SCEP_AGENT_SANDBOX_PROBE=crash expect_status "a crashed network process: $command exits 1" 1 agent "$command" "$keystore"
-    expect_text "the crash is named ($command)" "$ERR" "the network process crashed (signal 6); nothing was committed"
-done
-[ "$before" = "$(snapshot "$SCRATCH/ks")" ] && pass "the crash left the identity as it was" || fail "the crash changed the keystore"
-[ ! -e "$SCRATCH/ks-empty/current" ] && pass "the crash committed no first identity" || fail "an identity appeared after a crash"
+# The shipped binary ignores the probe variable: its network process does its job.
+SCEP_AGENT_SANDBOX_PROBE=crash expect_status "the shipped binary has no probes" 0 agent renew "$SCRATCH/ks"
+before=$(snapshot "$SCRATCH/ks")
+
+if [ -n "$PROBES" ]; then
+    # A network process that dies midway (a memory-safety trap in a parser would look the same):
+    # a clear error, and the keystore as it was.
+    for command in renew enroll; do
+        keystore=$SCRATCH/ks
+        [ "$command" = enroll ] && keystore=$SCRATCH/ks-empty
+        AGENT=$PROBES SCEP_AGENT_SANDBOX_PROBE=crash expect_status "a crashed network process: $command exits 1" 1 agent "$command" "$keystore"
+        expect_text "the crash is named ($command)" "$ERR" "the network process crashed (signal 6); nothing was committed"
+    done
+    [ "$before" = "$(snapshot "$SCRATCH/ks")" ] && pass "the crash left the identity as it was" || fail "the crash changed the keystore"
+    [ ! -e "$SCRATCH/ks-empty/current" ] && pass "the crash committed no first identity" || fail "an identity appeared after a crash"
+fi
 
 if [ -z "$RUNNER" ] && grep -q '^Seccomp:' /proc/self/status; then
-    # Each forbidden step kills the process (seccomp) before it can do anything.
-    for probe in open exec unix-socket fork; do
-        SCEP_AGENT_SANDBOX_PROBE=$probe expect_status "probe $probe: the network process is stopped" 1 agent caps "$SCRATCH/ks"
-        expect_text "probe $probe: killed by its sandbox" "$ERR" "made a system call its sandbox forbids and was killed (signal 31)"
-        case "$ERR" in *"probe survived"*) fail "probe $probe survived: $ERR" ;; esac
-    done
+    if [ -n "$PROBES" ]; then
+        # Each forbidden step kills the process (seccomp) before it can do anything: opening the
+        # keystore or any file, exec, ptrace of the key process, a unix socket, a fork.
+        for probe in "open:$SCRATCH/ks/current" open:/etc/passwd exec ptrace unix-socket fork; do
+            AGENT=$PROBES SCEP_AGENT_SANDBOX_PROBE=$probe expect_status "probe $probe: the network process is stopped" 1 agent caps "$SCRATCH/ks"
+            expect_text "probe $probe: killed by its sandbox" "$ERR" "made a system call its sandbox forbids and was killed (signal 31)"
+            case "$ERR" in *"probe survived"*) fail "probe $probe survived: $ERR" ;; esac
+        done
+    fi
 
     # Landlock, where the kernel has it: the network process says which ABI it is under, or
     # why there is none.

@@ -61,6 +61,7 @@ if [ -n "$RESPONDER" ]; then
     launch_responder responder/out --port "$RPORT" --fault none --state responder
     RESPONDER_PID=$LAUNCHED_PID
     printf 's3cret\n' > challenge
+    chmod 600 challenge
     front() { # CERT: TLS in front of the responder
         [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
         PORT=$((PORT + 2))
@@ -94,6 +95,7 @@ if command -v scepserver >/dev/null && loopback_namespace "$NS"; then
         TCP:127.0.0.1:18443 2>/dev/null &
     SOCAT_PID=$!
     printf 'factory\n' > mchallenge
+    chmod 600 mchallenge
     FP=$CA_FINGERPRINT
     mdm() { ip netns exec "$NS" "$BIN" "$1" --url https://localhost:18444/scep --tls-ca ca.pem --ca-fingerprint "$FP" \
                 --keystore mks --challenge-file mchallenge --subject CN=tls-mdm "${@:2}"; }

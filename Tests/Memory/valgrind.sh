@@ -25,6 +25,7 @@ start() { # FAULT
 }
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$SCRATCH"' EXIT
 printf 's3cret\n' > "$SCRATCH/challenge"
+chmod 600 "$SCRATCH/challenge"
 
 # The network process runs under memcheck too (it is where the parsers run): the key process
 # starts it through this runner (SCEP_AGENT_NETWORK_RUNNER), each with a log of its own. Under

@@ -103,6 +103,7 @@ start_server() { # DIR ARGS...: the oracle on a fresh port with state in DIR; se
 stop_server() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; SERVER_PID=; }
 trap 'stop_server; rm -rf "$T"' EXIT
 printf 's3cret\n' >"$T/challenge"
+chmod 600 "$T/challenge"
 
 agent() { # COMMAND STATE KEYSTORE [options]: enroll adds the subject and the challenge
     local command=$1 dir=$2 keystore=$3; shift 3

@@ -160,41 +160,41 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
 }
 
 @Suite struct CACertificateSelectionTests {
-    func ra(_ ca: TestCA, _ name: String, _ usage: KeyUsage?) throws -> Certificate {
+    func ra(_ ca: TestCA, _ name: String, _ usage: KeyUsage?, marked: Bool = false) throws -> Certificate {
         let key = try SoftwareKey.generate(.rsa(bits: 2048), random: ca.random)
+        var extensions = usage.map { [CertificateExtension.keyUsage($0)] } ?? []
+        if marked { extensions.append(.extendedKeyUsage([OID.cmcRA])) }
         return try ca.issue(subject: try DistinguishedName(rfc4514: "CN=\(name)"), publicKeyInfo: key.publicKeyInfo,
-                            extensions: usage.map { [CertificateExtension.keyUsage($0)] } ?? [])
+                            extensions: extensions)
     }
 
     @Test func picksTheRAMarkedForKeyEnciphermentAndIgnoresStrangers() throws {
         let ca = try TestCA(keyUsage: [.keyCertSign, .cRLSign, .digitalSignature])
-        let signing = try ra(ca, "RA signing", [.digitalSignature])
-        let encryption = try ra(ca, "RA encryption", [.keyEncipherment])
-        let stranger = try ra(try TestCA(subject: "CN=Other"), "RA stranger", [.keyEncipherment])
+        let signing = try ra(ca, "RA signing", [.digitalSignature], marked: true)
+        let encryption = try ra(ca, "RA encryption", [.keyEncipherment], marked: true)
+        let stranger = try ra(try TestCA(subject: "CN=Other"), "RA stranger", [.keyEncipherment], marked: true)
         let bag = SignedData.certificatesOnly([signing.der, ca.certificate.der, stranger.der, encryption.der])
         let response = SCEPResponse(status: 200, contentType: "application/x-x509-ca-ra-cert", body: bag)
         let set = try CACertificates(response: response, pin: ca.pin, now: Int64(Date().timeIntervalSince1970))
         #expect(set.anchor == ca.certificate)
         #expect(set.others == [signing, encryption])
         #expect(set.ignored == 1)
-        // Neither RA carries an RA marking: the choice is made only for an authenticated server.
-        #expect(try set.encryptionRecipient(authenticatedServer: true) == encryption)
+        #expect(try set.encryptionRecipient() == encryption)
     }
 
-    /// An unmarked RA (OpenXPKI's, EJBCA's) is taken from an authenticated server only: over
-    /// plain HTTP it could be any device's certificate, and it must be pinned.
-    @Test func fallsBackToAnUnmarkedRAOverHTTPSOnlyThenToTheCA() throws {
+    /// An unmarked RA (OpenXPKI's, EJBCA's) receives requests only when pinned: unpinned, it
+    /// could be any device's certificate from the same CA.
+    @Test func anUnmarkedRAIsTakenOnlyWhenPinned() throws {
         // A CA that cannot decrypt (keyCertSign and cRLSign only), as OpenXPKI's and EJBCA's are.
         let ca = try TestCA(keyUsage: [.keyCertSign, .cRLSign])
         let unmarked = try ra(ca, "RA", nil)
         let withRA = try CACertificates(certificates: [ca.certificate, unmarked], pin: ca.pin, now: nil)
-        #expect(try withRA.encryptionRecipient(authenticatedServer: true) == unmarked)
-        #expect(throws: SCEPError.unmarkedRecipient(subject: "CN=RA")) { try withRA.encryptionRecipient(authenticatedServer: false) }
+        #expect(throws: SCEPError.unmarkedRecipient(subject: "CN=RA")) { try withRA.encryptionRecipient() }
         #expect(withRA.isUnmarkedEndEntity(unmarked))
         let pinned = try CACertificates(certificates: [ca.certificate, unmarked], pin: ca.pin, raPins: [unmarked.sha256Fingerprint], now: nil)
-        #expect(try pinned.encryptionRecipient(authenticatedServer: false) == unmarked)
+        #expect(try pinned.encryptionRecipient() == unmarked)
         let alone = try CACertificates(certificates: [ca.certificate], pin: ca.pin, now: nil)
-        #expect(try alone.encryptionRecipient(authenticatedServer: false) == ca.certificate)
+        #expect(try alone.encryptionRecipient() == ca.certificate)
     }
 
     /// A CA that names itself the recipient (keyEncipherment) is preferred to an unmarked end
@@ -203,12 +203,12 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
         let ca = try TestCA()
         let device = try ra(ca, "Another Device", [.digitalSignature, .keyEncipherment])
         let set = try CACertificates(certificates: [ca.certificate, device], pin: ca.pin, now: nil)
-        #expect(try set.encryptionRecipient(authenticatedServer: false) == ca.certificate)
+        #expect(try set.encryptionRecipient() == ca.certificate)
         let marked = try ca.issue(subject: try DistinguishedName(rfc4514: "CN=Marked RA"),
                                   publicKeyInfo: try SoftwareKey.generate(.rsa(bits: 2048), random: ca.random).publicKeyInfo,
                                   extensions: [.keyUsage([.keyEncipherment]), .extendedKeyUsage([OID.cmcRA])])
         let withMarked = try CACertificates(certificates: [ca.certificate, device, marked], pin: ca.pin, now: nil)
-        #expect(try withMarked.encryptionRecipient(authenticatedServer: false) == marked)
+        #expect(try withMarked.encryptionRecipient() == marked)
     }
 
     @Test func raPinsDecideAloneWhenGiven() throws {
@@ -217,11 +217,11 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
         let second = try ra(ca, "RA two", [.keyEncipherment, .digitalSignature])
         let pinned = try CACertificates(certificates: [ca.certificate, first, second], pin: ca.pin, raPins: [second.sha256Fingerprint],
                                         now: nil)
-        #expect(try pinned.encryptionRecipient(authenticatedServer: false) == second)
+        #expect(try pinned.encryptionRecipient() == second)
         #expect(!pinned.isUnmarkedEndEntity(second))
         let nothingPinned = try CACertificates(certificates: [ca.certificate, first], pin: ca.pin, raPins: [second.sha256Fingerprint],
                                                now: nil)
-        #expect(throws: SCEPError.noEncryptionRecipient(pinned: true)) { try nothingPinned.encryptionRecipient(authenticatedServer: false) }
+        #expect(throws: SCEPError.noEncryptionRecipient(pinned: true)) { try nothingPinned.encryptionRecipient() }
     }
 
     @Test func aBagWithACertificateNoValidPathReachesIsReportedNotUsed() throws {
@@ -427,17 +427,17 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
         #expect(harness.failure() == .untrustedCertificate(PathError("CN=Fake RA", .issuerNotCA(issuer: "CN=Another Device"))))
     }
 
-    @Test func anUnmarkedEndEntityRecipientIsRefusedOverPlainHTTP() throws {
+    @Test func anUnmarkedEndEntityRecipientIsRefusedUnlessPinned() throws {
         var harness = try Harness(bag: .splitRA, caKeyUsage: [.keyCertSign, .cRLSign])
         let capabilities = try harness.client.capabilities()
         let unmarkedRA = try harness.responder.ca.issueKey(subject: "CN=Plain RA", extensions: [.keyUsage([.keyEncipherment])])
         let ca = try CACertificates(certificates: [harness.responder.ca.certificate, unmarkedRA.certificate], pin: harness.responder.ca.pin,
                                     now: nil)
-        #expect(throws: SCEPError.unmarkedRecipient(subject: "CN=Plain RA")) {
-            try Enrollment(capabilities: capabilities, ca: ca, allowWeakCrypto: false, authenticatedServer: false)
+        for authenticated in [false, true] {
+            #expect(throws: SCEPError.unmarkedRecipient(subject: "CN=Plain RA")) {
+                try Enrollment(capabilities: capabilities, ca: ca, allowWeakCrypto: false, authenticatedServer: authenticated)
+            }
         }
-        let tls = try Enrollment(capabilities: capabilities, ca: ca, allowWeakCrypto: false, authenticatedServer: true)
-        #expect(tls.recipient == unmarkedRA.certificate && tls.warnings.isEmpty)
     }
 
     @Test func raPinsRefuseASignerThatIsNotPinned() throws {

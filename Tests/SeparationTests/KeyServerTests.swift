@@ -11,33 +11,36 @@ import X509
 @testable import Separation
 import TestSupport
 
-/// The key process's answers to what a compromised network process might ask: each request is
+/// The key process's answers to what a compromised network process might send: each request is
 /// parsed with bounds, and the authority gives only what the transaction needs, in a form that
 /// is no use as an oracle.
 @Suite struct KeyServerTests {
-    let ca: TestCA
+    let responder: TestResponder
     let authority: KeyAuthority
 
-    init() throws {
-        ca = try TestCA()
+    init() throws { try self.init(fault: .none) }
+
+    init(fault: ResponderFault) throws {
+        responder = try TestResponder(ca: try TestCA(), fault: fault)
         let keystore = try Keystore(path: try scratchDirectory("keyserver").path + "/ks", create: true, forWriting: true,
-                                    random: ca.random)
-        let random = ca.random
+                                    random: responder.ca.random)
+        let random = responder.ca.random
         let configuration = AgentConfiguration(
-            pin: ca.pin, subject: try DistinguishedName(rfc4514: "CN=dev-0042"), keyType: .ec(.p256), reuseKey: false,
-            extensions: [], schedule: RenewalSchedule(threshold: .percentOfLifetime(33)), pollInterval: 60, pollTimeout: 600,
-            retryMinimum: 60, retryMaximum: 3600, allowWeakCrypto: false, hook: nil, consumeChallenge: false)
+            pin: responder.ca.pin, subject: try DistinguishedName(rfc4514: "CN=dev-0042"), keyType: .rsa(bits: 2048),
+            reuseKey: false, extensions: [], schedule: RenewalSchedule(threshold: .percentOfLifetime(33)), pollInterval: 60,
+            pollTimeout: 600, retryMinimum: 60, retryMaximum: 3600, allowWeakCrypto: false, hook: nil, consumeChallenge: false)
         authority = KeyAuthority(keystore: keystore, configuration: configuration, random: random, logger: Logger(level: .error),
                                  makeKey: { (type) throws(CryptoError) in try SoftwareKey.generate(type, random: random) })
         authority.challenge = SecretBytes(Array("s3cret".utf8))
         authority.begin(.enroll)
     }
 
+    var ca: TestCA { responder.ca }
+
     /// The answer to one request given as it would arrive on the channel.
     func answer(_ kind: Wire.Kind, _ body: (inout DERWriter) -> Void = { _ in }) throws -> (Wire.Kind, DERReader) {
         var (_, fields) = try Wire.decode(Wire.encode(kind, body))
-        let reply = KeyServer.answer(try KeyRequest(kind, &fields), authority: authority)
-        return try reply.withBytes { try Wire.decode(Array($0)) }
+        return try Wire.decode(KeyServer.answer(try KeyRequest(kind, &fields), authority: authority))
     }
 
     func failureText(_ answer: (Wire.Kind, DERReader)) throws -> String? {
@@ -56,18 +59,26 @@ import TestSupport
         }
     }
 
-    /// The request the key side built: its signer and the key the issued certificate must certify.
-    func built() throws -> (message: [UInt8], transactionID: String, signer: Certificate, expectedPublicKey: [UInt8]) {
+    /// The pkiMessage the key side built for the pinned CA.
+    func built() throws -> (message: [UInt8], signer: Certificate) {
         var (kind, fields) = try request([ca.certificate])
         #expect(kind == .reply)
         let message = Array(try fields.readOctetString())
-        #expect(try fields.readText() == "19")
-        let transaction = try fields.readText()
+        _ = try fields.readText()
+        _ = try fields.readText()
         _ = try fields.readOctetString()
         _ = try fields.decode(DistinguishedName.self)
-        let signer = try fields.decode(Certificate.self)
-        let expected = Array(try fields.readOctetString())
-        return (message, transaction, signer, expected)
+        return (message, try fields.decode(Certificate.self))
+    }
+
+    /// The server's answer to `message`, as the network process would carry it.
+    func serverReply(_ message: [UInt8]) throws -> [UInt8] {
+        var transport = InProcessTransport(responder: responder)
+        return try transport.post(query: "operation=PKIOperation", body: message, contentType: "application/x-pki-message").body
+    }
+
+    func deliver(_ reply: [UInt8]) throws -> (Wire.Kind, DERReader) {
+        try answer(.deliver) { $0.writeOctetString(reply) }
     }
 
     @Test func theRequestIsBuiltOnceForTheRecipientThisSideTrusts() throws {
@@ -85,75 +96,71 @@ import TestSupport
         let verified = try OpenSSL.run(["cms", "-verify", "-inform", "DER", "-noverify", "-binary", "-out", "/dev/null"],
                                        input: Data(request.message))
         #expect(verified.status == 0, "\(verified.error)")
-        #expect(request.signer.publicKeyInfo == request.expectedPublicKey)
     }
 
-    /// Another device's certificate from the same CA, nothing marking it as an RA: over plain
-    /// HTTP it never receives the challenge, whatever the network side says.
-    @Test func anUnmarkedEndEntityIsNoRecipientOverPlainHTTP() throws {
+    /// Another device's certificate from the same CA, nothing marking it as an RA: it never
+    /// receives the challenge, whatever the network side says, even over https (TLS ends in the
+    /// network process, which may be the attacker).
+    @Test func anUnmarkedEndEntityIsNoRecipientEvenOverHTTPS() throws {
         let relaxed = try TestCA(keyUsage: [.keyCertSign, .cRLSign])
         authority.configuration.pin = relaxed.pin
+        authority.configuration.authenticatedServer = true
         let device = try relaxed.issueKey(subject: "CN=Another Device", extensions: [.keyUsage([.keyEncipherment])])
         let refused = try failureText(try request([relaxed.certificate, device.certificate]))
         #expect(refused?.contains("not marked as an RA") == true, "\(refused ?? "built")")
     }
 
-    @Test func onlyACertificateBagComesOutOfTheReply() throws {
+    /// The server's reply is verified here before any key opens it, and only the certificate it
+    /// issued for this transaction's key is committed, with the path validated here.
+    @Test func onlyTheServersAnswerToThisRequestIsOpenedAndCommitted() throws {
         let request = try built()
-        func envelope(_ content: [UInt8]) throws -> [UInt8] {
-            try EnvelopedData.build(content: SecretBytes(content), to: .certificate(request.signer), cipher: .aes128CBC, random: ca.random)
-        }
-        // A secret that is not a certificate bag: refused, without saying why.
-        let foreign = try failureText(try answer(.openReply) { $0.writeOctetString(try! envelope(Array(repeating: 7, count: 48))) })
-        #expect(foreign?.contains("could not be opened") == true)
-        let bag = SignedData.certificatesOnly([ca.certificate.der])
-        var (kind, fields) = try answer(.openReply) { $0.writeOctetString(try! envelope(bag)) }
-        #expect(kind == .reply)
-        #expect(Array(try fields.readOctetString()) == bag)
-        // Two opens per transaction, no more.
-        #expect(try failureText(try answer(.openReply) { $0.writeOctetString(try! envelope(bag)) })?.contains("third") == true)
-    }
+        // An envelope someone encrypted to the device's key (a secret meant for it): not a reply
+        // to this request, so no key touches it.
+        let foreign = try EnvelopedData.build(content: SecretBytes(Array("WIFI_PSK=secret".utf8)), to: .certificate(request.signer),
+                                              cipher: .aes128CBC, random: ca.random)
+        let refused = try failureText(try deliver(foreign))
+        #expect(refused != nil && refused?.contains("WIFI_PSK") == false)
+        // One reply per transaction.
+        #expect(try failureText(try deliver(try serverReply(request.message)))?.contains("second reply") == true)
 
-    @Test func theStoredChainIsThePathValidatedHereNotTheListGiven() throws {
-        let request = try built()
-        let issued = try ca.issue(subject: try DistinguishedName(rfc4514: "CN=dev-0042"), publicKeyInfo: request.expectedPublicKey)
-        let evilRoot = try TestCA(subject: "CN=Evil Root").certificate
-        let reply = try answer(.commit) { writer in
-            writer.writeOctetString(issued.der)
-            writer.writeList([ca.certificate.der, evilRoot.der])
-        }
-        #expect(reply.0 == .reply)
-        let stored = try #require(try authority.keystore.load())
-        #expect(stored.certificate == issued)
-        #expect(stored.chain == [ca.certificate])
-    }
-
-    @Test func aCertificateOutsideThePinIsNotCommitted() throws {
-        let request = try built()
-        let stranger = try TestCA(subject: "CN=Stranger CA")
-        let forged = try stranger.issue(subject: try DistinguishedName(rfc4514: "CN=dev-0042"), publicKeyInfo: request.expectedPublicKey)
-        let text = try failureText(try answer(.commit) { writer in
-            writer.writeOctetString(forged.der)
-            writer.writeList([stranger.certificate.der])
-        })
-        #expect(text?.contains("pinned CA") == true)
-        #expect(try authority.keystore.load() == nil)
-    }
-
-    /// PENDING is noted from this side's own facts: its transaction, its signer, its clock.
-    @Test func aPendingTransactionIsThisSidesOwnRecord() throws {
-        let now = Int64(Date().timeIntervalSince1970) + 100
-        authority.clock = { now }
-        let request = try built()
-        #expect(try failureText(try answer(.notePending) { $0.writeText("another-transaction") }) != nil)
         authority.begin(.enroll)
-        let again = try built()
-        #expect(try answer(.notePending) { $0.writeText(again.transactionID) }.0 == .reply)
-        let pending = try #require(authority.pending)
-        #expect(pending.record.transactionID == again.transactionID && pending.record.since == now)
-        #expect(pending.record.signer == again.signer && !pending.record.signedByCurrent)
-        #expect(try failureText(try answer(.notePending) { $0.writeText(again.transactionID) })?.contains("twice") == true)
-        _ = request
+        let second = try built()
+        let reply = try serverReply(second.message)
+        var (kind, fields) = try deliver(reply)
+        let pendingAnswer = try fields.readBoolean()
+        #expect(kind == .reply && !pendingAnswer)
+        let stored = try #require(try authority.keystore.load())
+        #expect(stored.chain == [ca.certificate])
+        let outcome = try authority.outcome(of: .issued)
+        #expect(stored.certificate == outcome.certificate)
+
+        // The same reply again, in a later transaction: another transaction and nonce, refused.
+        authority.begin(.renew)
+        _ = try built()
+        #expect(try failureText(try deliver(reply)) != nil)
+        #expect(try authority.keystore.load()?.certificate == stored.certificate)
+    }
+
+    @Test func aPendingTransactionIsThisSidesOwnRecord() throws {
+        let pendingServer = try KeyServerTests(fault: .pendingForever)
+        let now = Int64(Date().timeIntervalSince1970) + 100
+        pendingServer.authority.clock = { now }
+        let request = try pendingServer.built()
+        var (kind, fields) = try pendingServer.deliver(try pendingServer.serverReply(request.message))
+        let pendingAnswer = try fields.readBoolean()
+        #expect(kind == .reply && pendingAnswer)
+        let pending = try #require(pendingServer.authority.pending)
+        #expect(pending.record.since == now && pending.record.signer == request.signer && !pending.record.signedByCurrent)
+    }
+
+    /// A FAILURE is the server's only when this side verified it: then the daemon may act on it.
+    @Test func aRefusalIsRecordedFromTheVerifiedReply() throws {
+        let refusing = try KeyServerTests(fault: .failureBadRequest)
+        let request = try refusing.built()
+        #expect(try refusing.failureText(try refusing.deliver(try refusing.serverReply(request.message)))?.contains("badRequest") == true)
+        #expect(refusing.authority.refusal != nil)
+        let stored = try refusing.authority.keystore.load()
+        #expect(refusing.authority.pending == nil && stored == nil)
     }
 
     @Test func oversizedAndMalformedRequestsAreRefusedBeforeTheAuthoritySeesThem() throws {
@@ -169,12 +176,14 @@ import TestSupport
                 writer.writeBoolean(false)
             }
         }
-        #expect(throws: DERError.self) { try parse(.notePending) { $0.writeText("") } }
-        #expect(throws: DERError.self) { try parse(.notePending) { $0.writeText(String(repeating: "a", count: 129)) } }
         #expect(throws: DERError.self) { try parse(.result) { _ in } }
         #expect(throws: DERError.self) { try parse(.log) { _ in } }
         // A trailing field is as wrong as a missing one.
-        #expect(throws: DERError.self) { try parse(.notePending) { writer in writer.writeText("t"); writer.writeNull() } }
+        #expect(throws: DERError.self) { try parse(.deliver) { writer in writer.writeOctetString([1]); writer.writeNull() } }
+        // What earlier versions offered (sign, decrypt, derive) is no request at all.
+        for number in [12, 13, 16, 17, 18] {
+            #expect(throws: DERError.self) { _ = try Wire.decode(DER.encode { $0.writeSequence { $0.writeInteger(number) } }) }
+        }
     }
 
     /// A forwarded log line cannot carry a line break or a forged field in its keys.
@@ -196,5 +205,12 @@ import TestSupport
         // Values are the logger's to quote: the line stays one line.
         let (level, event, details) = try line("status")
         #expect(!Logger.format(level, event, details).contains("\n"))
+    }
+}
+
+extension TransactionOutcome {
+    var certificate: Certificate? {
+        if case .issued(let certificate) = self { return certificate }
+        return nil
     }
 }

@@ -3,7 +3,7 @@ import Platform
 
 /// The factory challenge password, from `--challenge-file` or `SCEP_CHALLENGE`, read once at
 /// start, held as `SecretBytes`, never logged; a trailing newline is dropped. The file must be a
-/// regular file that no other user owns or may write (`SecretFile.read`).
+/// regular file that only its owner (root or the agent's user) may read or write (`TrustedFile`).
 ///
 /// A missing file is an error only when `required` (a first enrollment): a daemon restarted after
 /// --consume-challenge removed it, or a renewal, goes on without.
@@ -12,16 +12,15 @@ func readChallenge(_ settings: Settings, logger: Logger, required: Bool) throws(
     let fromEnvironment = takeEnvironmentSecret("SCEP_CHALLENGE").map(SecretBytes.init)
     if let path = settings.challengeFile {
         fromEnvironment?.wipe()
-        let read: (bytes: [UInt8], exposed: Bool)
-        do { read = try SecretFile.read(path, limit: 4096) } catch {
+        let bytes: [UInt8]
+        do { bytes = try TrustedFile.read(path, limit: 4096, readers: .ownerOnly) } catch {
             if error.isNotFound && !required {
                 logger.debug("no challenge file", [("path", path)])
                 return nil
             }
             throw CommandFailure(.usage, "cannot read the challenge file: \(error)")
         }
-        let secret = SecretBytes(read.bytes)
-        if read.exposed { logger.warn("the challenge file is readable by other users", [("path", path), ("hint", "chmod 600")]) }
+        let secret = SecretBytes(bytes)
         secret.trimTrailingNewlines()
         guard secret.count > 0 else { throw CommandFailure(.usage, "the challenge file \(path) is empty") }
         return secret

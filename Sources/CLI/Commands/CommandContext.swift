@@ -11,6 +11,19 @@ struct CommandContext {
     let logger: Logger
     /// The daemon's signal handling; nil for one-shot commands, which SIGTERM simply ends.
     var waiter: Waiter? = nil
+    /// The process that runs hooks, forked before any secret was read (`withHookHelper`).
+    var hooks: HookHelper? = nil
+
+    /// This context with a hook helper, forked now: call it first, before the challenge is read or
+    /// the keystore opened. Without a hook configured (and `always` false) there is none.
+    func withHookHelper(always: Bool) -> CommandContext {
+        guard always || settings.hook != nil else { return self }
+        var context = self
+        do { context.hooks = try HookHelper.start(timeoutMilliseconds: 5 * 60 * 1000) } catch {
+            logger.error("cannot start the hook helper; hooks will not run", [("detail", "\(error)")])
+        }
+        return context
+    }
 
     /// A job for a network process: everything it needs to reach the server, read here, by the
     /// key process, because the network process may open no file.
@@ -35,7 +48,9 @@ struct CommandContext {
         job.userAgent = "scep-agent/\(Version.number)"
         job.logLevel = logger.level
         job.unprivileged = NetworkJob.unprivilegedAccount()
+        #if SCEP_SANDBOX_PROBES
         job.probe = environmentValue("SCEP_AGENT_SANDBOX_PROBE")
+        #endif
         return job
     }
 

@@ -27,7 +27,7 @@ func getCACommand(_ context: CommandContext) throws(CommandFailure) {
         for certificate in certificates { printCertificate(certificate, role: "untrusted") }
         throw CommandFailure(error)
     }
-    let recipient = try? ca.encryptionRecipient(authenticatedServer: context.settings.url?.scheme == .https)
+    let recipient = try? ca.encryptionRecipient()
     printCertificate(ca.anchor, role: ca.anchor == recipient ? "pinned CA (encryption)" : "pinned CA")
     for certificate in ca.others {
         let kind = certificate.isCA ? "intermediate CA" : (certificate.isRegistrationAuthority ? "RA" : "end entity")
@@ -46,7 +46,7 @@ func getCACommand(_ context: CommandContext) throws(CommandFailure) {
 }
 
 private func printCertificate(_ certificate: Certificate, role: String) {
-    StandardStream.output.writeLine("subject=\(certificate.subject.rfc4514String)")
+    StandardStream.output.writeLine("subject=\(TerminalText.escaped(certificate.subject.rfc4514String))")
     StandardStream.output.writeLine("  role=\(role) not_after=\(DERTime.iso8601(certificate.notAfter))")
     StandardStream.output.writeLine("  sha256=\(FingerprintText.format(certificate.sha256Fingerprint))")
 }

@@ -8,7 +8,7 @@ extension CommandContext {
     func openKeystore(forWriting: Bool, random: RandomGenerator) throws(CommandFailure) -> Keystore {
         var secret: SecretBytes? = nil
         if let path = settings.deviceSecret {
-            do { secret = SecretBytes(try SecretFile.read(path, limit: 4096).bytes) } catch {
+            do { secret = SecretBytes(try TrustedFile.read(path, limit: 4096, readers: .ownerOnly)) } catch {
                 throw CommandFailure(.usage, "cannot read --device-secret: \(error)")
             }
             guard (secret?.count ?? 0) >= 16 else { throw CommandFailure(.usage, "--device-secret must hold at least 16 bytes") }

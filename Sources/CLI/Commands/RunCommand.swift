@@ -6,7 +6,8 @@ import Platform
 /// `run`: the daemon, in the foreground, until SIGTERM or SIGINT (exit 0). It holds the keystore
 /// lock for its whole life, so a second instance on the same keystore refuses to start.
 func runCommand(_ context: CommandContext, reloadArguments: [String]) throws(CommandFailure) {
-    var context = context
+    // The hook helper first, before any secret is read; always, since SIGHUP may add a hook.
+    var context = context.withHookHelper(always: true)
     do { context.waiter = try Waiter() } catch { throw CommandFailure(.failure, "cannot set up signal handling: \(error)") }
     let authority = try context.keyAuthority(challengeRequired: false, loadFailureIsFatal: false)
     context.repairPublishedCopies(authority)
@@ -18,10 +19,12 @@ func runCommand(_ context: CommandContext, reloadArguments: [String]) throws(Com
         do throws(UsageError) {
             let invocation = try Invocation.parse(reloadArguments)
             let settings = try invocation.settings(configEntries: try loadConfigEntries(invocation.configPath))
-            if authority.identity == nil, settings.challengeFile != nil,
-               let challenge = try? readChallenge(settings, logger: context.logger, required: false) {
+            // A new challenge (the last one refused, or expired) is picked up here.
+            if settings.challengeFile != nil, let challenge = try? readChallenge(settings, logger: context.logger, required: false) {
                 authority.challenge?.wipe()
                 authority.challenge = challenge
+                let values = authority.keystore.readState().values.filter { $0.0 != "challenge" }
+                try? authority.keystore.writeState(IdentityMetadata(values))
                 context.logger.info("challenge read again")
             }
             return settings.agentConfiguration

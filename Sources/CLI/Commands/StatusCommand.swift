@@ -5,36 +5,51 @@ import Keystore
 import Platform
 import X509
 
-/// `status`: the identity in the keystore, for people or (`--json`) for machines. Read-only: it
-/// neither takes the lock nor repairs anything.
-func statusCommand(_ context: CommandContext) throws(CommandFailure) {
+/// `status`: the identity in the keystore, for people or (`--json`) for machines, and with
+/// `--check` as an exit status for watchdogs (`CheckStatus`). Read-only: it neither takes the lock
+/// nor repairs anything.
+func statusCommand(_ context: CommandContext) throws(CommandFailure) -> ExitStatus {
+    // No keystore yet (first boot, before the first run): no identity, for a watchdog.
+    if context.settings.check && !fileExists(context.settings.keystore) {
+        StandardStream.output.writeLine("check=\(CheckStatus.noIdentity.name)")
+        return CheckStatus.noIdentity.exitStatus
+    }
     let keystore = try context.openKeystore(forWriting: false, random: try context.randomGenerator())
     let loaded: StoredIdentity?
     do { loaded = try keystore.load() } catch { throw CommandFailure(.failure, "\(error)") }
     for warning in keystore.takeWarnings() { context.logger.warn("keystore", [("detail", warning)]) }
-    guard let identity = loaded else {
-        throw CommandFailure(.failure, "the keystore \(context.settings.keystore) holds no identity yet; run 'enroll' (or 'run')")
-    }
-    let certificate = identity.certificate
-    let schedule = RenewalSchedule(threshold: context.settings.renewBefore)
-    let renewal = schedule.jitteredTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter,
-                                        seed: RenewalSchedule.seed(certificate.publicKeyInfo))
     let now = wallClockSeconds()
     let state = keystore.readState()
-    var fields: [(String, String)] = [
-        ("subject", certificate.subject.rfc4514String),
-        ("issuer", certificate.issuer.rfc4514String),
-        ("serial", certificate.serialHex),
-        ("not_before", DERTime.iso8601(certificate.notBefore)),
-        ("not_after", DERTime.iso8601(certificate.notAfter)),
-        ("valid", certificate.isValid(at: now) ? "yes" : "no"),
-        ("next_renewal", DERTime.iso8601(renewal)),
-        ("generation", identity.generation),
-        ("ca_sha256", identity.metadata["ca_sha256"] ?? identity.chain.last.map { Hex.encode($0.sha256Fingerprint) } ?? ""),
-    ]
-    for key in ["last_attempt", "last_result", "last_error", "next_attempt"] {
+    var fields: [(String, String)] = []
+    if let identity = loaded {
+        let certificate = identity.certificate
+        let schedule = RenewalSchedule(threshold: context.settings.renewBefore)
+        let renewal = schedule.jitteredTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter,
+                                            seed: RenewalSchedule.seed(certificate.publicKeyInfo))
+        fields = [
+            ("subject", certificate.subject.rfc4514String),
+            ("issuer", certificate.issuer.rfc4514String),
+            ("serial", certificate.serialHex),
+            ("not_before", DERTime.iso8601(certificate.notBefore)),
+            ("not_after", DERTime.iso8601(certificate.notAfter)),
+            ("valid", certificate.isValid(at: now) ? "yes" : "no"),
+            ("next_renewal", DERTime.iso8601(renewal)),
+            ("generation", identity.generation),
+            ("ca_sha256", identity.metadata["ca_sha256"] ?? identity.chain.last.map { Hex.encode($0.sha256Fingerprint) } ?? ""),
+        ]
+    }
+    // A request the server left PENDING, as the keystore keeps it (it survives restarts).
+    if let pending = try? keystore.loadPending(), let transaction = pending.metadata["transaction_id"] {
+        fields.append(("pending_transaction", transaction))
+        if let since = pending.metadata["since"].flatMap({ Numbers.parse($0.utf8, limit: 4_102_444_800) }) {
+            fields.append(("pending_since", DERTime.iso8601(Int64(since))))
+        }
+    }
+    for key in ["last_attempt", "last_result", "last_error", "next_attempt", "challenge"] {
         if let value = state[key] { fields.append((key, value)) }
     }
+    let check = CheckStatus.of(loaded, state: state, now: now, renewBefore: context.settings.renewBefore)
+    if context.settings.check { fields.append(("check", check.name)) }
     if context.settings.json {
         var text = "{"
         for (index, field) in fields.enumerated() {
@@ -43,6 +58,50 @@ func statusCommand(_ context: CommandContext) throws(CommandFailure) {
         }
         StandardStream.output.writeLine(text + "\n}")
     } else {
-        for (key, value) in fields { StandardStream.output.writeLine("\(key)=\(value)") }
+        // Values come from certificates and servers: control characters are escaped, so a
+        // terminal never receives an escape sequence from them.
+        for (key, value) in fields { StandardStream.output.writeLine("\(key)=\(TerminalText.escaped(value))") }
+    }
+    if context.settings.check { return check.exitStatus }
+    guard loaded != nil else {
+        throw CommandFailure(.failure, "the keystore \(context.settings.keystore) holds no identity yet; run 'enroll' (or 'run')")
+    }
+    return .success
+}
+
+/// `status --check`: one exit status a watchdog (Monit, Nagios, a shell loop) acts on, the most
+/// urgent condition first.
+enum CheckStatus: Equatable {
+    case valid, inRenewalWindow, lastAttemptFailed, expired, noIdentity
+
+    static func of(_ identity: StoredIdentity?, state: IdentityMetadata, now: Int64,
+                   renewBefore: RenewalSchedule.Threshold) -> CheckStatus {
+        guard let identity else { return .noIdentity }
+        let certificate = identity.certificate
+        if !certificate.isValid(at: now) { return .expired }
+        if let result = state["last_result"], result == "failure" || result == "publish-failure" { return .lastAttemptFailed }
+        let renewal = RenewalSchedule(threshold: renewBefore).jitteredTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter,
+                                                                          seed: RenewalSchedule.seed(certificate.publicKeyInfo))
+        return now >= renewal ? .inRenewalWindow : .valid
+    }
+
+    var name: String {
+        switch self {
+        case .valid: "valid"
+        case .inRenewalWindow: "in-renewal-window"
+        case .lastAttemptFailed: "last-attempt-failed"
+        case .expired: "expired"
+        case .noIdentity: "no-identity"
+        }
+    }
+
+    var exitStatus: ExitStatus {
+        switch self {
+        case .valid: .success
+        case .inRenewalWindow: .inRenewalWindow
+        case .lastAttemptFailed: .lastAttemptFailed
+        case .expired: .expired
+        case .noIdentity: .noIdentity
+        }
     }
 }

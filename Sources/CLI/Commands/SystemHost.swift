@@ -51,17 +51,21 @@ struct SystemHost: AgentHost {
         switch result {
         case .transaction(let pending):
             return try authority.outcome(of: pending ? .pending : .issued)
-        case .failed(let kind, let message, let refused):
-            throw SystemHost.networkFailure(kind, message, refused)
+        case .failed(let kind, let message, _):
+            // A refusal counts only as this process verified it in the reply.
+            if let refusal = authority.refusal { throw AgentFailure(refusal) }
+            throw SystemHost.networkFailure(kind, message)
         default:
             throw AgentFailure(.failed, "the network process answered a transaction with another kind of result")
         }
     }
 
-    /// A failure the network process reported. It cannot stop the daemon: only this process's
-    /// own signal handling means "interrupted".
-    static func networkFailure(_ kind: AgentFailure.Kind, _ message: String, _ refused: Bool) -> AgentFailure {
-        AgentFailure(kind == .interrupted ? .failed : kind, .network(message, serverRefused: refused))
+    /// A failure the network process reported: always a plain failure. It cannot stop the
+    /// daemon (only this process's own signals mean "interrupted"), claim a PENDING or a
+    /// configuration error, or pass for the server's refusal (which moves the daemon to abandon a
+    /// pending request or fall back to the challenge).
+    static func networkFailure(_ kind: AgentFailure.Kind, _ message: String) -> AgentFailure {
+        AgentFailure(.failed, .network(message, serverRefused: false))
     }
 
     mutating func nextCA(authority: KeyAuthority) throws(AgentFailure) -> Certificate? {
@@ -84,17 +88,17 @@ struct SystemHost: AgentHost {
             } catch {
                 throw AgentFailure(error)
             }
-        case .failed(let kind, let message, let refused):
-            throw SystemHost.networkFailure(kind, message, refused)
+        case .failed(let kind, let message, _):
+            throw SystemHost.networkFailure(kind, message)
         default:
             throw AgentFailure(.failed, "the network process answered GetNextCACert with another kind of result")
         }
     }
 
-    /// The challenge file, overwritten in place and removed (`SecretFile.destroy`).
+    /// The challenge file, overwritten in place and removed (`TrustedFile.destroy`).
     func consumeChallenge() throws(AgentFailure) {
         guard let path = context.settings.challengeFile else { return }
-        do { try SecretFile.destroy(path) } catch { throw AgentFailure(.failed, .system(error)) }
+        do { try TrustedFile.destroy(path) } catch { throw AgentFailure(.failed, .system(error)) }
     }
 
     func publish(_ identity: StoredIdentity) throws(AgentFailure) {
@@ -105,10 +109,14 @@ struct SystemHost: AgentHost {
         }
     }
 
-    /// The hook, in a process group of its own, with exactly the environment it is told (never
-    /// the agent's, which may have held SCEP_CHALLENGE), for five minutes at most; SIGTERM to the
-    /// daemon ends it at once.
+    /// The hook, run by the hook helper (forked before any secret was loaded) in a process group
+    /// of its own, with exactly the environment it is told, for five minutes at most; SIGTERM to
+    /// the daemon ends it at once.
     mutating func runHook(_ command: String, environment: [(String, String)]) -> Bool {
+        guard let hooks = context.hooks else {
+            logger.warn("no hook helper: the hook did not run", [("command", command)])
+            return false
+        }
         var all = environment
         all.append(("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
         if let path = context.settings.certOut { all.append(("SCEP_AGENT_CERT_OUT", path)) }
@@ -116,10 +124,19 @@ struct SystemHost: AgentHost {
         if let path = context.settings.chainOut { all.append(("SCEP_AGENT_CHAIN_OUT", path)) }
         if let path = context.settings.bundleOut { all.append(("SCEP_AGENT_BUNDLE_OUT", path)) }
         let waiter = context.waiter
-        let exit = runCommandInOwnGroup(command, environment: all, timeoutMilliseconds: 5 * 60 * 1000,
-                                        shouldStop: { waiter?.terminationRequested() ?? false })
+        let exit = hooks.run(command, environment: all, shouldStop: { waiter?.terminationRequested() ?? false })
         if let exit, exit != .exited(0) { logger.warn("hook exited", [("status", "\(exit)")]) }
         return exit == .exited(0)
+    }
+}
+
+extension SystemHost {
+    /// The --metrics-file, replaced atomically so a collector never reads half of it.
+    mutating func recordMetrics(_ metrics: AgentMetrics) {
+        guard let path = context.settings.metricsFile else { return }
+        do { try writeFileAtomically(path, Array(metrics.textfile.utf8), permissions: 0o644) } catch {
+            logger.warn("cannot write the metrics file", [("detail", "\(error)")])
+        }
     }
 }
 

@@ -132,6 +132,7 @@ int scep_landlock_abi(void);
 int scep_landlock_deny_all_files(int abi);
 /* The allow-list; `self` is this process's pid, the only target tgkill/tkill may name. */
 int scep_seccomp_network_filter(int self);
+long scep_probe_ptrace_parent(void);
 
 /* The process's arguments, captured before main (Embedded Swift has no CommandLine). */
 int scep_argc(void);

@@ -1,13 +1,24 @@
 import CLibc
 
-/// Files that hold a secret the agent reads (the challenge, the device secret) or destroys once
-/// used (a consumed challenge).
-public enum SecretFile {
-    /// Reads a secret's file. Refused: a symlink (O_NOFOLLOW), anything but a regular file (opened
-    /// O_NONBLOCK, so a FIFO cannot hang the agent), a file owned by another user than root or
-    /// this one, or writable by group or others (someone could swap the secret). A file that
-    /// others may read is read, with `exposed` set, for a warning.
-    public static func read(_ path: String, limit: Int) throws(SystemError) -> (bytes: [UInt8], exposed: Bool) {
+/// Files the agent acts on without question: the config file (it names the hook command the
+/// agent runs), the challenge and the device secret, which it reads; and a consumed challenge,
+/// which it destroys.
+public enum TrustedFile {
+    /// Who besides the owner may read the file.
+    public enum Readers: Sendable {
+        /// Anyone: the config file holds no secret.
+        case anyone
+        /// Nobody: a challenge or a secret.
+        case ownerOnly
+    }
+
+    /// Reads a trusted file. Refused, each with its own error: a symlink (O_NOFOLLOW: as root,
+    /// a link to /etc/shadow must not be read as the challenge), anything but a regular file
+    /// (opened O_NONBLOCK, so a FIFO cannot hang the agent), a file owned by another user than
+    /// root or this one, or writable by group or others (someone could swap it), with other hard
+    /// links (another name would outlive `destroy`), or, for `.ownerOnly`, readable by group or
+    /// others.
+    public static func read(_ path: String, limit: Int, readers: Readers) throws(SystemError) -> [UInt8] {
         let descriptor = scep_open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0)
         guard descriptor >= 0 else { throw SystemError.last("open", path: path) }
         defer { close(descriptor) }
@@ -18,9 +29,11 @@ public enum SecretFile {
         guard info.st_uid == 0 || info.st_uid == geteuid(), mode & 0o022 == 0 else {
             throw SystemError("read", path: path, code: EPERM, detail: .notPrivate)
         }
-        // Another name for it would outlive `destroy`.
+        guard readers == .anyone || mode & 0o044 == 0 else {
+            throw SystemError("read", path: path, code: EPERM, detail: .readableByOthers)
+        }
         guard info.st_nlink == 1 else { throw SystemError("read", path: path, code: EMLINK, detail: .hardLinked) }
-        return (try readAll(descriptor, path: path, limit: limit), mode & 0o044 != 0)
+        return try readAll(descriptor, path: path, limit: limit)
     }
 
     /// Overwrites a secret's file with zeros in place, syncs, and removes it: the bytes do not
