@@ -88,8 +88,10 @@ interop-test: static responder probes
 	@echo "== micromdm.sh" && Tests/Interop/micromdm.sh $(BINARY)
 	@echo "== tls.sh" && Tests/Interop/tls.sh $(BINARY) .build/debug/scep-test-responder
 	@echo "== keystore.sh" && Tests/Interop/keystore.sh $(BINARY) .build/debug/scep-test-responder 200
+	@echo "== keystore.sh, EC keys" && Tests/Interop/keystore.sh $(BINARY) .build/debug/scep-test-responder 50 ec:p256
 	@echo "== daemon.sh" && Tests/Interop/daemon.sh $(BINARY) .build/debug/scep-test-responder
 	@echo "== sandbox.sh" && Tests/Interop/sandbox.sh $(BINARY) .build/debug/scep-test-responder .build-probes/debug/scep-agent
+	@echo "== proxy.sh" && Tests/Interop/proxy.sh $(BINARY) .build/debug/scep-test-responder
 
 deb: static
 	@Scripts/build-deb.sh $(BINARY) $(DIST)

@@ -23,6 +23,7 @@ packages=(
     qemu-user-static
     valgrind        # make memcheck
     socat           # TLS in front of the test responder (Tests/Interop/tls.sh)
+    tinyproxy       # a real HTTP proxy (Tests/Interop/proxy.sh)
     # The independent SCEP server the replies are checked against (Tests/Oracle), and its selftest.
     python3 python3-asn1crypto python3-cryptography curl
 )

@@ -284,32 +284,32 @@ public struct Daemon<Host: AgentHost> {
     }
 
     mutating func recordState(result: String?, error: String?, next: Int64?) {
-        var values = keystore.readState().values.filter { $0.0 != "next_attempt" && $0.0 != "pending_transaction" && $0.0 != "pending_since" }
-        if result != nil {
-            // The last error stays until a success: a PENDING answer does not make it untrue.
-            values = values.filter { $0.0 != "last_attempt" && $0.0 != "last_result" && ($0.0 != "last_error" || result == "pending") }
-            values.append(("last_attempt", DERTime.iso8601(host.now())))
-            values.append(("last_result", result ?? ""))
+        let now = host.now()
+        // What this call writes afresh; the rest of the state stays. The last error stays until a
+        // success: a PENDING answer does not make it untrue.
+        var replaced = ["next_attempt", "pending_transaction", "pending_since"]
+        if result != nil { replaced += result == "pending" ? ["last_attempt", "last_result"] : ["last_attempt", "last_result", "last_error"] }
+        if result == "success" { replaced += ["last_success", "challenge"] }
+        var values = keystore.readState().values.filter { !replaced.contains($0.0) }
+        if let result {
+            values.append(("last_attempt", DERTime.iso8601(now)))
+            values.append(("last_result", result))
             if let error { values.append(("last_error", error)) }
+            if result == "success" { values.append(("last_success", "\(now)")) }
         }
         if let next { values.append(("next_attempt", DERTime.iso8601(next))) }
         if let pending = authority.pending {
             values.append(("pending_transaction", pending.record.transactionID))
             values.append(("pending_since", DERTime.iso8601(pending.record.since)))
         }
-        if result == "success" {
-            values = values.filter { $0.0 != "last_success" && $0.0 != "challenge" }
-            values.append(("last_success", "\(host.now())"))
-        }
         do { try keystore.writeState(IdentityMetadata(values)) } catch {
             host.logger.warn("cannot record the daemon's state", [("detail", "\(error)")])
         }
-        if result != nil {
-            let lastSuccess = values.first { $0.0 == "last_success" }.flatMap { Numbers.parse($0.1.utf8, limit: 4_102_444_800) }
-            host.recordMetrics(AgentMetrics(notAfter: identity?.certificate.notAfter, lastAttempt: host.now(),
-                                            lastSuccess: lastSuccess.map { Int64($0) }, consecutiveFailures: backoff.failures,
-                                            pendingSince: authority.pending?.record.since))
-        }
+        guard result != nil else { return }
+        let lastSuccess = values.first { $0.0 == "last_success" }.flatMap { Numbers.parse($0.1.utf8, limit: 4_102_444_800) }
+        host.recordMetrics(AgentMetrics(notAfter: identity?.certificate.notAfter, lastAttempt: now,
+                                        lastSuccess: lastSuccess.map { Int64($0) }, consecutiveFailures: backoff.failures,
+                                        pendingSince: authority.pending?.record.since))
     }
 
     /// A first enrollment the server refused: the challenge is spent or wrong (one-time and

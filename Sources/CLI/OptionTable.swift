@@ -178,6 +178,16 @@ enum OptionTable {
         OptionSpec("tls-ca", "FILE", help: "CA bundle (PEM) for https:// URLs") {
             settings, value, source throws(UsageError) in settings.tlsCA = try OptionValue.path(value, source)
         },
+        OptionSpec("proxy", "URL", help: "HTTP proxy, http://host:port (https:// goes through CONNECT); default: http_proxy, https_proxy") {
+            settings, value, source throws(UsageError) in
+            do throws(ProxyError) { _ = try ProxyConfiguration(url: value, authorization: nil, bypass: []) } catch {
+                throw UsageError("\(source): \(error)")
+            }
+            settings.proxy = value
+        },
+        OptionSpec("proxy-credentials-file", "FILE", help: "the proxy's user:password (mode 0600), never on the command line") {
+            settings, value, source throws(UsageError) in settings.proxyCredentialsFile = try OptionValue.path(value, source)
+        },
         OptionSpec("log-level", "LEVEL", default: "info", help: "error, warn, info, debug") {
             settings, value, source throws(UsageError) in
             guard let level = LogLevel(name: value) else {

@@ -50,6 +50,9 @@ public struct Settings: Equatable {
     public var retryMaximum: Int64 = 6 * 3600
     public var reuseKey: Bool = false
     public var tlsCA: String? = nil
+    /// `--proxy`: overrides http_proxy and https_proxy.
+    public var proxy: String? = nil
+    public var proxyCredentialsFile: String? = nil
     /// The longest one HTTP exchange may take, connecting included (a drip-feeding server or a
     /// black-holed route cannot hold the agent longer).
     public var timeout: Int64 = 60

@@ -1,3 +1,4 @@
+import Encoding
 import Platform
 
 /// A request to send.
@@ -36,6 +37,8 @@ public struct HTTPClient {
     public var userAgent = "scep-agent"
     /// How host names become addresses (resolv.conf and hosts, as text).
     public var resolver = ResolverConfiguration()
+    /// The HTTP proxy to go through (`--proxy`, `http_proxy`, `https_proxy`), if any.
+    public var proxy: ProxyConfiguration?
     /// Keep the connection open for the next request (off: `Connection: close` on every request).
     public var keepAlive = true
     /// A kept connection idle longer than this is closed rather than reused: between PENDING
@@ -55,6 +58,9 @@ public struct HTTPClient {
         var redirects = 0
         while true {
             let response = try exchange(current, with: target)
+            if response.status == 407 && proxy(for: target) != nil {
+                throw .proxy("the proxy refused the request: 407 Proxy Authentication Required (the proxy wants credentials: --proxy-credentials-file)")
+            }
             guard [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") else {
                 return response
             }
@@ -78,20 +84,35 @@ public struct HTTPClient {
         do { return try ServerURL(location) } catch { throw .badRedirect("invalid Location '\(location)'") }
     }
 
-    static func serialize(_ request: HTTPRequest, _ url: ServerURL, userAgent: String, keepAlive: Bool = false) -> [UInt8] {
-        var head = "\(request.method) \(url.pathAndQuery) HTTP/1.1\r\n"
-        head += "Host: \(url.hostHeader)\r\n"
-        head += "User-Agent: \(userAgent)\r\n"
-        head += "Accept: */*\r\n"
-        if !keepAlive { head += "Connection: close\r\n" }
-        if let contentType = request.contentType { head += "Content-Type: \(contentType)\r\n" }
-        if request.method == "POST" || !request.body.isEmpty { head += "Content-Length: \(request.body.count)\r\n" }
-        head += "\r\n"
-        return Array(head.utf8) + request.body
+    /// The request's bytes. Through a proxy, plain HTTP names the whole URL (absolute form) and
+    /// carries the proxy's credentials; inside a CONNECT tunnel, the request is as without one.
+    static func serialize(_ request: HTTPRequest, _ url: ServerURL, userAgent: String, keepAlive: Bool = false,
+                          proxy: ProxyConfiguration? = nil) -> [UInt8] {
+        let forward = proxy != nil && url.scheme == .http
+        var head = HeaderBytes()
+        head.add(request.method, " ")
+        if forward { head.add("http://", url.hostHeader) }
+        head.add(url.pathAndQuery, " HTTP/1.1\r\n")
+        head.field("Host", url.hostHeader)
+        if forward, let authorization = proxy?.authorization { head.field("Proxy-Authorization", authorization) }
+        head.field("User-Agent", userAgent)
+        head.field("Accept", "*/*")
+        if !keepAlive { head.field("Connection", "close") }
+        if let contentType = request.contentType { head.field("Content-Type", contentType) }
+        if request.method == "POST" || !request.body.isEmpty { head.field("Content-Length", "\(request.body.count)") }
+        head.add("\r\n")
+        return head.bytes + request.body
+    }
+
+    /// The proxy for `url`, unless `no_proxy` names its host.
+    func proxy(for url: ServerURL) -> ProxyConfiguration? {
+        guard let proxy, !proxy.bypasses(url.host) else { return nil }
+        return proxy
     }
 
     private func exchange(_ request: HTTPRequest, with url: ServerURL) throws(HTTPError) -> HTTPResponse {
-        let origin = "\(url.scheme.rawValue)://\(url.hostHeader)"
+        let viaProxy = proxy(for: url)
+        let origin = (viaProxy.map { "proxy \($0.host):\($0.port) " } ?? "") + "\(url.scheme.rawValue)://\(url.hostHeader)"
         if keepAlive, let kept = idle.take(origin: origin, maximumIdleMilliseconds: maximumIdleMilliseconds) {
             var receivedAny = false
             do {
@@ -103,21 +124,31 @@ public struct HTTPClient {
             }
         }
         let connectDeadline = monotonicMilliseconds() + connectTimeoutMilliseconds
+        // Through a proxy, the connection is to the proxy; the server's name is the proxy's to
+        // resolve.
+        let host = viaProxy?.host ?? url.host
+        let port = viaProxy?.port ?? url.port
         let addresses: [IPAddress]
-        do { addresses = try Resolver.resolve(url.host, configuration: resolver, deadline: connectDeadline) } catch {
-            throw .resolution(url.host, error)
+        do { addresses = try Resolver.resolve(host, configuration: resolver, deadline: connectDeadline) } catch {
+            throw .resolution(host, error)
         }
         let connection: TCPConnection
         do {
-            connection = try TCPConnection.connect(to: addresses, host: url.host, port: url.port,
+            connection = try TCPConnection.connect(to: addresses, host: host, port: port,
                                                    timeoutMilliseconds: max(1, connectDeadline - monotonicMilliseconds()))
         } catch {
+            if viaProxy != nil { throw .proxy("cannot reach the proxy \(host):\(port): \(error.reason)") }
             throw .system(error)
         }
         idle.opened += 1
         let deadline = monotonicMilliseconds() + exchangeTimeoutMilliseconds
         let channel: Channel
-        do { channel = try Channel.open(connection, url: url, trust: tlsTrust, deadline: deadline) } catch {
+        do throws(HTTPError) {
+            if let viaProxy, url.scheme == .https {
+                try HTTPClient.openTunnel(connection, through: viaProxy, to: url, userAgent: userAgent, deadline: deadline)
+            }
+            channel = try Channel.open(connection, url: url, trust: tlsTrust, deadline: deadline)
+        } catch {
             connection.close()
             throw error
         }
@@ -132,7 +163,8 @@ public struct HTTPClient {
         var keep = false
         defer { if !keep { open.close() } }
         let deadline = monotonicMilliseconds() + exchangeTimeoutMilliseconds
-        try open.channel.send(HTTPClient.serialize(request, url, userAgent: userAgent, keepAlive: keepAlive), deadline: deadline)
+        try open.channel.send(HTTPClient.serialize(request, url, userAgent: userAgent, keepAlive: keepAlive, proxy: proxy(for: url)),
+                              deadline: deadline)
 
         var parser = HTTPResponseParser(maximumBodySize: maximumResponseSize)
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
@@ -154,6 +186,58 @@ public struct HTTPClient {
             }
         }
     }
+}
+
+extension HTTPClient {
+    /// Asks the proxy for a tunnel to the server (CONNECT) and reads its answer: 2xx opens the
+    /// tunnel, in which TLS then runs end to end; anything else is the proxy's refusal, named.
+    static func openTunnel(_ connection: TCPConnection, through proxy: ProxyConfiguration, to url: ServerURL, userAgent: String,
+                           deadline: Int64) throws(HTTPError) {
+        do { try connection.send(proxy.connectRequest(for: url, userAgent: userAgent), deadline: deadline) } catch {
+            throw .proxy("cannot send CONNECT to the proxy \(proxy.host):\(proxy.port): \(error.reason)")
+        }
+        // The answer's head, a byte at a time: nothing of the server's TLS may be read here.
+        var head: [UInt8] = []
+        var byte = [UInt8](repeating: 0, count: 1)
+        let end: [UInt8] = [13, 10, 13, 10]
+        while !head.reversed().starts(with: end.reversed()) {
+            guard head.count < 16 * 1024 else { throw .proxy("the proxy's answer to CONNECT has no end") }
+            let count: Int
+            do throws(SystemError) {
+                // Through the typed buffer: withUnsafeMutableBytes is not typed-throws.
+                count = try byte.withUnsafeMutableBufferPointer { (typed) throws(SystemError) in
+                    try connection.receive(into: UnsafeMutableRawBufferPointer(typed), deadline: deadline)
+                }
+            } catch {
+                throw .proxy("no answer from the proxy to CONNECT: \(error.reason)")
+            }
+            guard count == 1 else { throw .proxy("the proxy closed the connection instead of answering CONNECT") }
+            head.append(byte[0])
+        }
+        let statusLine = head.prefix { $0 != 13 && $0 != 10 }
+        let fields = statusLine.split(separator: 0x20, maxSplits: 2)
+        guard fields.count >= 2, fields[0].starts(with: Array("HTTP/1.".utf8)), let status = Numbers.parseInt(fields[1], limit: 999) else {
+            throw .proxy("a malformed answer to CONNECT")
+        }
+        guard (200..<300).contains(status) else {
+            let line = String(decoding: statusLine.prefix(200), as: UTF8.self)
+            let hint = status == 407 ? " (the proxy wants credentials: --proxy-credentials-file)" : ""
+            throw .proxy("the proxy refused CONNECT to \(url.hostHeader): \(line)\(hint)")
+        }
+    }
+}
+
+/// A request head, appended as bytes: leaner than joining strings.
+struct HeaderBytes {
+    var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(512) }
+
+    mutating func add(_ parts: String...) {
+        for part in parts { bytes.append(contentsOf: part.utf8) }
+    }
+
+    mutating func field(_ name: String, _ value: String) { add(name, ": ", value, "\r\n") }
 }
 
 /// The one connection a client keeps between requests. A class, so copies of the client share

@@ -11,6 +11,8 @@ public enum HTTPError: Error, Equatable, CustomStringConvertible {
     case badRedirect(String)
     case closedEarly
     case tls(String)
+    /// The proxy could not be reached, or refused what was asked of it.
+    case proxy(String)
 
     public var description: String {
         switch self {
@@ -22,6 +24,7 @@ public enum HTTPError: Error, Equatable, CustomStringConvertible {
         case .badRedirect(let detail): "refusing redirect: \(detail)"
         case .closedEarly: "the server closed the connection before the response was complete"
         case .tls(let detail): "TLS: \(detail)"
+        case .proxy(let detail): "proxy: \(detail)"
         }
     }
 }

@@ -33,7 +33,7 @@ public final class ChildProcess {
         // binary instead. It must be an absolute path.
         // The runner must be a program only root or this user could have put there.
         var runner: String? = nil
-        if let path = environmentValue("SCEP_AGENT_NETWORK_RUNNER") {
+        if let path = environmentValue("SCEP_AGENT_NETWORK_RUNNER"), !path.isEmpty {
             guard path.utf8.first == UInt8(ascii: "/"), let status = try? fileStatus(path, followSymlinks: true),
                   status.kind == .regular, status.owner == 0 || status.owner == UInt32(geteuid()), status.permissions & 0o022 == 0 else {
                 throw SystemError("exec", path: path, code: EPERM, detail: .notPrivate)

@@ -56,7 +56,7 @@ public final class Directory {
         rewinddir(stream)
         var names: [String] = []
         while let entry = readdir(stream) {
-            let name = String(cString: scep_dirent_name(entry))
+            let name = stringFromC(scep_dirent_name(entry))
             if name != "." && name != ".." { names.append(name) }
         }
         return names

@@ -10,7 +10,7 @@ public func processArguments() -> [String] {
         var arguments: [String] = []
         arguments.reserveCapacity(count)
         for index in 0..<count {
-            if let argument = argv[index] { arguments.append(String(cString: argument)) }
+            if let argument = argv[index] { arguments.append(stringFromC(argument)) }
         }
         return arguments
     }
@@ -23,7 +23,7 @@ public func processArguments() -> [String] {
 /// The value of an environment variable, or nil when unset.
 public func environmentValue(_ name: String) -> String? {
     guard let value = getenv(name) else { return nil }
-    return String(cString: value)
+    return stringFromC(value)
 }
 
 /// The raw bytes of an environment variable, then overwrites it where it lies and removes it
@@ -48,3 +48,18 @@ public func exitProcess(_ status: Int32) -> Never {
 
 /// The effective user ID: who owns what the agent creates.
 public func currentUserID() -> UInt32 { UInt32(geteuid()) }
+
+/// A NUL-terminated C string as a Swift `String`, its bytes copied and decoded as UTF-8.
+///
+/// Every string from C goes through here rather than `String(cString:)`: in the Embedded build
+/// for aarch64 (Swift 6.3), a short string made by `String(cString:)` reported a garbage length
+/// when its UTF-8 was copied into an array (`Array(string.utf8)` asked for ~1 GB: `--url
+/// ftp://example/` from argv trapped). Decoding a copied byte array takes the path that file
+/// contents take, which is sound on every target.
+public func stringFromC(_ pointer: UnsafePointer<CChar>) -> String {
+    let length = strlen(pointer)
+    let bytes = UnsafeRawPointer(pointer).withMemoryRebound(to: UInt8.self, capacity: length) {
+        Array(UnsafeBufferPointer(start: $0, count: length))
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}

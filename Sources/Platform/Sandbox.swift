@@ -38,7 +38,7 @@ public enum Sandbox {
         guard scep_sandbox_not_dumpable() == 0 else { throw SystemError.last("prctl(PR_SET_DUMPABLE)") }
         let abi = scep_landlock_abi()
         if abi < 1 {
-            report.unavailable.append((.landlock, String(cString: strerror(scep_errno()))))
+            report.unavailable.append((.landlock, stringFromC(strerror(scep_errno()))))
         } else {
             guard scep_landlock_deny_all_files(abi) == 0 else {
                 throw SystemError.last("landlock (if a service manager filters system calls, allow seccomp and landlock_*)")
@@ -53,7 +53,7 @@ public enum Sandbox {
             guard code == EINVAL || code == ENOSYS else {
                 throw SystemError("seccomp (if a service manager filters system calls, allow seccomp and landlock_*)", code: code)
             }
-            report.unavailable.append((.seccomp, String(cString: strerror(code))))
+            report.unavailable.append((.seccomp, stringFromC(strerror(code))))
         }
         // Still the agent's own user, with neither Landlock nor seccomp: nothing would keep this
         // process from opening the keystore. Refuse rather than run so.
@@ -87,7 +87,7 @@ extension Sandbox {
                 close(descriptor)
                 return "opened \(path)"
             }
-            return "open refused: \(String(cString: strerror(scep_errno())))"
+            return "open refused: \(stringFromC(strerror(scep_errno())))"
         }
         switch name {
         case "exec":

@@ -51,7 +51,7 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
         case nil: break
         }
         guard let text = strerror(code) else { return "errno \(code)" }
-        return String(cString: text)
+        return stringFromC(text)
     }
 
     public var description: String {

@@ -42,7 +42,7 @@ struct HTTPTransport: SCEPTransport {
     /// handshake): the first is the network's fault, the second the server's.
     static func scepError(_ error: HTTPError) -> SCEPError {
         switch error {
-        case .system, .resolution: return .transport("\(error)")
+        case .system, .resolution, .proxy: return .transport("\(error)")
         default: break
         }
         return .badHTTP("\(error)")

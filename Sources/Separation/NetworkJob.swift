@@ -1,6 +1,7 @@
 import Agent
 import ASN1
 import Crypto
+import HTTP
 import Platform
 import Protocol
 import X509
@@ -19,6 +20,9 @@ public struct NetworkJob: Equatable {
     public var timeoutSeconds: Int64 = 60
     public var resolvConf: [UInt8] = []
     public var hosts: [UInt8] = []
+    /// The proxy to go through for this job's URL, chosen by the key process (--proxy, or the
+    /// environment it was started with), with the credentials it read; nil: direct.
+    public var proxy: ProxyConfiguration?
     public var pin: [UInt8] = []
     public var raPins: [[UInt8]] = []
     public var allowWeakCrypto = false
@@ -48,6 +52,14 @@ public struct NetworkJob: Equatable {
             writer.writeInteger(Int(max(1, min(timeoutSeconds, 86_400))))
             writer.writeOctetString(resolvConf)
             writer.writeOctetString(hosts)
+            writer.writeOptional(proxy) { writer, proxy in
+                writer.writeSequence { writer in
+                    writer.writeText(proxy.host)
+                    writer.writeInteger(Int(proxy.port))
+                    writer.writeOptional(proxy.authorization) { $0.writeText($1) }
+                    writer.writeList(proxy.bypass.map { Array($0.utf8) })
+                }
+            }
             writer.writeOctetString(pin)
             writer.writeList(raPins)
             writer.writeBoolean(allowWeakCrypto)
@@ -73,6 +85,17 @@ public struct NetworkJob: Equatable {
         timeoutSeconds = Int64(try fields.readSmallInteger())
         resolvConf = try fields.readBytes()
         hosts = try fields.readBytes()
+        proxy = try fields.readOptional { (reader) throws(DERError) in
+            var entry = try reader.enterSequence()
+            let host = try entry.readText()
+            let portOffset = entry.offset
+            let port = try entry.readSmallInteger()
+            guard (1...65_535).contains(port) else { throw DERError(.invalid(.integerOutOfRange), at: portOffset) }
+            let authorization = try entry.readOptional { (reader) throws(DERError) in try reader.readText() }
+            let bypass = try entry.readList().map { String(decoding: $0, as: UTF8.self) }
+            try entry.finish()
+            return ProxyConfiguration(host: host, port: UInt16(port), authorization: authorization, bypass: bypass)
+        }
         pin = try fields.readBytes()
         raPins = try fields.readList()
         allowWeakCrypto = try fields.readBoolean()

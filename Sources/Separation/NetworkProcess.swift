@@ -56,6 +56,7 @@ public enum NetworkProcess {
         http.exchangeTimeoutMilliseconds = job.timeoutSeconds * 1000
         http.connectTimeoutMilliseconds = min(10_000, job.timeoutSeconds * 1000)
         http.resolver = ResolverConfiguration(resolvConf: job.resolvConf, hosts: job.hosts)
+        http.proxy = job.proxy
         var client = SCEPClient(transport: HTTPTransport(client: http, url: url, logger: logger))
 
         let report: Sandbox.Report

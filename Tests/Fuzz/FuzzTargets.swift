@@ -136,7 +136,9 @@ func fuzzCertRep(_ input: [UInt8], _ fixtures: Fixtures) {
     guard let reply = try? CertRep(reply: input, expectedTransactionID: transactionID, senderNonce: nonce, ca: ca,
                                    authenticatedServer: false) else { return }
     if case .success(let envelope) = reply.outcome, let keys = deviceKeys(fixtures), let certificate = fixtures.deviceCertificate {
-        _ = try? CertRep.openIssued(envelope, keys: keys, expectedPublicKey: certificate.publicKeyInfo, ca: ca)
+        if let opened = try? CertRep.open(envelope, with: keys) {
+            _ = try? CertRep.issued(from: opened, expectedPublicKey: certificate.publicKeyInfo, ca: ca)
+        }
     }
 }
 

@@ -2,11 +2,14 @@
 # The keystore under abuse, through the shipped binary: SIGKILL at random moments during
 # renewals, a planted symlink, a second agent, loose modes, and a full or read-only disk.
 #
-#   Tests/Interop/keystore.sh BINARY RESPONDER [RENEWALS]
+#   Tests/Interop/keystore.sh BINARY RESPONDER [RENEWALS [KEY_TYPE]]
+#
+# KEY_TYPE (--key-type, e.g. ec:p256) runs the kill test with keys of that type.
 set -u
 BIN=$(readlink -f "$1")
 RESPONDER=$(readlink -f "$2")
 RENEWALS=${3:-200}
+KEY_TYPE=${4:-}
 . "$(dirname "$0")/../lib/checks.sh"
 
 PORT=$((20000 + RANDOM % 20000))
@@ -28,10 +31,10 @@ PUB="$SCRATCH/pub"
 mkdir -p "$PUB"
 ARGS=(--url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$FP" --subject "CN=dev-0042,O=Acme"
       --challenge-file "$SCRATCH/challenge" --keystore "$KS" --cert-out "$PUB/cert.pem" --key-out "$PUB/key.pem"
-      --bundle-out "$PUB/bundle.pem")
+      --bundle-out "$PUB/bundle.pem" ${KEY_TYPE:+--key-type "$KEY_TYPE"})
 agent() { "$BIN" "$1" "${ARGS[@]}" "${@:2}"; }
 # Each prints nothing for a missing or unreadable file, so a comparison of two blanks never passes.
-key_hash() { local k; k=$(openssl rsa -in "$1" -pubout 2>/dev/null) && [ -n "$k" ] && printf '%s' "$k" | sha256sum | cut -c1-64; }
+key_hash() { local k; k=$(openssl pkey -in "$1" -pubout 2>/dev/null) && [ -n "$k" ] && printf '%s' "$k" | sha256sum | cut -c1-64; }
 cert_hash() { local k; k=$(openssl x509 -in "$1" -pubkey -noout 2>/dev/null) && [ -n "$k" ] && printf '%s' "$k" | sha256sum | cut -c1-64; }
 same() { [ -n "$1" ] && [ "$1" = "$2" ]; }
 status_serial() { "$BIN" status --keystore "$KS" 2>/dev/null | sed -n 's/^serial=//p'; }

@@ -38,6 +38,7 @@ struct CommandContext {
         } else if url.scheme == .https {
             throw CommandFailure(.usage, "an https:// URL needs --tls-ca (a PEM bundle of the CAs to trust)")
         }
+        job.proxy = try proxy(for: url)
         job.timeoutSeconds = settings.timeout
         // Name resolution reads these; a device without them resolves IP literals only.
         job.resolvConf = (try? readFile("/etc/resolv.conf", limit: 64 << 10)) ?? []
@@ -52,6 +53,31 @@ struct CommandContext {
         job.probe = environmentValue("SCEP_AGENT_SANDBOX_PROBE")
         #endif
         return job
+    }
+
+    /// The proxy for `url`: --proxy, else the environment the agent was started with
+    /// (`https_proxy` or `http_proxy` by the URL's scheme, then their upper-case forms), minus
+    /// the hosts `no_proxy` names; the credentials from --proxy-credentials-file.
+    func proxy(for url: ServerURL) throws(CommandFailure) -> ProxyConfiguration? {
+        let names = url.scheme == .https ? ["https_proxy", "HTTPS_PROXY"] : ["http_proxy", "HTTP_PROXY"]
+        guard let text = settings.proxy ?? names.lazy.compactMap({ environmentValue($0) }).first(where: { !$0.isEmpty }) else {
+            return nil
+        }
+        var authorization: String? = nil
+        if let path = settings.proxyCredentialsFile {
+            let bytes: [UInt8]
+            do throws(SystemError) { bytes = try TrustedFile.read(path, limit: 4096, readers: .ownerOnly) } catch {
+                throw CommandFailure(.usage, "cannot read --proxy-credentials-file: \(error)")
+            }
+            guard let value = ProxyConfiguration.basicAuthorization(bytes) else {
+                throw CommandFailure(.usage, "--proxy-credentials-file must hold user:password on its first line")
+            }
+            authorization = value
+        }
+        let bypass = ProxyConfiguration.bypassList(environmentValue("no_proxy") ?? environmentValue("NO_PROXY") ?? "")
+        do throws(ProxyError) { return try ProxyConfiguration(url: text, authorization: authorization, bypass: bypass) } catch {
+            throw CommandFailure(.usage, "\(error)")
+        }
     }
 
     /// Runs a job in a network process, answering its key requests from `authority`.
