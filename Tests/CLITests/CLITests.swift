@@ -83,6 +83,7 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
             "publish-owner": "0", "publish-group": "root", "device-secret": "/secret", "serial-file": "/s", "timeout": "20s",
             "consume-challenge": "yes", "retry-min": "30s", "retry-max": "1h", "key-type": "ec:p384",
             "ra-fingerprint": String(repeating: "cd", count: 32), "metrics-file": "/var/lib/node-exporter/scep-agent.prom",
+            "proxy": "http://proxy.example:3128", "proxy-credentials-file": "/etc/scep-agent/proxy",
         ]
         var arguments = ["run"]
         for option in OptionTable.options where option.isConfigKey {
@@ -99,6 +100,7 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
         #expect(parsed.reuseKey && !parsed.syslog)
         #expect(parsed.logLevel == .debug)
         #expect(parsed.metricsFile == "/var/lib/node-exporter/scep-agent.prom")
+        #expect(parsed.proxy == "http://proxy.example:3128" && parsed.proxyCredentialsFile == "/etc/scep-agent/proxy")
         #expect(parsed.subjectAltNames == [.dns("dev.example"), .ipAddress([192, 0, 2, 1]),
                                            .ipAddress([0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1]),
                                            .email("ops@example.com")])

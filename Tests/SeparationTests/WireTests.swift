@@ -27,6 +27,7 @@ import Testing
             .appendingPathComponent("Fuzz/corpus/wire")
         let job = try NetworkJob(decoding: Array(try Data(contentsOf: root.appendingPathComponent("job"))))
         #expect(job.command == .renew && job.unprivileged?.uid == 65534)
+        #expect(job.proxy?.host == "proxy.example" && job.proxy?.port == 3128 && job.proxy?.bypass == [".example.net"])
         for name in try FileManager.default.contentsOfDirectory(atPath: root.path) where name != "job" {
             var (kind, fields) = try Wire.decode(Array(try Data(contentsOf: root.appendingPathComponent(name))))
             switch kind {
