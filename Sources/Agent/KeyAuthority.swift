@@ -163,7 +163,8 @@ public final class KeyAuthority: KeyService {
     }
 
     /// What this transaction's request is, from this side's own state.
-    private enum Plan {
+    // Indirect for the reason `EnrollmentResult` is: payloads of different sizes.
+    private indirect enum Plan {
         case enrollment(subject: DistinguishedName, key: PrivateKey, renewing: Identity?)
         case poll(PendingRecord, signer: Identity, expectedPublicKey: [UInt8])
 
