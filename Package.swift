@@ -36,7 +36,10 @@ let package = Package(
     ],
     targets: [
         // C shims: the only doors to libc and mbedTLS.
-        .target(name: "CLibc", path: "Sources/CLibc", linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "CLibc", path: "Sources/CLibc",
+                // embedded_runtime.c corrects the Embedded runtime; the normal build must not see it.
+                cSettings: [.define("SCEP_EMBEDDED_RUNTIME", .when(traits: ["Embedded"]))],
+                linkerSettings: [.linkedLibrary("m")]),
         .target(name: "CMbedTLS", path: "Sources/CMbedTLS",
                 linkerSettings: [.linkedLibrary("mbedtls"), .linkedLibrary("mbedx509"),
                                  .linkedLibrary("mbedcrypto")]),

@@ -207,6 +207,26 @@ expect_text "daemon: the restart picks up the approval" "$(cat "$SCRATCH/daemon-
 new_operations=$(tail -n +$((before_restart + 1)) "$SCRATCH/responder/operations" | sort -u | tr '\n' ' ')
 [ "$new_operations" = "20 " ] && pass "daemon: the restart sent only CertPoll" || fail "daemon: the restart sent: $new_operations"
 
+# A refused (spent) challenge: the daemon reports it, status says a new one is needed, and SIGHUP
+# picks up the new one from the challenge file without a restart.
+start_responder none
+printf 'spent-challenge\n' > "$SCRATCH/hup-challenge"
+chmod 600 "$SCRATCH/hup-challenge"
+AGENT_EXEC=exec agent run "$SCRATCH/ks-hup" --challenge-file "$SCRATCH/hup-challenge" --retry-min 30s --retry-max 1h \
+    2>"$SCRATCH/daemon-hup.log" &
+daemon=$!
+for _ in $(seq 100); do grep -q 'event="enrollment failed"' "$SCRATCH/daemon-hup.log" && break; sleep 0.1; done
+expect_text "a refused challenge is reported with its failInfo" "$(cat "$SCRATCH/daemon-hup.log")" "FAILURE badRequest"
+"$BIN" status --keystore "$SCRATCH/ks-hup" >"$SCRATCH/hup-status.out" 2>&1
+expect_text "status says a new challenge is needed" "$(cat "$SCRATCH/hup-status.out")" "challenge=refused"
+printf 's3cret\n' > "$SCRATCH/hup-challenge"
+kill -HUP "$daemon"
+for _ in $(seq 100); do grep -q 'event=enrolled' "$SCRATCH/daemon-hup.log" && break; sleep 0.1; done
+expect_text "SIGHUP picks up the new challenge at once" "$(cat "$SCRATCH/daemon-hup.log")" "event=enrolled"
+"$BIN" status --keystore "$SCRATCH/ks-hup" >"$SCRATCH/hup-status.out" 2>&1
+case "$(cat "$SCRATCH/hup-status.out")" in *challenge=refused*) fail "the refusal note outlived the enrollment" ;; *) pass "the refusal note is gone once enrolled" ;; esac
+kill "$daemon"; wait "$daemon" 2>/dev/null
+
 # GET when the server lacks POSTPKIOperation.
 start_responder no-post
 expect_status "GET PKIOperation exits 0" 0 agent enroll "$SCRATCH/ks-get" --log-level debug

@@ -97,6 +97,30 @@ func issued(_ result: EnrollmentResult) -> IssuedCertificate? {
         #expect(message.removingPercentEncoding.map { Base64.decode(Array($0.utf8)) } == harness.responder.lastRequestDER)
     }
 
+    /// A request too long for a GET URL goes by POST when the server offers it, and is refused
+    /// clearly, before anything is sent, when it does not.
+    @Test func aRequestTooLongForGETIsRefusedBeforeItIsSent() throws {
+        var harness = try Harness(.noPOST)
+        let before = harness.client.transport.requests.count
+        let large = [UInt8](repeating: 0x30, count: 7000)  // base64 and percent-encoding take it past 8000 bytes
+        let refusal: SCEPError?
+        do throws(SCEPError) {
+            _ = try harness.client.pkiOperation(large, capabilities: Capabilities(keywords: []))
+            refusal = nil
+        } catch {
+            refusal = error
+        }
+        guard case .getTooLong(let length, let limit)? = refusal else {
+            Issue.record("wanted getTooLong, got \(String(describing: refusal))")
+            return
+        }
+        #expect(length > limit && limit == 8000)
+        #expect("\(refusal!)".contains("POSTPKIOperation"))
+        #expect(harness.client.transport.requests.count == before, "nothing was sent")
+        _ = try? harness.client.pkiOperation(large, capabilities: Capabilities(keywords: ["POSTPKIOperation"]))
+        #expect(harness.client.transport.requests.last?.method == "POST")
+    }
+
     @Test func renewsWithRenewalReqSignedByTheCurrentCertificate() throws {
         var harness = try Harness()
         let oldKey = try SoftwareKey.generate(.rsa(bits: 2048), random: harness.random)
