@@ -51,11 +51,8 @@ public func currentUserID() -> UInt32 { UInt32(geteuid()) }
 
 /// A NUL-terminated C string as a Swift `String`, its bytes copied and decoded as UTF-8.
 ///
-/// Every string from C goes through here rather than `String(cString:)`: in the Embedded build
-/// for aarch64 (Swift 6.3), a short string made by `String(cString:)` reported a garbage length
-/// when its UTF-8 was copied into an array (`Array(string.utf8)` asked for ~1 GB: `--url
-/// ftp://example/` from argv trapped). Decoding a copied byte array takes the path that file
-/// contents take, which is sound on every target.
+/// One routine for every string from C, so each is validated the same way. (It was first written
+/// for a trap on aarch64 that turned out to lie elsewhere: Sources/CLibc/embedded_runtime.c.)
 public func stringFromC(_ pointer: UnsafePointer<CChar>) -> String {
     let length = strlen(pointer)
     let bytes = UnsafeRawPointer(pointer).withMemoryRebound(to: UInt8.self, capacity: length) {
