@@ -61,6 +61,7 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8], permissions: U
 public func writeFileAtomically(_ path: String, _ bytes: UnsafeBufferPointer<UInt8>, permissions: UInt32,
                                 owner: UInt32? = nil, group: UInt32? = nil) throws(SystemError) {
     let directory = parentDirectory(of: path)
+    removeStaleTemporaries(of: path)
     let temporary = path + ".tmp-\(getpid())"
     let descriptor = scep_open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, permissions)
     guard descriptor >= 0 else { throw SystemError.last("create", path: temporary) }
@@ -117,6 +118,33 @@ func writeEverything(_ descriptor: Int32, _ buffer: UnsafeBufferPointer<UInt8>, 
         remaining -= written
     }
     return nil
+}
+
+/// Removes what a process killed mid-write left next to `path`: `<name>.tmp-PID` files whose PID
+/// is no longer running, or is ours (PIDs repeat from boot to boot on a device, and this process
+/// writes one file at a time; left in place, our own leftover would make the O_EXCL create fail on
+/// every try). They may hold a private key (a published --key-out), so they must not outlive the
+/// crash. Another live writer's file is left alone; a failure here only keeps a leftover.
+func removeStaleTemporaries(of path: String) {
+    let prefix = Array((fileName(of: path) + ".tmp-").utf8)
+    guard let directory = try? Directory(parentDirectory(of: path)), let names = try? directory.entries() else { return }
+    for name in names {
+        let bytes = Array(name.utf8)
+        guard bytes.count > prefix.count, bytes.starts(with: prefix) else { continue }
+        let digits = bytes[prefix.count...]
+        guard digits.count <= 10, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { continue }
+        let pid = digits.reduce(Int64(0)) { $0 * 10 + Int64($1 - 0x30) }
+        guard pid > 0, pid <= Int64(Int32.max) else { continue }
+        if pid == Int64(getpid()) || (kill(pid_t(pid), 0) != 0 && scep_errno() == ESRCH) {
+            try? directory.remove(name)
+        }
+    }
+}
+
+/// The last component of a path: "a/b" -> "b", "b" -> "b".
+public func fileName(of path: String) -> String {
+    guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+    return String(path[path.utf8.index(after: slash)...])
 }
 
 /// The directory part of a path: "a/b" -> "a", "b" -> ".", "/b" -> "/".

@@ -59,6 +59,26 @@ import Testing
         #expect(!fileExists(path))
     }
 
+    /// A writer killed between create and rename leaves `<name>.tmp-PID`, perhaps holding a key:
+    /// the next write of that name removes it, also when the PID is ours again (as after a
+    /// reboot), and only it (another live writer's file, another name's leftover and names that
+    /// only look alike stay).
+    @Test func atomicWriteRemovesLeftoversOfDeadWriters() throws {
+        let directory = try scratchDirectory()
+        let exited = Process()
+        exited.executableURL = URL(fileURLWithPath: "/bin/true")
+        try exited.run()
+        exited.waitUntilExit()
+        let dead = exited.processIdentifier
+        let stale = ["key.pem.tmp-\(dead)", "key.pem.tmp-\(getpid())"]
+        let kept = ["key.pem.tmp-1", "key.pem.tmp-12x", "cert.pem.tmp-\(dead)", "key.pem.tmp-99999999999"]
+        for name in stale + kept { try writeFileAtomically(directory + "/" + name, [0x6b], permissions: 0o600) }
+        try writeFileAtomically(directory + "/key.pem", [1], permissions: 0o600)
+        #expect(try readFile(directory + "/key.pem", limit: 10) == [1])
+        let remaining = Set(try FileManager.default.contentsOfDirectory(atPath: directory))
+        #expect(remaining == Set(kept).union(["key.pem"]))
+    }
+
     @Test func readRefusesOversizedFiles() throws {
         let directory = try scratchDirectory()
         let path = directory + "/big"
