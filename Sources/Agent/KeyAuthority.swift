@@ -221,6 +221,12 @@ public final class KeyAuthority: KeyService {
             try notePending(outgoing.request)
             return .pending
         case .failure(let info, let text):
+            // A FAILURE does not say why, and servers that cannot issue to an EC key answer it too
+            // (micromdm 2.1 answers badRequest): say what the operator can try.
+            if let key, case .ec = key.type {
+                logger.warn("hint", [("detail", "the refused request was for an \(key.type.name) key, and some servers issue "
+                    + "only to RSA keys (micromdm 2.1 answers FAILURE badRequest): if the challenge is right, try --key-type rsa:2048")])
+            }
             let refused = SCEPError.serverFailure(info, text: text)
             refusal = refused
             throw AgentFailure(refused)

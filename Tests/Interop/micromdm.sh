@@ -75,6 +75,15 @@ expect_text "a wrong challenge is reported as FAILURE badRequest" "$ERR" "FAILUR
 [ ! -e "$KS/current" ] && ! agent status --keystore "$KS" >/dev/null 2>&1 && pass "a refused enroll stores nothing" \
     || fail "a refused enroll stored an identity"
 
+# micromdm 2.1 cannot issue to an EC key (it signs with the CSR's algorithm, ECDSA, under its RSA
+# CA key, fails, and answers FAILURE badRequest): the agent says so and stores nothing.
+expect_status "an EC enrollment against micromdm exits 1" 1 agent enroll --url "$URL" --ca-fingerprint "$FP" \
+    --subject "CN=dev-ec" --keystore "$SCRATCH/ks-ec" --challenge-file "$SCRATCH/challenge" --key-type ec:p256
+expect_text "it reports micromdm's FAILURE" "$ERR" "FAILURE badRequest"
+expect_text "it says an EC key may be why" "$ERR" "for an ec:p256 key, and some servers issue only to RSA keys"
+[ ! -e "$SCRATCH/ks-ec/current" ] && ! agent status --keystore "$SCRATCH/ks-ec" >/dev/null 2>&1 && pass "the refused EC enrollment stored nothing" \
+    || fail "the refused EC enrollment stored an identity"
+
 expect_status "enroll" 0 agent enroll --url "$URL" --ca-fingerprint "$FP" --subject "CN=dev-0042,O=Acme" \
     --keystore "$KS" --challenge-file "$SCRATCH/challenge" --cert-out "$SCRATCH/cert.pem" --key-out "$SCRATCH/key.pem" \
     --san "DNS:dev-0042.example,IP:192.0.2.42"
