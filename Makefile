@@ -7,6 +7,8 @@
 #   make board BOARD=raspberrypi-aarch64   a board's binary and default config -> dist/boards/BOARD/
 #   make bench    size and speed table
 #   make fuzz     every untrusted-input parser under libFuzzer + ASan, FUZZ_SECONDS each (default 300)
+#   make reference   regenerate the option reference (docs/configuration.md, the man page)
+#   make hardening   what each binary hardening flag costs -> docs/generated/hardening.md
 
 SWIFT          ?= swift
 # The targets `make cross` builds besides the host's (Scripts/build-target.sh, Board/README.md).
@@ -17,7 +19,7 @@ FUZZ_SECONDS   ?= 300
 DIST           := dist
 BINARY         := $(DIST)/scep-agent
 
-.PHONY: all build static cross board cross-test probes fuzz fuzz-smoke memcheck asan deb package-test fleet-sim test test-suites unit-test smoke-test responder interop-test check-layers deps demo bench clean
+.PHONY: all build static cross board cross-test probes reference hardening fuzz fuzz-smoke memcheck asan deb package-test fleet-sim test test-suites unit-test smoke-test responder interop-test check-layers deps demo bench clean
 
 all: static
 
@@ -96,8 +98,8 @@ interop-test: static responder probes
 deb: static
 	@Scripts/build-deb.sh $(BINARY) $(DIST)
 
-package-test: deb
-	@echo "== deb.sh" && Tests/Packaging/deb.sh $(DIST)/scep-agent_*.deb
+package-test: deb responder
+	@echo "== deb.sh" && Tests/Packaging/deb.sh $(DIST)/scep-agent_*.deb .build/debug/scep-test-responder
 
 # make test runs test-suites with its output also kept in .build/make-test.log, then
 # Scripts/test-counts.sh writes the counts in it to docs/generated/test-counts.md (it never fails
@@ -109,6 +111,14 @@ test:
 	@exit "$$(cat .build/make-test.status)"
 
 test-suites: deps check-layers unit-test asan fuzz-smoke memcheck smoke-test interop-test package-test cross-test
+
+# Rewrites the option tables generated from Sources/CLI/OptionTable.swift (docs/configuration.md,
+# the man page); `swift test` fails while they are stale.
+reference: deps
+	SCEP_AGENT_WRITE_REFERENCE=1 $(SWIFT) test --filter GeneratedReferenceTests
+
+hardening: deps
+	@Scripts/hardening.sh docs/generated/hardening.md
 
 demo: static responder
 	@Scripts/demo.sh $(BINARY)
@@ -122,4 +132,4 @@ bench: static cross responder fleet-sim
 # Every scratch directory any target builds in (each `--scratch-path` and Scripts/ build dir).
 clean:
 	rm -rf .build .build-embedded .build-aarch64 .build-armv7 .build-tiny .build-sim .build-mbedtls \
-		.build-asan .build-valgrind .build-fuzz .build-probes $(DIST)
+		.build-asan .build-valgrind .build-fuzz .build-probes .build-embedded-hardening-* $(DIST)
