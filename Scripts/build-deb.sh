@@ -20,6 +20,10 @@ mkdir -p "$ROOT/usr/share/man/man8" "$ROOT/usr/share/doc/scep-agent"
 gzip -9n < Packaging/man/scep-agent.8 > "$ROOT/usr/share/man/man8/scep-agent.8.gz"
 chmod 0644 "$ROOT/usr/share/man/man8/scep-agent.8.gz"
 install -m 0644 README.md "$ROOT/usr/share/doc/scep-agent/README.md"
+# README's links point into docs/ (generated figures included): ship them alongside, same layout.
+install -d -m 0755 "$ROOT/usr/share/doc/scep-agent/docs/generated"
+install -m 0644 docs/*.md "$ROOT/usr/share/doc/scep-agent/docs/"
+install -m 0644 docs/generated/*.md "$ROOT/usr/share/doc/scep-agent/docs/generated/"
 
 mkdir -p "$ROOT/DEBIAN"
 SIZE=$(du -sk --exclude=DEBIAN "$ROOT" | cut -f1)

@@ -2,7 +2,10 @@
 # The Debian package: built, inspected (modes, owners, conffiles), installed on this machine,
 # its binary run, its unit verified, upgraded and removed without touching the identity.
 #
-#   Tests/Packaging/deb.sh DEB
+#   Tests/Packaging/deb.sh DEB [RESPONDER]
+#
+# With RESPONDER (the project's test responder), the installed agent also enrolls as its own user
+# into the packaged keystore and consumes a factory challenge where the board profiles keep it.
 set -u
 # This test installs and purges a package on the machine: without a package it must do nothing.
 [ -f "${1:-}" ] || { echo "usage: deb.sh DEB (a built package; make package-test builds it)" >&2; exit 2; }
@@ -20,6 +23,12 @@ echo "$listing" | grep -q '^-rwxr-xr-x root/root .* ./usr/sbin/scep-agent$' && p
 echo "$listing" | grep -q '^-rw-r--r-- root/root .* ./etc/scep-agent.conf$' && pass "config 0644 root" || fail "config mode"
 echo "$listing" | grep -q '^-rw-r--r-- root/root .* ./lib/systemd/system/scep-agent.service$' && pass "unit 0644 root" || fail "unit missing"
 echo "$listing" | grep -q 'man8/scep-agent.8.gz$' && pass "man page scep-agent(8)" || fail "man page missing"
+# Every docs/ page README links to is in the package.
+missing=
+for link in $(grep -o '](docs/[^)#]*' "$(dirname "$0")/../../README.md" | sed 's/^](//' | sort -u); do
+    echo "$listing" | grep -q "\./usr/share/doc/scep-agent/$link\$" || missing="$missing $link"
+done
+[ -z "$missing" ] && pass "the docs README links to are shipped" || fail "README links to pages not shipped:$missing"
 echo "$listing" | awk '{ print $1 }' | grep -q '^.\{7\}.w' && fail "a world-writable entry" || pass "nothing world-writable"
 [ "$(dpkg-deb -f "$DEB" Package)" = scep-agent ] && pass "control names the package" || fail "control"
 dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles | grep -qx /etc/scep-agent.conf && pass "the config is a conffile" || fail "no conffile"
@@ -31,8 +40,45 @@ expect_status "the unit passes systemd-analyze verify" 0 systemd-analyze verify 
 [ "$(stat -c '%a %U' /var/lib/scep-agent)" = "700 scep-agent" ] && pass "keystore directory 0700, owned by scep-agent" \
     || fail "keystore: $(stat -c '%a %U' /var/lib/scep-agent)"
 getent passwd scep-agent | grep -q nologin && pass "a system user without a login shell" || fail "user"
+if getent group ssl-cert >/dev/null; then
+    id -nG scep-agent | grep -qw ssl-cert && pass "the agent's user is in ssl-cert (the sample publish-group)" \
+        || fail "the agent's user cannot give its published copies to ssl-cert"
+fi
 expect_status "the agent's user can open its keystore" 1 runuser -u scep-agent -- /usr/sbin/scep-agent status --keystore /var/lib/scep-agent
 expect_text "(and finds no identity yet)" "$ERR" "holds no identity yet"
+
+# The factory challenge where the board profiles keep it (/etc/scep-agent/challenge, owned by the
+# agent's user), consumed by the agent running as that user: the package's directory modes and the
+# unit's writable paths must both allow it, or --consume-challenge fails on every device.
+grep -Eq '^ReadWritePaths=.*(^| )-?/etc/scep-agent( |$)' /lib/systemd/system/scep-agent.service \
+    && pass "the unit lets the agent write /etc/scep-agent (the challenge)" || fail "the unit keeps /etc/scep-agent read-only"
+if [ -n "${2:-}" ]; then
+    RESPONDER=$(readlink -f "$2")
+    mkdir -p "$SCRATCH/responder"
+    PORT=$((20000 + RANDOM % 20000))
+    if launch_responder "$SCRATCH/responder/out" --port "$PORT" --fault none --state "$SCRATCH/responder"; then
+        printf 's3cret\n' > /etc/scep-agent/challenge
+        chown scep-agent:scep-agent /etc/scep-agent/challenge
+        chmod 600 /etc/scep-agent/challenge
+        expect_status "the agent's user enrolls into the packaged keystore" 0 runuser -u scep-agent -- \
+            /usr/sbin/scep-agent enroll --url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" \
+            --subject CN=deb-0001 --keystore /var/lib/scep-agent --challenge-file /etc/scep-agent/challenge --consume-challenge
+        [ ! -e /etc/scep-agent/challenge ] && pass "it consumed the factory challenge" || fail "the challenge is still there: $ERR"
+        expect_status "status shows the identity" 0 runuser -u scep-agent -- /usr/sbin/scep-agent status --keystore /var/lib/scep-agent
+        # The sysvinit script never signals a stranger holding a recycled pid (start-stop-daemon --exec).
+        sleep 300 &
+        stranger=$!
+        echo "$stranger" > /var/run/scep-agent.pid
+        /etc/init.d/scep-agent stop >/dev/null 2>&1
+        kill -0 "$stranger" 2>/dev/null && pass "init script stop leaves a process that reuses the agent's pid alone" \
+            || fail "init script stop killed an unrelated process"
+        kill "$stranger" 2>/dev/null; wait "$stranger" 2>/dev/null
+        kill "$LAUNCHED_PID" 2>/dev/null
+        rm -rf /var/lib/scep-agent/* /etc/scep-agent/challenge /var/run/scep-agent.pid
+    else
+        fail "the test responder did not start"
+    fi
+fi
 
 # Upgrade and removal never touch the identity; a changed config survives an upgrade.
 printf 'device identity\n' > /var/lib/scep-agent/current
