@@ -128,6 +128,43 @@ if [ -z "$RUNNER" ] && grep -q '^Seccomp:' /proc/self/status; then
         || fail "the network process outlived the key process (state $state)"
 fi
 
+# What a sleeping daemon keeps in memory after enrolling: no copy of the challenge once it is
+# consumed, at most the one it keeps for renewals otherwise (request and CSR buffers are wiped),
+# and no copy of the device secret. Read through /proc/PID/mem: root only, and native runs only.
+# secrets_in_memory NAME [OPTIONS...]: starts `run`, waits for the enrollment, prints the counts.
+secrets_in_memory() {
+    local name=$1 pid count
+    shift
+    $RUNNER "$BIN" run --url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" \
+        --subject "CN=dev-0045" --keystore "$SCRATCH/ks-$name" "$@" 2> "$SCRATCH/$name.log" &
+    pid=$!
+    for count in $(seq 100); do grep -q 'event=enrolled' "$SCRATCH/$name.log" && break; sleep 0.2; done
+    sleep 0.5
+    /usr/bin/python3 "$(dirname "$0")/../lib/memscan.py" "$pid" s3cret DEVICE-SECRET-4f1c9a
+    kill "$pid"; wait "$pid" 2>/dev/null
+}
+if [ -z "$RUNNER" ] && [ "$(id -u)" = 0 ] && [ -x /usr/bin/python3 ]; then
+    start_responder none
+    printf 's3cret\n' > "$SCRATCH/challenge-consumed"
+    chmod 600 "$SCRATCH/challenge-consumed"
+    printf 'DEVICE-SECRET-4f1c9a\n' > "$SCRATCH/device-secret"
+    chmod 600 "$SCRATCH/device-secret"
+    counts=$(secrets_in_memory consumed --challenge-file "$SCRATCH/challenge-consumed" --consume-challenge \
+        --device-secret "$SCRATCH/device-secret")
+    grep -q 'event="challenge consumed"' "$SCRATCH/consumed.log" && pass "the daemon enrolled and consumed the challenge" \
+        || fail "the daemon did not enroll and consume: $(tail -1 "$SCRATCH/consumed.log")"
+    [ "$(awk '$1 == "s3cret" { print $2 }' <<<"$counts")" = 0 ] && pass "no copy of a consumed challenge in its memory" \
+        || fail "a consumed challenge is still in the daemon's memory ($counts)"
+    [ "$(awk '$1 == "DEVICE-SECRET-4f1c9a" { print $2 }' <<<"$counts")" = 0 ] && pass "no copy of the device secret in its memory" \
+        || fail "the device secret is in the daemon's memory ($counts)"
+    counts=$(secrets_in_memory kept --challenge-file "$SCRATCH/challenge")
+    kept=$(awk '$1 == "s3cret" { print $2 }' <<<"$counts")
+    [ -n "$kept" ] && [ "$kept" -le 1 ] && pass "at most one copy of a kept challenge in its memory ($kept)" \
+        || fail "the daemon's memory holds ${kept:-?} copies of the challenge"
+else
+    echo "# secrets in memory: not checked (needs root, python3 and a native run)"
+fi
+
 # A hook sees what it is told and nothing else: no challenge, in a group of its own.
 start_responder none
 cat > "$SCRATCH/hook.sh" <<'HOOK'
