@@ -11,8 +11,13 @@
  *
  * These strong definitions replace the runtime's weak ones at link time. The normal (non-Embedded)
  * build links the full Swift runtime, which is correct and must not be interposed, so this is
- * compiled only when SwiftPM's Embedded trait defines SCEP_EMBEDDED_RUNTIME. 32-bit targets have
- * no bridge-object retain in the Embedded runtime.
+ * compiled only when SwiftPM's Embedded trait defines SCEP_EMBEDDED_RUNTIME. On 32-bit targets
+ * the runtime's mask is all ones, so its retain returns the argument unchanged and is correct as
+ * it is (the armv7 build keeps the runtime's own).
+ *
+ * The mask must stay the one the runtime's swift_bridgeObjectRelease uses, or retains and
+ * releases would stop pairing up: on a toolchain upgrade, compare the two in the disassembly
+ * (`Tests/Cross/run.sh` runs every string-heavy path on aarch64, where the bug showed).
  */
 #include <stdint.h>
 

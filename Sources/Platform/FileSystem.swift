@@ -126,7 +126,9 @@ func writeEverything(_ descriptor: Int32, _ buffer: UnsafeBufferPointer<UInt8>, 
 /// every try). They may hold a private key (a published --key-out), so they must not outlive the
 /// crash. Another live writer's file is left alone; a failure here only keeps a leftover.
 func removeStaleTemporaries(of path: String) {
-    let prefix = Array((fileName(of: path) + ".tmp-").utf8)
+    let name = fileName(of: path)
+    guard !name.isEmpty else { return }   // "dir/": no file of its own, so no leftovers either
+    let prefix = Array((name + ".tmp-").utf8)
     guard let directory = try? Directory(parentDirectory(of: path)), let names = try? directory.entries() else { return }
     for name in names {
         let bytes = Array(name.utf8)

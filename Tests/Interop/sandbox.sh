@@ -129,7 +129,7 @@ if [ -z "$RUNNER" ] && grep -q '^Seccomp:' /proc/self/status; then
 fi
 
 # What a sleeping daemon keeps in memory after enrolling: no copy of the challenge once it is
-# consumed, at most the one it keeps for renewals otherwise (request and CSR buffers are wiped),
+# consumed, only the one it keeps for renewals otherwise (request and CSR buffers are wiped),
 # and no copy of the device secret. Read through /proc/PID/mem: root only, and native runs only.
 # secrets_in_memory NAME [OPTIONS...]: starts `run`, waits for the enrollment, prints the counts.
 secrets_in_memory() {
@@ -140,7 +140,7 @@ secrets_in_memory() {
     pid=$!
     for count in $(seq 100); do grep -q 'event=enrolled' "$SCRATCH/$name.log" && break; sleep 0.2; done
     sleep 0.5
-    /usr/bin/python3 "$(dirname "$0")/../lib/memscan.py" "$pid" s3cret DEVICE-SECRET-4f1c9a
+    /usr/bin/python3 "$(dirname "$0")/../lib/memscan.py" "$pid" s3cret DEVICE-SECRET-4f1c9a CN=dev-0045
     kill "$pid"; wait "$pid" 2>/dev/null
 }
 if [ -z "$RUNNER" ] && [ "$(id -u)" = 0 ] && [ -x /usr/bin/python3 ]; then
@@ -153,14 +153,17 @@ if [ -z "$RUNNER" ] && [ "$(id -u)" = 0 ] && [ -x /usr/bin/python3 ]; then
         --device-secret "$SCRATCH/device-secret")
     grep -q 'event="challenge consumed"' "$SCRATCH/consumed.log" && pass "the daemon enrolled and consumed the challenge" \
         || fail "the daemon did not enroll and consume: $(tail -1 "$SCRATCH/consumed.log")"
+    # The scan sees the daemon's heap: the subject it enrolled with is there.
+    [ "$(awk '$1 == "CN=dev-0045" { print $2 }' <<<"$counts")" -ge 1 ] 2>/dev/null && pass "the memory scan finds what the daemon holds (its subject)" \
+        || fail "the memory scan found nothing it should ($counts)"
     [ "$(awk '$1 == "s3cret" { print $2 }' <<<"$counts")" = 0 ] && pass "no copy of a consumed challenge in its memory" \
         || fail "a consumed challenge is still in the daemon's memory ($counts)"
     [ "$(awk '$1 == "DEVICE-SECRET-4f1c9a" { print $2 }' <<<"$counts")" = 0 ] && pass "no copy of the device secret in its memory" \
         || fail "the device secret is in the daemon's memory ($counts)"
     counts=$(secrets_in_memory kept --challenge-file "$SCRATCH/challenge")
     kept=$(awk '$1 == "s3cret" { print $2 }' <<<"$counts")
-    [ -n "$kept" ] && [ "$kept" -le 1 ] && pass "at most one copy of a kept challenge in its memory ($kept)" \
-        || fail "the daemon's memory holds ${kept:-?} copies of the challenge"
+    [ "$kept" = 1 ] && pass "exactly one copy of a kept challenge in its memory (the one kept for renewals)" \
+        || fail "the daemon's memory holds ${kept:-?} copies of a kept challenge, not 1"
 else
     echo "# secrets in memory: not checked (needs root, python3 and a native run)"
 fi

@@ -40,30 +40,34 @@ expect_status "the unit passes systemd-analyze verify" 0 systemd-analyze verify 
 [ "$(stat -c '%a %U' /var/lib/scep-agent)" = "700 scep-agent" ] && pass "keystore directory 0700, owned by scep-agent" \
     || fail "keystore: $(stat -c '%a %U' /var/lib/scep-agent)"
 getent passwd scep-agent | grep -q nologin && pass "a system user without a login shell" || fail "user"
-if getent group ssl-cert >/dev/null; then
-    id -nG scep-agent | grep -qw ssl-cert && pass "the agent's user is in ssl-cert (the sample publish-group)" \
-        || fail "the agent's user cannot give its published copies to ssl-cert"
-fi
+[ "$(stat -c '%a %U' /etc/scep-agent)" = "750 root" ] && pass "/etc/scep-agent is root's, 0750" \
+    || fail "/etc/scep-agent: $(stat -c '%a %U' /etc/scep-agent)"
+# Its user cannot add, rename or replace anything there (a symlink where postinst expects a
+# directory would be followed by the next upgrade's `install -d`, as root).
+runuser -u scep-agent -- sh -c 'ln -s /etc/systemd /etc/scep-agent/x || mv /etc/scep-agent/published /etc/scep-agent/p2' 2>/dev/null \
+    && fail "the agent's user can change /etc/scep-agent" || pass "the agent's user cannot change /etc/scep-agent"
+[ "$(stat -c '%a %U' /etc/scep-agent/factory)" = "700 scep-agent" ] && pass "factory/ (the challenge) is the agent's, 0700" \
+    || fail "factory/: $(stat -c '%a %U' /etc/scep-agent/factory 2>&1)"
 expect_status "the agent's user can open its keystore" 1 runuser -u scep-agent -- /usr/sbin/scep-agent status --keystore /var/lib/scep-agent
 expect_text "(and finds no identity yet)" "$ERR" "holds no identity yet"
 
-# The factory challenge where the board profiles keep it (/etc/scep-agent/challenge, owned by the
-# agent's user), consumed by the agent running as that user: the package's directory modes and the
-# unit's writable paths must both allow it, or --consume-challenge fails on every device.
-grep -Eq '^ReadWritePaths=.*(^| )-?/etc/scep-agent( |$)' /lib/systemd/system/scep-agent.service \
-    && pass "the unit lets the agent write /etc/scep-agent (the challenge)" || fail "the unit keeps /etc/scep-agent read-only"
+# The factory challenge where the board profiles keep it (/etc/scep-agent/factory/challenge, owned
+# by the agent's user), consumed by the agent running as that user: the package's directory modes
+# and the unit's writable paths must both allow it, or --consume-challenge fails on every device.
+grep -Eq '^ReadWritePaths=.*(^| )-?/etc/scep-agent/factory( |$)' /lib/systemd/system/scep-agent.service \
+    && pass "the unit lets the agent write /etc/scep-agent/factory (the challenge)" || fail "the unit keeps the challenge read-only"
 if [ -n "${2:-}" ]; then
     RESPONDER=$(readlink -f "$2")
     mkdir -p "$SCRATCH/responder"
     PORT=$((20000 + RANDOM % 20000))
     if launch_responder "$SCRATCH/responder/out" --port "$PORT" --fault none --state "$SCRATCH/responder"; then
-        printf 's3cret\n' > /etc/scep-agent/challenge
-        chown scep-agent:scep-agent /etc/scep-agent/challenge
-        chmod 600 /etc/scep-agent/challenge
+        printf 's3cret\n' > /etc/scep-agent/factory/challenge
+        chown scep-agent:scep-agent /etc/scep-agent/factory/challenge
+        chmod 600 /etc/scep-agent/factory/challenge
         expect_status "the agent's user enrolls into the packaged keystore" 0 runuser -u scep-agent -- \
             /usr/sbin/scep-agent enroll --url "http://127.0.0.1:$PORT/scep" --ca-fingerprint "$(cat "$SCRATCH/responder/ca.sha256")" \
-            --subject CN=deb-0001 --keystore /var/lib/scep-agent --challenge-file /etc/scep-agent/challenge --consume-challenge
-        [ ! -e /etc/scep-agent/challenge ] && pass "it consumed the factory challenge" || fail "the challenge is still there: $ERR"
+            --subject CN=deb-0001 --keystore /var/lib/scep-agent --challenge-file /etc/scep-agent/factory/challenge --consume-challenge
+        [ ! -e /etc/scep-agent/factory/challenge ] && pass "it consumed the factory challenge" || fail "the challenge is still there: $ERR"
         expect_status "status shows the identity" 0 runuser -u scep-agent -- /usr/sbin/scep-agent status --keystore /var/lib/scep-agent
         # The sysvinit script never signals a stranger holding a recycled pid (start-stop-daemon --exec).
         sleep 300 &
@@ -74,7 +78,7 @@ if [ -n "${2:-}" ]; then
             || fail "init script stop killed an unrelated process"
         kill "$stranger" 2>/dev/null; wait "$stranger" 2>/dev/null
         kill "$LAUNCHED_PID" 2>/dev/null
-        rm -rf /var/lib/scep-agent/* /etc/scep-agent/challenge /var/run/scep-agent.pid
+        rm -rf /var/lib/scep-agent/* /etc/scep-agent/factory/challenge /var/run/scep-agent.pid
     else
         fail "the test responder did not start"
     fi
