@@ -1,4 +1,5 @@
-/// The exit statuses of `../shared/docs/interface.md`, which scripts and packages rely on.
+/// The exit statuses scripts, packages and watchdogs rely on: README.md ("Exit status") and the
+/// man page list them, and changing one breaks every caller that tests it.
 public enum ExitStatus: Int32, Sendable {
     /// Done: a certificate was issued and committed, or the asked-for answer was printed.
     case success = 0
