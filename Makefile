@@ -19,7 +19,7 @@ FUZZ_SECONDS   ?= 300
 DIST           := dist
 BINARY         := $(DIST)/scep-agent
 
-.PHONY: all build static cross board cross-test probes reference hardening fuzz fuzz-smoke memcheck asan deb package-test fleet-sim test test-suites unit-test smoke-test responder interop-test check-layers deps demo bench clean
+.PHONY: all build static cross board cross-test fuzz-replay-arm probes reference hardening fuzz fuzz-smoke memcheck asan deb package-test fleet-sim test test-suites unit-test smoke-test responder interop-test check-layers deps demo bench clean
 
 all: static
 
@@ -40,8 +40,14 @@ cross: deps
 board: deps
 	@Scripts/board.sh $(BOARD) $(DIST)/boards/$(BOARD)
 
+# The fuzz targets' replay driver for armv7hf (Embedded, so no libFuzzer): Tests/Cross/run.sh runs
+# the corpus through it under qemu-arm-static. -enable-testing, for its @testable imports.
+fuzz-replay-arm: deps
+	@PRODUCT=scep-fuzz-replay SCRATCH_SUFFIX=-replay SIZES_TABLE= EXTRA_SWIFT_BUILD_FLAGS="-Xswiftc -enable-testing" \
+		Scripts/build-target.sh arm-linux-gnueabihf $(DIST)/arm-linux-gnueabihf/scep-fuzz-replay
+
 # The cross-built binaries under qemu-user-static: enroll and renew against micromdm scepserver.
-cross-test: cross static responder
+cross-test: cross static responder fuzz-replay-arm
 	@echo "== Cross/run.sh" && Tests/Cross/run.sh $(DIST)
 
 fuzz: deps
@@ -131,5 +137,5 @@ bench: static cross responder fleet-sim
 
 # Every scratch directory any target builds in (each `--scratch-path` and Scripts/ build dir).
 clean:
-	rm -rf .build .build-embedded .build-aarch64 .build-armv7 .build-tiny .build-sim .build-mbedtls \
+	rm -rf .build .build-embedded .build-aarch64 .build-armv7 .build-armv7-replay .build-tiny .build-sim .build-mbedtls \
 		.build-asan .build-valgrind .build-fuzz .build-probes .build-embedded-hardening-* $(DIST)

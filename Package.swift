@@ -91,6 +91,16 @@ let package = Package(
         .executableTarget(name: "scep-test-responder", dependencies: ["TestSupport", "Protocol", "Encoding", "Crypto", "X509"],
                           path: "Tests/Responder"),
         .executableTarget(name: "scep-fleet-sim", dependencies: ["Agent"], path: "Tests/FleetSim"),
+        // The fuzz targets without libFuzzer: each corpus input once, for the ARM builds under
+        // qemu-user (Embedded Swift has no libFuzzer or sanitizers). Tests/Fuzz/fuzz.sh links
+        // FuzzTargets.swift with libFuzzer instead.
+        .executableTarget(name: "scep-fuzz-replay",
+                          dependencies: ["CLI", "Separation", "Agent", "Keystore", "Protocol", "HTTP", "CMS", "X509", "ASN1",
+                                         "Crypto", "Platform", "Encoding", "CLibc"],
+                          path: "Tests/Fuzz", exclude: ["corpus", "fuzz.sh", "capture-seeds.sh", "record-proxy.py"],
+                          swiftSettings: swiftSettings,
+                          linkerSettings: [.unsafeFlags(["-Xclang-linker", "-static", "-Xlinker", "--gc-sections"],
+                                                        .when(traits: ["Embedded"]))]),
         .testTarget(name: "EncodingTests", dependencies: ["Encoding"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "ASN1Tests", dependencies: ["ASN1"]),

@@ -4,7 +4,8 @@
 #
 #   Scripts/build-target.sh TARGET OUTPUT
 #
-# EXTRA_SWIFT_BUILD_FLAGS, when set, is appended to `swift build` (for size experiments).
+# EXTRA_SWIFT_BUILD_FLAGS, when set, is appended to `swift build` (for size experiments);
+# SCRATCH_SUFFIX gives a variant its own scratch folder; PRODUCT builds another executable.
 # The binary's size is recorded in docs/generated/sizes.md (SIZES_TABLE), one row per target.
 #
 # Targets (Board/README.md):
@@ -98,10 +99,13 @@ MBEDTLS_DEFINES=$mbedtls_defines MBEDTLS_FAST_SOURCES=$mbedtls_fast_sources Scri
 # SCRATCH_SUFFIX: a scratch folder of its own for a variant build (Scripts/hardening.sh), so an
 # experiment never rebuilds over the shipped build's cache.
 scratch=$scratch${SCRATCH_SUFFIX:-}
-build=(swift build -c release --traits Embedded --product scep-agent --scratch-path "$scratch"
+# PRODUCT: another executable of the package built the same way (scep-fuzz-replay, for the ARM
+# fuzz replay in Tests/Cross/run.sh).
+product_name=${PRODUCT:-scep-agent}
+build=(swift build -c release --traits Embedded --product "$product_name" --scratch-path "$scratch"
        -Xcc -I"$mbedtls/include" -Xcc '-DMBEDTLS_CONFIG_FILE=<scep-agent-config.h>' -Xlinker -L"$mbedtls/lib"
        "${flags[@]}" ${EXTRA_SWIFT_BUILD_FLAGS:-} -Xlinker -lswiftUnicodeDataTables)
-product=$("${build[@]}" --show-bin-path)/scep-agent
+product=$("${build[@]}" --show-bin-path)/$product_name
 # SwiftPM does not notice a rebuilt mbedTLS archive: relink when one is newer than the binary.
 if [ -f "$product" ] && [ -n "$(find "$mbedtls/lib" -newer "$product")" ]; then rm -f "$product"; fi
 
@@ -114,6 +118,6 @@ echo "built $output ($target): $(stat -c %s "$output") bytes"
 # The size goes into docs/generated/sizes.md (SIZES_TABLE names another file; empty: none), one
 # row per target. Size experiments (EXTRA_SWIFT_BUILD_FLAGS) are not recorded. Never fails the build.
 sizes_table=${SIZES_TABLE-docs/generated/sizes.md}
-if [ -n "$sizes_table" ] && [ -z "${EXTRA_SWIFT_BUILD_FLAGS:-}" ]; then
+if [ -n "$sizes_table" ] && [ -z "${EXTRA_SWIFT_BUILD_FLAGS:-}" ] && [ "$product_name" = scep-agent ]; then
     Scripts/lib/record-size.sh "$sizes_table" "$target" "$output" || echo "build-target.sh: the size was not recorded in $sizes_table" >&2
 fi

@@ -17,7 +17,11 @@ import ASN1
 import CMS
 import Crypto
 import Encoding
+#if canImport(Glibc)
 import Glibc
+#else
+import CLibc   // the Embedded replay build (main.swift), where Glibc's overlay does not exist
+#endif
 import HTTP
 @testable import HTTP
 import Platform
@@ -40,8 +44,8 @@ final class Fixtures {
     let scratch: String
 
     init() {
-        target = getenv("SCEP_FUZZ_TARGET").map { String(cString: $0) } ?? "der"
-        let fixtures = getenv("SCEP_FUZZ_FIXTURES").map { String(cString: $0) } ?? "Tests/Fuzz/corpus/fixtures"
+        target = environmentValue("SCEP_FUZZ_TARGET") ?? "der"
+        let fixtures = environmentValue("SCEP_FUZZ_FIXTURES") ?? "Tests/Fuzz/corpus/fixtures"
         random = try! RandomGenerator()
         let caDER = Fixtures.read(fixtures + "/ca.der")
         let caCertificate = caDER.flatMap { try? Certificate(der: $0) }
@@ -52,7 +56,7 @@ final class Fixtures {
         scratch = "/tmp/scep-fuzz-\(getpid())"
         // A target that cannot reach its deep paths would fuzz only the surface: refuse to run.
         if (target == "certrep" || target == "cms") && (ca == nil || deviceKey == nil || deviceCertificate == nil) {
-            fputs("fixtures missing or unreadable in \(fixtures)\n", stderr)
+            StandardStream.error.writeLine("fixtures missing or unreadable in \(fixtures)")
             exit(2)
         }
     }
@@ -76,7 +80,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     case "wire": fuzzWire(input)
     case "dns": fuzzDNS(input)
     default:
-        fputs("unknown SCEP_FUZZ_TARGET \(fixtures.target)\n", stderr)
+        StandardStream.error.writeLine("unknown SCEP_FUZZ_TARGET \(fixtures.target)")
         exit(2)
     }
     return 0
@@ -207,9 +211,13 @@ func fuzzKeystore(_ input: [UInt8], _ fixtures: Fixtures) {
 }
 
 func write(_ path: String, _ bytes: [UInt8]) {
+    #if canImport(Glibc)
     let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    #else
+    let descriptor = scep_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    #endif
     guard descriptor >= 0 else { return }
-    _ = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+    _ = bytes.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) -> Int in write(descriptor, buffer.baseAddress, buffer.count) }
     close(descriptor)
 }
 
