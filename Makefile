@@ -50,8 +50,9 @@ fuzz-replay-arm: deps
 cross-test: cross static responder fuzz-replay-arm
 	@echo "== Cross/run.sh" && Tests/Cross/run.sh $(DIST)
 
-fuzz: deps
+fuzz: deps fuzz-replay-arm
 	@Tests/Fuzz/fuzz.sh $(FUZZ_SECONDS)
+	@echo "== the grown corpus on armv7hf" && REPLAY_TABLE=.build-fuzz/summary.md Tests/Fuzz/replay-arm.sh $(DIST)/arm-linux-gnueabihf/scep-fuzz-replay
 	@Scripts/lib/wrap-generated.sh "Fuzzing" "make fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)" .build-fuzz/summary.md docs/generated/fuzz.md
 
 # In make test: every committed seed and past crash replayed, then a few seconds of fuzzing each.

@@ -87,31 +87,9 @@ for arm in "arm-linux-gnueabihf|qemu-arm-static" "aarch64-linux-gnu|qemu-aarch64
     SCEP_AGENT_NETWORK_RUNNER=$(command -v "$runner") Tests/Interop/faults.sh "$DIST/$target/scep-agent" \
         .build/debug/scep-test-responder "$runner" '32-bit|truncated|oversized|bad signature|wrong recipientNonce|PENDING forever' || status=1
 done
-# The fuzz targets on 32-bit: every committed seed, and what the fuzzer kept when it ran here
-# (make fuzz or fuzz-smoke, .build-fuzz/corpus), through the armv7hf replay driver under qemu. A
-# trap or crash on any input fails (Embedded Swift has no libFuzzer; the x86_64 fuzzing has ASan).
-replay=$DIST/arm-linux-gnueabihf/scep-fuzz-replay
+# The fuzz targets on 32-bit: every committed seed and what fuzz-smoke kept, replayed on armv7hf.
 echo "== fuzz targets replayed on arm-linux-gnueabihf under qemu-arm-static"
-passed=0
-failed=0
-if [ -x "$replay" ]; then
-    for target in der cms certrep http caps config keystore wire dns; do
-        inputs=(Tests/Fuzz/corpus/"$target"/*)
-        [ -d ".build-fuzz/corpus/$target" ] && inputs+=($(find ".build-fuzz/corpus/$target" -type f))
-        out=$(SCEP_FUZZ_TARGET=$target SCEP_FUZZ_FIXTURES=$PWD/Tests/Fuzz/corpus/fixtures timeout 600 \
-              qemu-arm-static "$replay" "${inputs[@]}" 2>&1)
-        code=$?
-        if [ "$code" -eq 0 ] && [ "$(tail -1 <<<"$out")" = "replayed ${#inputs[@]} inputs" ]; then
-            pass "fuzz $target on armv7hf: ${#inputs[@]} inputs replayed"
-        else
-            fail "fuzz $target on armv7hf: exit $code: $(tail -2 <<<"$out" | tr '\n' ' ')"
-        fi
-    done
-    finish || status=1
-else
-    fail "no armv7hf replay driver at $replay (make fuzz-replay-arm)"
-    status=1
-fi
+Tests/Fuzz/replay-arm.sh "$DIST/arm-linux-gnueabihf/scep-fuzz-replay" || status=1
 echo "== sandbox.sh, arm-linux-gnueabihf under qemu-arm-static"
 Tests/Interop/sandbox.sh "$DIST/arm-linux-gnueabihf/scep-agent" .build/debug/scep-test-responder "" qemu-arm-static || status=1
 echo "== sandbox.sh, x86_64-linux-musl-tiny"
