@@ -97,7 +97,7 @@ let package = Package(
         .executableTarget(name: "scep-fuzz-replay",
                           dependencies: ["CLI", "Separation", "Agent", "Keystore", "Protocol", "HTTP", "CMS", "X509", "ASN1",
                                          "Crypto", "Platform", "Encoding", "CLibc"],
-                          path: "Tests/Fuzz", exclude: ["corpus", "fuzz.sh", "capture-seeds.sh", "record-proxy.py"],
+                          path: "Tests/Fuzz", exclude: ["corpus", "fuzz.sh", "replay-arm.sh", "capture-seeds.sh", "record-proxy.py"],
                           swiftSettings: swiftSettings,
                           linkerSettings: [.unsafeFlags(["-Xclang-linker", "-static", "-Xlinker", "--gc-sections"],
                                                         .when(traits: ["Embedded"]))]),
