@@ -206,13 +206,10 @@ public struct Enrollment {
     }
 
     /// Sends a built request and returns the reply, verified: signed by the CA (or an RA under
-    /// it), for this transaction and nonce.
+    /// it), for this transaction and nonce. (Whoever built the request knows whether it is a
+    /// renewal sent as PKCSReq, and warns of it: `start`, and the key side's `KeyAuthority`.)
     public mutating func send<Transport: SCEPTransport>(_ request: OutgoingRequest,
                                                         client: inout SCEPClient<Transport>) throws(SCEPError) -> CertRep {
-        if request.messageType == .pkcsReq && request.signer.subject != request.subject && !request.signer.isSelfIssued {
-            // A PKCSReq signed by the identity in service: the server lacks Renewal.
-            if !warnings.contains(.renewalAsPKCSReq) { warnings.append(.renewalAsPKCSReq) }
-        }
         let reply = try client.pkiOperation(request.message, capabilities: capabilities)
         let certRep = try CertRep(reply: reply, expectedTransactionID: request.transactionID, senderNonce: request.senderNonce,
                                   ca: ca, authenticatedServer: authenticatedServer)
