@@ -1,4 +1,5 @@
 import CLibc
+import Encoding
 
 /// Reads a whole file, refusing anything larger than `limit` bytes so a hostile or corrupt file
 /// cannot exhaust memory. With `followSymlinks: false` a symlink at `path` is refused (ELOOP).
@@ -132,12 +133,9 @@ func removeStaleTemporaries(of path: String) {
     guard let directory = try? Directory(parentDirectory(of: path)), let names = try? directory.entries() else { return }
     for name in names {
         let bytes = Array(name.utf8)
-        guard bytes.count > prefix.count, bytes.starts(with: prefix) else { continue }
-        let digits = bytes[prefix.count...]
-        guard digits.count <= 10, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { continue }
-        let pid = digits.reduce(Int64(0)) { $0 * 10 + Int64($1 - 0x30) }
-        guard pid > 0, pid <= Int64(Int32.max) else { continue }
-        if pid == Int64(getpid()) || (kill(pid_t(pid), 0) != 0 && scep_errno() == ESRCH) {
+        guard bytes.starts(with: prefix),
+              let pid = Numbers.parseInt(bytes[prefix.count...], limit: Int(Int32.max)), pid > 0 else { continue }
+        if pid == Int(getpid()) || (kill(pid_t(pid), 0) != 0 && scep_errno() == ESRCH) {
             try? directory.remove(name)
         }
     }
