@@ -77,8 +77,7 @@ public struct Daemon<Host: AgentHost> {
         }
         guard let identity else { return .enroll }
         let certificate = identity.certificate
-        var due = configuration.schedule.jitteredTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter,
-                                                      seed: RenewalSchedule.seed(certificate.publicKeyInfo))
+        var due = configuration.schedule.renewalTime(of: certificate)
         if let lastSuccess {
             due = max(due, lastSuccess + RenewalSchedule.minimumSpacing(retryMinimum: configuration.retryMinimum,
                                                                         notBefore: certificate.notBefore, notAfter: certificate.notAfter))

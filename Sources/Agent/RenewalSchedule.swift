@@ -1,3 +1,5 @@
+import X509
+
 /// When to renew a certificate: pure arithmetic on its validity, so the daemon, `status` and the
 /// fleet simulation all agree, and tests can drive it with any clock.
 public struct RenewalSchedule: Equatable, Sendable {
@@ -59,5 +61,13 @@ public struct RenewalSchedule: Equatable, Sendable {
             seed = seed &* 0x100000001b3
         }
         return seed
+    }
+}
+
+extension RenewalSchedule {
+    /// When `certificate` is due for renewal on this device: its jittered time, seeded by its key.
+    public func renewalTime(of certificate: Certificate) -> Int64 {
+        jitteredTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter,
+                     seed: RenewalSchedule.seed(certificate.publicKeyInfo))
     }
 }

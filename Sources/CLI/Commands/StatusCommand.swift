@@ -21,11 +21,9 @@ func statusCommand(_ context: CommandContext) throws(CommandFailure) -> ExitStat
     let now = wallClockSeconds()
     let state = keystore.readState()
     var fields: [(String, String)] = []
-    if let identity = loaded {
+    let renewal = loaded.map { RenewalSchedule(threshold: context.settings.renewBefore).renewalTime(of: $0.certificate) }
+    if let identity = loaded, let renewal {
         let certificate = identity.certificate
-        let schedule = RenewalSchedule(threshold: context.settings.renewBefore)
-        let renewal = schedule.jitteredTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter,
-                                            seed: RenewalSchedule.seed(certificate.publicKeyInfo))
         fields = [
             ("subject", certificate.subject.rfc4514String),
             ("issuer", certificate.issuer.rfc4514String),
@@ -48,7 +46,7 @@ func statusCommand(_ context: CommandContext) throws(CommandFailure) -> ExitStat
     for key in ["last_attempt", "last_result", "last_error", "next_attempt", "challenge"] {
         if let value = state[key] { fields.append((key, value)) }
     }
-    let check = CheckStatus.of(loaded, state: state, now: now, renewBefore: context.settings.renewBefore)
+    let check = CheckStatus.of(loaded, renewal: renewal, state: state, now: now)
     if context.settings.check { fields.append(("check", check.name)) }
     if context.settings.json {
         var text = "{"
@@ -74,14 +72,11 @@ func statusCommand(_ context: CommandContext) throws(CommandFailure) -> ExitStat
 enum CheckStatus: Equatable {
     case valid, inRenewalWindow, lastAttemptFailed, expired, noIdentity
 
-    static func of(_ identity: StoredIdentity?, state: IdentityMetadata, now: Int64,
-                   renewBefore: RenewalSchedule.Threshold) -> CheckStatus {
-        guard let identity else { return .noIdentity }
-        let certificate = identity.certificate
-        if !certificate.isValid(at: now) { return .expired }
+    /// `renewal` is the identity's renewal time (`RenewalSchedule.renewalTime(of:)`).
+    static func of(_ identity: StoredIdentity?, renewal: Int64?, state: IdentityMetadata, now: Int64) -> CheckStatus {
+        guard let identity, let renewal else { return .noIdentity }
+        if !identity.certificate.isValid(at: now) { return .expired }
         if let result = state["last_result"], result == "failure" || result == "publish-failure" { return .lastAttemptFailed }
-        let renewal = RenewalSchedule(threshold: renewBefore).jitteredTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter,
-                                                                          seed: RenewalSchedule.seed(certificate.publicKeyInfo))
         return now >= renewal ? .inRenewalWindow : .valid
     }
 
