@@ -9,6 +9,7 @@
 //   scep-agent (executable) ─▶ CLI ─▶ Separation ─▶ Agent ─▶ Protocol ─▶ CMS ─▶ X509 ─▶ ASN1 ─▶ Encoding
 //                                                    │          │                       └────▶ Crypto ─▶ CMbedTLS (mbedTLS)
 //                                                    │          └─▶ Keystore ─▶ Platform ─▶ CLibc (libc)
+//                                           CLI ─▶ TPM ─▶ Crypto, ASN1, Platform   (TPM 2.0 device keys)
 //                                                    └─▶ HTTP ─▶ Platform
 //
 // Separation is the privilege separation: the key process (CLI, Agent, Keystore) and the
@@ -62,6 +63,9 @@ let package = Package(
                 path: "Sources/Protocol", swiftSettings: swiftSettings),
         .target(name: "Keystore", dependencies: ["Platform", "Crypto", "X509", "Encoding"],
                 path: "Sources/Keystore", swiftSettings: swiftSettings),
+        // TPM 2.0 device keys: the command marshalling in our own code, no TSS library.
+        .target(name: "TPM", dependencies: ["Crypto", "ASN1", "Platform", "Encoding"],
+                path: "Sources/TPM", swiftSettings: swiftSettings),
         .target(name: "Agent", dependencies: ["Protocol", "Keystore", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
                 path: "Sources/Agent", swiftSettings: swiftSettings),
         // The privilege separation: the network process (sandboxed, holds no key) and the key
@@ -77,7 +81,7 @@ let package = Package(
                 path: "Sources/Separation",
                 swiftSettings: swiftSettings + [.unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"])]),
         .target(name: "CLI",
-                dependencies: ["Separation", "Agent", "Protocol", "HTTP", "Keystore", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
+                dependencies: ["Separation", "Agent", "Protocol", "HTTP", "Keystore", "TPM", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
                 path: "Sources/CLI", swiftSettings: swiftSettings),
         .executableTarget(
             name: "scep-agent", dependencies: ["CLI", "Platform"], path: "Sources/scep-agent",
@@ -111,6 +115,7 @@ let package = Package(
         .testTarget(name: "KeystoreTests", dependencies: ["Keystore", "X509", "ASN1", "Crypto", "Platform", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Keystore", "Protocol", "X509", "ASN1", "Crypto", "Platform", "TestSupport"]),
         .testTarget(name: "CMSTests", dependencies: ["CMS", "X509", "ASN1", "Crypto", "TestSupport"]),
+        .testTarget(name: "TPMTests", dependencies: ["TPM", "Crypto", "Platform"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Agent", "Platform", "X509", "ASN1"]),
         .testTarget(name: "SeparationTests",
                     dependencies: ["Separation", "Agent", "Keystore", "Protocol", "HTTP", "X509", "ASN1", "Crypto", "Platform", "TestSupport"]),

@@ -114,6 +114,7 @@ public struct Invocation: Equatable {
         for entry in configEntries { try settings.apply(entry.option.name, entry.option.value, source: entry.option.source) }
         for option in options { try settings.apply(option.name, option.value, source: option.source) }
         try settings.expandSubject()
+        try settings.checkCombinations()
         if case .run(let command) = action {
             for option in OptionTable.required(by: command) where !option.isSet(settings) {
                 throw UsageError("'\(command.rawValue)' needs --\(option.name) (on the command line or in the config file)")

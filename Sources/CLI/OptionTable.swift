@@ -142,6 +142,26 @@ enum OptionTable {
         OptionSpec("device-secret", "FILE", help: "encrypt the keystore's private key at rest with a key derived from this file") {
             settings, value, source throws(UsageError) in settings.deviceSecret = try OptionValue.path(value, source)
         },
+        OptionSpec("key-storage", "WHERE", default: "file",
+                   help: "where new device keys live: file (the keystore), or tpm (made inside the TPM, never leaving it)") {
+            settings, value, source throws(UsageError) in
+            switch value.asciiLowercased {
+            case "file": settings.keyInTPM = false
+            case "tpm": settings.keyInTPM = true
+            default: throw UsageError("\(source): key storage must be file or tpm, not '\(value)'")
+            }
+        },
+        OptionSpec("tpm-device", "DEVICE", default: "/dev/tpmrm0",
+                   help: "the TPM 2.0: a device path, or tcp:HOST:PORT for swtpm's command port (tests, development)") {
+            settings, value, source throws(UsageError) in
+            guard TPMChannel.Address(value) != nil else {
+                throw UsageError("\(source): expected a device path such as /dev/tpmrm0 or tcp:127.0.0.1:2321, not '\(value)'")
+            }
+            settings.tpmDevice = value
+        },
+        OptionSpec("tpm-owner-auth-file", "FILE", help: "the TPM owner hierarchy's authorization value (mode 0600); default: empty") {
+            settings, value, source throws(UsageError) in settings.tpmOwnerAuthFile = try OptionValue.path(value, source)
+        },
         OptionSpec("renew-before", "D", default: "33%", help: "renew this long before not-after, or at this share of the lifetime") {
             settings, value, source throws(UsageError) in
             guard let threshold = RenewalSchedule.Threshold(text: value) else {

@@ -41,6 +41,12 @@ public struct Settings: Equatable {
     public var publishOwner: UInt32? = nil
     public var publishGroup: UInt32? = nil
     public var deviceSecret: String? = nil
+    /// `--key-storage tpm`: new device keys are made inside the TPM at `tpmDevice`.
+    public var keyInTPM: Bool = false
+    /// `/dev/tpmrm0`, another device, or `tcp:HOST:PORT` (swtpm's command port).
+    public var tpmDevice: String = "/dev/tpmrm0"
+    /// The owner hierarchy's authorization value, when the device maker set one.
+    public var tpmOwnerAuthFile: String? = nil
     public var renewBefore: RenewalSchedule.Threshold = .percentOfLifetime(33)
     public var pollInterval: Int64 = 300
     public var pollTimeout: Int64 = 3600
@@ -97,6 +103,13 @@ public struct Settings: Equatable {
         }
         do { subject = try DistinguishedName(rfc4514: expanded) } catch {
             throw UsageError("\(subjectSource): invalid subject: \(error)")
+        }
+    }
+
+    /// Options that make sense alone but not together.
+    func checkCombinations() throws(UsageError) {
+        if keyInTPM && (keyOut != nil || bundleOut != nil) {
+            throw UsageError("--key-storage tpm keeps the key inside the TPM: there is nothing to publish with --key-out or --bundle-out")
         }
     }
 

@@ -16,6 +16,8 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
     public enum Detail: Equatable, Sendable {
         /// A device, FIFO or directory where a file belongs.
         case notARegularFile
+        /// A file, FIFO or directory where a device (the TPM's) belongs.
+        case notACharacterDevice
         /// More bytes than the reader takes.
         case largerThan(limit: Int)
         /// Empty, ".", "..", or with a slash or NUL, where one directory entry belongs.
@@ -43,6 +45,7 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
     public var reason: String {
         switch detail {
         case .notARegularFile: return "not a regular file"
+        case .notACharacterDevice: return "not a character device"
         case .largerThan(let limit): return "larger than the \(limit)-byte limit"
         case .notAFileName: return "not a plain file name"
         case .notPrivate: return "owned or writable by another user"

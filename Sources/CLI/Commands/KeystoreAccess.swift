@@ -2,6 +2,7 @@ import Agent
 import Crypto
 import Keystore
 import Platform
+import TPM
 
 /// Opening the keystore and the published copies as the settings describe them.
 extension CommandContext {
@@ -19,9 +20,10 @@ extension CommandContext {
         }
         defer { secret?.wipe() }
         let keystore: Keystore
+        let heldKeys = heldKeyLoader(try tpm())
         do {
             keystore = try Keystore(path: settings.keystore, create: forWriting, forWriting: forWriting, deviceSecret: secret,
-                                    random: random)
+                                    random: random, heldKeys: heldKeys)
         } catch {
             throw CommandFailure(.failure, "\(error)")
         }
@@ -34,8 +36,17 @@ extension CommandContext {
     func keyAuthority(challengeRequired: Bool, loadFailureIsFatal: Bool = true) throws(CommandFailure) -> KeyAuthority {
         let random = try randomGenerator()
         let keystore = try openKeystore(forWriting: true, random: random)
+        let makeKey: (KeyType) throws(CryptoError) -> PrivateKey
+        if settings.keyInTPM {
+            let tpm = try tpm()
+            makeKey = { (type) throws(CryptoError) in
+                do throws(TPMError) { return try tpm.generate(type) } catch { throw CryptoError(.keyHolder(error.description)) }
+            }
+        } else {
+            makeKey = { (type) throws(CryptoError) in try SoftwareKey.generate(type, random: random) }
+        }
         let authority = KeyAuthority(keystore: keystore, configuration: settings.agentConfiguration, random: random, logger: logger,
-                                     makeKey: { (type) throws(CryptoError) in try SoftwareKey.generate(type, random: random) })
+                                     makeKey: makeKey)
         authority.challenge = try readChallenge(settings, logger: logger, required: challengeRequired)
         do { try authority.load() } catch {
             if loadFailureIsFatal { throw CommandFailure(.failure, "\(error)") }
@@ -43,6 +54,30 @@ extension CommandContext {
         }
         for warning in keystore.takeWarnings() { logger.warn("keystore", [("detail", warning)]) }
         return authority
+    }
+
+    /// The TPM the settings name. Made whether or not new keys go into it: an identity made
+    /// with `--key-storage tpm` stays in the TPM after the option is dropped, and loads through it.
+    func tpm() throws(CommandFailure) -> TPM {
+        guard let address = TPMChannel.Address(settings.tpmDevice) else {
+            throw CommandFailure(.usage, "--tpm-device: not a device path or tcp:HOST:PORT")
+        }
+        var ownerAuth: SecretBytes? = nil
+        if let path = settings.tpmOwnerAuthFile {
+            do { ownerAuth = SecretBytes(try TrustedFile.read(path, limit: 64, readers: .ownerOnly)) } catch {
+                throw CommandFailure(.usage, "cannot read --tpm-owner-auth-file: \(error)")
+            }
+            ownerAuth?.trimTrailingNewlines()
+        }
+        return TPM(address: address, ownerAuth: ownerAuth)
+    }
+
+    /// Loads the keystore's TPM keys (`key.tpm2`) through `tpm`.
+    private func heldKeyLoader(_ tpm: TPM) -> Keystore.HeldKeyLoader {
+        { (format, blob) throws(CryptoError) -> PrivateKey in
+            guard format == "tpm2" else { throw CryptoError(.keyHolder("a key held by an unknown device (\(format))")) }
+            do throws(TPMError) { return try tpm.load(keyFile: blob) } catch { throw CryptoError(.keyHolder(error.description)) }
+        }
     }
 
     var publishedCopies: PublishedCopies {

@@ -33,6 +33,8 @@ func statusCommand(_ context: CommandContext) throws(CommandFailure) -> ExitStat
             ("valid", certificate.isValid(at: now) ? "yes" : "no"),
             ("next_renewal", DERTime.iso8601(renewal)),
             ("generation", identity.generation),
+            ("key_type", identity.key.type.name),
+            ("key_storage", identity.key.storage),
             ("ca_sha256", identity.metadata["ca_sha256"] ?? identity.chain.last.map { Hex.encode($0.sha256Fingerprint) } ?? ""),
         ]
     }

@@ -61,6 +61,7 @@ static inline const char *scep_dirent_name(const struct dirent *entry) { return 
 static inline int scep_s_isdir(unsigned mode) { return S_ISDIR(mode); }
 static inline int scep_s_isreg(unsigned mode) { return S_ISREG(mode); }
 static inline int scep_s_islnk(unsigned mode) { return S_ISLNK(mode); }
+static inline int scep_s_ischr(unsigned mode) { return S_ISCHR(mode); }
 
 static inline int scep_wifexited(int status) { return WIFEXITED(status); }
 static inline int scep_wexitstatus(int status) { return WEXITSTATUS(status); }

@@ -1,0 +1,149 @@
+import CLibc
+
+/// The byte stream a TPM 2.0 takes its commands on: the kernel's character device
+/// (`/dev/tpmrm0`, or `/dev/tpm0` without the resource manager), or the TCP command port of
+/// swtpm (`tcp:127.0.0.1:2321`), which takes the same raw command stream.
+///
+/// One command out, one response back; this layer knows only the response header's length
+/// field, and bounds it, so a broken device or a hostile peer on the port cannot make the agent
+/// allocate or wait without limit.
+public final class TPMChannel {
+    public enum Address: Equatable, Sendable {
+        case device(String)
+        case tcp(host: IPAddress, port: UInt16)
+
+        /// `/dev/tpmrm0`, any absolute path, or `tcp:HOST:PORT` with a literal address (a name
+        /// would need the resolver, and a TPM is never reached through DNS).
+        public init?(_ text: String) {
+            if text.hasPrefix("/") {
+                self = .device(text)
+                return
+            }
+            guard text.hasPrefix("tcp:") else { return nil }
+            let rest = text.dropFirst(4)
+            guard let colon = rest.lastIndex(of: ":") else { return nil }
+            var host = String(rest[rest.startIndex..<colon])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            let portText = rest[rest.index(after: colon)...]
+            guard let address = IPAddress(host), !portText.isEmpty, portText.utf8.count <= 5,
+                  portText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let port = Int(String(portText)),
+                  port > 0, port <= 65535 else { return nil }
+            self = .tcp(host: address, port: UInt16(port))
+        }
+
+        /// Whether a resource manager stands between us and the TPM, flushing what a client
+        /// left loaded when it goes: the kernel's `tpmrm` devices do; `/dev/tpm0` and swtpm do not.
+        public var hasResourceManager: Bool {
+            if case .device(let path) = self { return fileName(of: path).hasPrefix("tpmrm") }
+            return false
+        }
+
+        public var description: String {
+            switch self {
+            case .device(let path): path
+            case .tcp(let host, let port): host.isIPv6 ? "tcp:[\(host)]:\(port)" : "tcp:\(host):\(port)"
+            }
+        }
+    }
+
+    /// A TPM 2.0 command or response is at most a few KiB (TPM2_PT_MAX_COMMAND_SIZE is 4096 on
+    /// the chips and simulators we know); anything larger is not a TPM talking.
+    public static let responseLimit = 8192
+    static let headerSize = 10
+
+    public let address: Address
+    private var descriptor: Int32 = -1
+    private var connection: TCPConnection?
+
+    private init(address: Address) { self.address = address }
+
+    deinit { close() }
+
+    public func close() {
+        if descriptor >= 0 {
+            CLibc.close(descriptor)
+            descriptor = -1
+        }
+        connection?.close()
+        connection = nil
+    }
+
+    /// Opens the device (a character device only: a FIFO or a file in its place is refused
+    /// rather than waited on), or connects to the port within `timeoutMilliseconds`.
+    public static func open(_ address: Address, timeoutMilliseconds: Int64) throws(SystemError) -> TPMChannel {
+        let channel = TPMChannel(address: address)
+        switch address {
+        case .device(let path):
+            let descriptor = scep_open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0)
+            guard descriptor >= 0 else { throw SystemError.last("open", path: path) }
+            var info = stat()
+            guard fstat(descriptor, &info) == 0 else {
+                let error = SystemError.last("fstat", path: path)
+                CLibc.close(descriptor)
+                throw error
+            }
+            guard scep_s_ischr(UInt32(info.st_mode)) != 0 else {
+                CLibc.close(descriptor)
+                throw SystemError("open", path: path, code: ENODEV, detail: .notACharacterDevice)
+            }
+            // The kernel runs a command within its own TPM timeouts when the write blocks.
+            _ = scep_fcntl_setfl(descriptor, scep_fcntl_getfl(descriptor) & ~O_NONBLOCK)
+            channel.descriptor = descriptor
+        case .tcp(let host, let port):
+            channel.connection = try TCPConnection.connect(to: [host], host: host.description, port: port,
+                                                           timeoutMilliseconds: timeoutMilliseconds)
+        }
+        return channel
+    }
+
+    /// Sends one command and returns its whole response, header included. `deadline` bounds the
+    /// wait on the TCP port; a device answers within the kernel driver's own timeouts.
+    public func transmit(_ command: [UInt8], deadline: Int64) throws(SystemError) -> [UInt8] {
+        let name = address.description
+        if let connection {
+            try connection.send(command, deadline: deadline)
+            var header = try receiveExactly(connection, count: TPMChannel.headerSize, deadline: deadline)
+            let size = TPMChannel.declaredSize(header)
+            guard size >= TPMChannel.headerSize, size <= TPMChannel.responseLimit else {
+                throw SystemError("receive", path: name, code: EPROTO, detail: .largerThan(limit: TPMChannel.responseLimit))
+            }
+            header += try receiveExactly(connection, count: size - TPMChannel.headerSize, deadline: deadline)
+            return header
+        }
+        guard descriptor >= 0 else { throw SystemError("write", path: name, code: EBADF) }
+        let written = command.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == command.count else {
+            throw written < 0 ? SystemError.last("write", path: name) : SystemError("write", path: name, code: EIO)
+        }
+        var response = [UInt8](repeating: 0, count: TPMChannel.responseLimit)
+        var count = 0
+        while true {
+            count = response.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count >= 0 || scep_errno() != EINTR { break }
+        }
+        guard count >= 0 else { throw SystemError.last("read", path: name) }
+        guard count >= TPMChannel.headerSize, TPMChannel.declaredSize(response) == count else {
+            throw SystemError("read", path: name, code: EPROTO)
+        }
+        return Array(response[0..<count])
+    }
+
+    /// The response header's big-endian size field (bytes 2 to 5).
+    static func declaredSize(_ header: [UInt8]) -> Int {
+        Int(header[2]) << 24 | Int(header[3]) << 16 | Int(header[4]) << 8 | Int(header[5])
+    }
+
+    private func receiveExactly(_ connection: TCPConnection, count: Int, deadline: Int64) throws(SystemError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var received = 0
+        while received < count {
+            let got = try bytes.withUnsafeMutableBufferPointer { (buffer) throws(SystemError) -> Int in
+                let rest = UnsafeMutableBufferPointer(rebasing: buffer[received...])
+                return try connection.receive(into: UnsafeMutableRawBufferPointer(rest), deadline: deadline)
+            }
+            guard got > 0 else { throw SystemError("receive", path: address.description, code: ECONNRESET) }
+            received += got
+        }
+        return bytes
+    }
+}
