@@ -19,7 +19,7 @@ FUZZ_SECONDS   ?= 300
 DIST           := dist
 BINARY         := $(DIST)/scep-agent
 
-.PHONY: all build static cross board cross-test fuzz-replay-arm probes reference hardening fuzz fuzz-smoke memcheck asan deb package-test fleet-sim test test-suites unit-test smoke-test responder interop-test check-layers deps demo bench clean
+.PHONY: all build static cross board cross-test fuzz-replay-arm probes reference hardening feature-cost fuzz fuzz-smoke memcheck asan deb package-test fleet-sim test test-suites unit-test smoke-test responder interop-test check-layers deps demo bench clean
 
 all: static
 
@@ -99,6 +99,7 @@ interop-test: static responder probes
 	@echo "== keystore.sh" && Tests/Interop/keystore.sh $(BINARY) .build/debug/scep-test-responder 200
 	@echo "== keystore.sh, EC keys" && Tests/Interop/keystore.sh $(BINARY) .build/debug/scep-test-responder 50 ec:p256
 	@echo "== daemon.sh" && Tests/Interop/daemon.sh $(BINARY) .build/debug/scep-test-responder
+	@echo "== tpm.sh" && Tests/Interop/tpm.sh $(BINARY) .build/debug/scep-test-responder "" 200
 	@echo "== sandbox.sh" && Tests/Interop/sandbox.sh $(BINARY) .build/debug/scep-test-responder .build-probes/debug/scep-agent
 	@echo "== proxy.sh" && Tests/Interop/proxy.sh $(BINARY) .build/debug/scep-test-responder
 
@@ -127,6 +128,9 @@ reference: deps
 hardening: deps
 	@Scripts/hardening.sh docs/generated/hardening.md
 
+feature-cost: deps
+	@Scripts/feature-cost.sh docs/generated/feature-cost.md
+
 demo: static responder
 	@Scripts/demo.sh $(BINARY)
 
@@ -139,4 +143,4 @@ bench: static cross responder fleet-sim
 # Every scratch directory any target builds in (each `--scratch-path` and Scripts/ build dir).
 clean:
 	rm -rf .build .build-embedded .build-aarch64 .build-armv7 .build-armv7-replay .build-tiny .build-sim .build-mbedtls \
-		.build-asan .build-valgrind .build-fuzz .build-probes .build-embedded-hardening-* $(DIST)
+		.build-asan .build-valgrind .build-fuzz .build-probes .build-embedded-hardening-* .build-embedded-cost-* $(DIST)

@@ -78,7 +78,8 @@ case "$target" in
         mbedtls_fast_sources=
         # LLVM's machine outliner folds repeated instruction sequences into shared functions:
         # ~15 KB here, what keeps this build under its 700 KB budget.
-        flags+=(-Xswiftc -DSCEP_NO_TLS -Xswiftc -Xllvm -Xswiftc -enable-machine-outliner=always
+        # No TLS and no TPM (the TPM code costs ~58 KB; docs/tpm.md says the tiny build has none).
+        flags+=(-Xswiftc -DSCEP_NO_TLS -Xswiftc -DSCEP_NO_TPM -Xswiftc -Xllvm -Xswiftc -enable-machine-outliner=always
                 -Xcc -nostdlibinc -Xcc -isystem -Xcc /usr/include/x86_64-linux-musl
                 -Xlinker -L"$embedded_libs/x86_64-unknown-linux-gnu"
                 # musl's start files and C library in place of glibc's: -nostdlib drops the

@@ -26,6 +26,9 @@ packages=(
     tinyproxy       # a real HTTP proxy (Tests/Interop/proxy.sh)
     # The independent SCEP server the replies are checked against (Tests/Oracle), and its selftest.
     python3 python3-asn1crypto python3-cryptography curl
+    # A TPM 2.0 for the TPM-backed keys (Tests/Interop/tpm.sh, the bench, the demo), and an
+    # independent TSS to check the agent's key files against: tpm2-tools and the openssl provider.
+    swtpm tpm2-tools tpm2-openssl
 )
 
 # --mbedtls-source: make Debian's source packages reachable (a deb-src entry) for

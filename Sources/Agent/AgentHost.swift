@@ -11,6 +11,8 @@ public struct AgentConfiguration {
     public var subject: DistinguishedName?
     /// The type of new keys; nil keeps the type of the key in service (RSA-2048 on first boot).
     public var keyType: KeyType?
+    /// Where new keys live; nil keeps the home of the key in service (a file on first boot).
+    public var keyStorage: KeyStorage? = nil
     public var reuseKey: Bool
     public var extensions: [CertificateExtension]
     public var schedule: RenewalSchedule

@@ -23,7 +23,7 @@ public final class KeyAuthority: KeyService {
     let random: RandomGenerator
     let logger: Logger
     /// Makes the new keys: in memory, or inside a TPM.
-    let makeKey: (KeyType) throws(CryptoError) -> PrivateKey
+    let makeKey: (KeyType, KeyStorage) throws(CryptoError) -> PrivateKey
     /// The wall clock the key side judges certificates by (tests simulate days in a moment).
     public var clock: () -> Int64 = { wallClockSeconds() }
     /// The factory challenge, read once at start and kept until the first enrollment succeeds.
@@ -53,7 +53,7 @@ public final class KeyAuthority: KeyService {
     }
 
     public init(keystore: Keystore, configuration: AgentConfiguration, random: RandomGenerator, logger: Logger,
-                makeKey: @escaping (KeyType) throws(CryptoError) -> PrivateKey) {
+                makeKey: @escaping (KeyType, KeyStorage) throws(CryptoError) -> PrivateKey) {
         self.keystore = keystore
         self.configuration = configuration
         self.random = random
@@ -111,11 +111,14 @@ public final class KeyAuthority: KeyService {
             key = identity.key
             return identity.key
         }
+        // Unconfigured, a renewal keeps the kind and the home of the key in service: a TPM-backed
+        // identity never moves to a file because an option was left out.
         let type = configuration.keyType ?? identity?.key.type ?? .defaultType
+        let storage = configuration.keyStorage ?? identity?.key.storage ?? .file
         let watch = Stopwatch()
         let made: PrivateKey
-        do { made = try makeKey(type) } catch { throw AgentFailure(.failed, .crypto(error)) }
-        logger.debug("key generated", [("type", type.name), ("storage", made.storage), ("ms", watch.milliseconds)])
+        do { made = try makeKey(type, storage) } catch { throw AgentFailure(.failed, .crypto(error)) }
+        logger.debug("key generated", [("type", type.name), ("storage", made.storage.name), ("ms", watch.milliseconds)])
         key = made
         return made
     }
@@ -264,7 +267,7 @@ public final class KeyAuthority: KeyService {
             ("serial", certificate.serialHex), ("not_before", DERTime.iso8601(certificate.notBefore)),
             ("not_after", DERTime.iso8601(certificate.notAfter)), ("committed_at", DERTime.iso8601(committedAt)),
             ("ca_sha256", Hex.encode(anchor.sha256Fingerprint)), ("via", kind == .enroll ? "enroll" : "renew"),
-            ("key_storage", key.storage),
+            ("key_storage", key.storage.name),
         ])
         let watch = Stopwatch()
         do {

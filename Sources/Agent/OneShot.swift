@@ -75,7 +75,7 @@ public enum AfterCommit {
         logger.info(kind == .renew ? "renewed" : "enrolled",
                     [("subject", certificate.subject.rfc4514String), ("serial", certificate.serialHex),
                      ("not_after", DERTime.iso8601(certificate.notAfter)), ("key", identity.key.type.name),
-                     ("key_storage", identity.key.storage),
+                     ("key_storage", identity.key.storage.name),
                      ("new_key", kind == .renew && authority.configuration.reuseKey ? "no" : "yes")])
         if kind != .renew && authority.configuration.consumeChallenge && authority.challenge != nil {
             do {

@@ -145,18 +145,19 @@ enum OptionTable {
         OptionSpec("key-storage", "WHERE", default: "file",
                    help: "where new device keys live: file (the keystore), or tpm (made inside the TPM, never leaving it)") {
             settings, value, source throws(UsageError) in
-            switch value.asciiLowercased {
-            case "file": settings.keyInTPM = false
-            case "tpm": settings.keyInTPM = true
-            default: throw UsageError("\(source): key storage must be file or tpm, not '\(value)'")
+            guard let storage = KeyStorage(name: value.asciiLowercased) else {
+                throw UsageError("\(source): key storage must be file or tpm, not '\(value)'")
             }
+            settings.keyStorage = storage
         },
         OptionSpec("tpm-device", "DEVICE", default: "/dev/tpmrm0",
                    help: "the TPM 2.0: a device path, or tcp:HOST:PORT for swtpm's command port (tests, development)") {
             settings, value, source throws(UsageError) in
+#if !SCEP_NO_TPM
             guard TPMChannel.Address(value) != nil else {
                 throw UsageError("\(source): expected a device path such as /dev/tpmrm0 or tcp:127.0.0.1:2321, not '\(value)'")
             }
+#endif
             settings.tpmDevice = value
         },
         OptionSpec("tpm-owner-auth-file", "FILE", help: "the TPM owner hierarchy's authorization value (mode 0600); default: empty") {

@@ -41,8 +41,8 @@ public struct Settings: Equatable {
     public var publishOwner: UInt32? = nil
     public var publishGroup: UInt32? = nil
     public var deviceSecret: String? = nil
-    /// `--key-storage tpm`: new device keys are made inside the TPM at `tpmDevice`.
-    public var keyInTPM: Bool = false
+    /// `--key-storage`: where new device keys live; nil keeps the home of the key in service.
+    public var keyStorage: KeyStorage? = nil
     /// `/dev/tpmrm0`, another device, or `tcp:HOST:PORT` (swtpm's command port).
     public var tpmDevice: String = "/dev/tpmrm0"
     /// The owner hierarchy's authorization value, when the device maker set one.
@@ -108,7 +108,7 @@ public struct Settings: Equatable {
 
     /// Options that make sense alone but not together.
     func checkCombinations() throws(UsageError) {
-        if keyInTPM && (keyOut != nil || bundleOut != nil) {
+        if keyStorage == .tpm && (keyOut != nil || bundleOut != nil) {
             throw UsageError("--key-storage tpm keeps the key inside the TPM: there is nothing to publish with --key-out or --bundle-out")
         }
     }

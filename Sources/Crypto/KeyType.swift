@@ -33,6 +33,28 @@ public enum KeyType: Equatable, Sendable {
     }
 }
 
+/// Where a device key lives: in the keystore as a file (held by mbedTLS in memory while in use),
+/// or inside a TPM, which never lets it out.
+public enum KeyStorage: Equatable, Sendable {
+    case file, tpm
+
+    /// As `--key-storage` and `status` spell it.
+    public var name: String {
+        switch self {
+        case .file: "file"
+        case .tpm: "tpm"
+        }
+    }
+
+    public init?(name: String) {
+        switch name {
+        case "file": self = .file
+        case "tpm": self = .tpm
+        default: return nil
+        }
+    }
+}
+
 /// The curves for EC device keys (RFC 5480 named curves).
 public enum EllipticCurve: Equatable, Sendable {
     case p256, p384

@@ -35,8 +35,8 @@ open class PrivateKey {
     /// name and a blob that is useless without the holder. Nil for keys that can be exported.
     open var heldForm: (format: String, blob: [UInt8])? { nil }
 
-    /// Where the key lives, as `status` says it: "file", "tpm".
-    open var storage: String { "file" }
+    /// Where the key lives.
+    open var storage: KeyStorage { .file }
 
     /// Whether `publicKeyInfo` (SubjectPublicKeyInfo DER) is this key's public half.
     public func matches(publicKeyInfo other: [UInt8]) -> Bool { other == publicKeyInfo }

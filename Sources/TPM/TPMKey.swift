@@ -17,7 +17,7 @@ public final class TPMKey: PrivateKey {
 
     public override var heldForm: (format: String, blob: [UInt8])? { ("tpm2", file.pem) }
 
-    public override var storage: String { "tpm" }
+    public override var storage: KeyStorage { .tpm }
 
     public override func sign(digest: [UInt8], algorithm: DigestAlgorithm) throws(CryptoError) -> [UInt8] {
         guard digest.count == algorithm.outputSize else { throw CryptoError(.digestSize) }

@@ -115,7 +115,7 @@ func makeDaemon(fault: ResponderFault = .none, lifetime: Int64 = 86_400, stopAft
     let keystore = try Keystore(path: path, create: true, forWriting: true, random: ca.random)
     let random = ca.random
     let authority = KeyAuthority(keystore: keystore, configuration: configuration, random: random, logger: Logger(level: .error),
-                                 makeKey: { (type) throws(CryptoError) in try SoftwareKey.generate(type, random: random) })
+                                 makeKey: { (type, _) throws(CryptoError) in try SoftwareKey.generate(type, random: random) })
     authority.challenge = SecretBytes(Array("s3cret".utf8))
     authority.clock = { world.time }
     let daemon = Daemon(host: SimulatedHost(world: world), authority: authority)

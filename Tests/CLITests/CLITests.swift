@@ -65,6 +65,11 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
         (["caps", "--url", "http://h/", "--key-type", "ec:p521"], "--key-type: key type must be rsa:2048"),
         (["caps", "--url", "http://h/", "--key-mode", "0644"], "--key-mode: 0644 would let others read the private key"),
         (["caps", "--url", "http://h/", "--ra-fingerprint", "abcd"], "--ra-fingerprint: expected a SHA-256 fingerprint"),
+        (["caps", "--url", "http://h/", "--key-storage", "hsm"], "--key-storage: key storage must be file or tpm, not 'hsm'"),
+        (["caps", "--url", "http://h/", "--tpm-device", "tcp:localhost:2321"], "--tpm-device: expected a device path"),
+        (["caps", "--url", "http://h/", "--tpm-device", "tpmrm0"], "--tpm-device: expected a device path"),
+        (["caps", "--url", "http://h/", "--key-storage", "tpm", "--key-out", "/k"], "--key-storage tpm keeps the key inside the TPM"),
+        (["caps", "--url", "http://h/", "--key-storage", "tpm", "--bundle-out", "/b"], "--key-storage tpm keeps the key inside the TPM"),
     ])
     func errors(arguments: [String], expected: String) {
         let message = usageError(arguments)
@@ -84,6 +89,7 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
             "consume-challenge": "yes", "retry-min": "30s", "retry-max": "1h", "key-type": "ec:p384",
             "ra-fingerprint": String(repeating: "cd", count: 32), "metrics-file": "/var/lib/node-exporter/scep-agent.prom",
             "proxy": "http://proxy.example:3128", "proxy-credentials-file": "/etc/scep-agent/proxy",
+            "key-storage": "FILE", "tpm-device": "tcp:[::1]:2321", "tpm-owner-auth-file": "/o",
         ]
         var arguments = ["run"]
         for option in OptionTable.options where option.isConfigKey {
@@ -98,6 +104,7 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
         #expect(parsed.renewBefore == .before(seconds: 14 * 86_400))
         #expect(parsed.pollInterval == 30 && parsed.pollTimeout == 7200)
         #expect(parsed.reuseKey && !parsed.syslog)
+        #expect(parsed.keyStorage == .file && parsed.tpmDevice == "tcp:[::1]:2321" && parsed.tpmOwnerAuthFile == "/o")
         #expect(parsed.logLevel == .debug)
         #expect(parsed.metricsFile == "/var/lib/node-exporter/scep-agent.prom")
         #expect(parsed.proxy == "http://proxy.example:3128" && parsed.proxyCredentialsFile == "/etc/scep-agent/proxy")

@@ -14,8 +14,9 @@ cd "$HERE/../.."
 # Issue 6 set 700 KB for the tiny build, and issue 20 restates it. Path validation, the DER codec,
 # EC keys, privilege separation and the DNS resolver (issues 17, 20, 22) took it past that (the
 # measured size is in docs/generated/sizes.md); the 700 KB target stays open in issue 20. This
-# ceiling only keeps it from growing further unnoticed.
-TINY_MAX_BYTES=1000000
+# ceiling only keeps it from growing further unnoticed. The tiny build leaves the TPM code out
+# (SCEP_NO_TPM); its options and key-storage bookkeeping still cost it about 11 KB (issue 21).
+TINY_MAX_BYTES=1010000
 
 # target  file(1) architecture  runner
 targets=(
@@ -86,6 +87,14 @@ for arm in "arm-linux-gnueabihf|qemu-arm-static" "aarch64-linux-gnu|qemu-aarch64
     echo "== faults.sh, $target under $runner (32-bit rows and the main refusals)"
     SCEP_AGENT_NETWORK_RUNNER=$(command -v "$runner") Tests/Interop/faults.sh "$DIST/$target/scep-agent" \
         .build/debug/scep-test-responder "$runner" '32-bit|truncated|oversized|bad signature|wrong recipientNonce|PENDING forever' || status=1
+done
+# TPM-backed keys on the ARM builds: enrollment, renewal, the independent TSS's cross-checks and
+# the TPM errors, against swtpm (the kill test and the daemon run on x86_64 in interop-test).
+for arm in "arm-linux-gnueabihf|qemu-arm-static" "aarch64-linux-gnu|qemu-aarch64-static"; do
+    IFS='|' read -r target runner <<< "$arm"
+    echo "== tpm.sh, $target under $runner"
+    SCEP_AGENT_NETWORK_RUNNER=$(command -v "$runner") Tests/Interop/tpm.sh "$DIST/$target/scep-agent" \
+        .build/debug/scep-test-responder "$runner" 0 || status=1
 done
 # The fuzz targets on 32-bit: every committed seed and what fuzz-smoke kept, replayed on armv7hf.
 echo "== fuzz targets replayed on arm-linux-gnueabihf under qemu-arm-static"

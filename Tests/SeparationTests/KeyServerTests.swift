@@ -30,7 +30,7 @@ import TestSupport
             reuseKey: false, extensions: [], schedule: RenewalSchedule(threshold: .percentOfLifetime(33)), pollInterval: 60,
             pollTimeout: 600, retryMinimum: 60, retryMaximum: 3600, allowWeakCrypto: false, hook: nil, consumeChallenge: false)
         authority = KeyAuthority(keystore: keystore, configuration: configuration, random: random, logger: Logger(level: .error),
-                                 makeKey: { (type) throws(CryptoError) in try SoftwareKey.generate(type, random: random) })
+                                 makeKey: { (type, _) throws(CryptoError) in try SoftwareKey.generate(type, random: random) })
         authority.challenge = SecretBytes(Array("s3cret".utf8))
         authority.begin(.enroll)
     }

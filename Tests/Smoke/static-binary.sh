@@ -4,7 +4,9 @@ set -u
 BIN=$(readlink -f "$1")
 . "$(dirname "$0")/../lib/checks.sh"
 
-MAX_BYTES=1800000   # issue 2: at most 1.8 MB on x86_64
+# Issue 2: at most 1.8 MB on x86_64; issue 21 allows the TPM code at most 120 KB more (what it
+# costs is measured by `make feature-cost` into docs/generated/feature-cost.md).
+MAX_BYTES=1920000
 
 info=$(file "$BIN")
 expect_text "file(1) says statically linked" "$info" "statically linked"

@@ -221,7 +221,7 @@ func scriptCreatePrimary(_ tpm: ScriptedTPM) {
         script.answer(TPMCommandCode.create, ScriptedTPM.response(parameters: created.bytes))
         let key = try script.tpm().generate(.rsa(bits: 2048))
         #expect(key.publicKeyInfo == inside.publicKeyInfo)
-        #expect(key.storage == "tpm")
+        #expect(key.storage == .tpm)
         #expect(key.heldForm?.format == "tpm2")
         #expect(script.closed == 1)
 

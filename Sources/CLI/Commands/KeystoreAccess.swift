@@ -2,11 +2,10 @@ import Agent
 import Crypto
 import Keystore
 import Platform
-import TPM
 
 /// Opening the keystore and the published copies as the settings describe them.
 extension CommandContext {
-    func openKeystore(forWriting: Bool, random: RandomGenerator) throws(CommandFailure) -> Keystore {
+    func openKeystore(forWriting: Bool, random: RandomGenerator, keys: DeviceKeys) throws(CommandFailure) -> Keystore {
         var secret: SecretBytes? = nil
         if let path = settings.deviceSecret {
             do { secret = SecretBytes(try TrustedFile.read(path, limit: 4096, readers: .ownerOnly)) } catch {
@@ -20,10 +19,9 @@ extension CommandContext {
         }
         defer { secret?.wipe() }
         let keystore: Keystore
-        let heldKeys = heldKeyLoader(try tpm())
         do {
             keystore = try Keystore(path: settings.keystore, create: forWriting, forWriting: forWriting, deviceSecret: secret,
-                                    random: random, heldKeys: heldKeys)
+                                    random: random, heldKeys: keys.load)
         } catch {
             throw CommandFailure(.failure, "\(error)")
         }
@@ -35,18 +33,10 @@ extension CommandContext {
     /// challenge, and how new keys are made.
     func keyAuthority(challengeRequired: Bool, loadFailureIsFatal: Bool = true) throws(CommandFailure) -> KeyAuthority {
         let random = try randomGenerator()
-        let keystore = try openKeystore(forWriting: true, random: random)
-        let makeKey: (KeyType) throws(CryptoError) -> PrivateKey
-        if settings.keyInTPM {
-            let tpm = try tpm()
-            makeKey = { (type) throws(CryptoError) in
-                do throws(TPMError) { return try tpm.generate(type) } catch { throw CryptoError(.keyHolder(error.description)) }
-            }
-        } else {
-            makeKey = { (type) throws(CryptoError) in try SoftwareKey.generate(type, random: random) }
-        }
+        let keys = try deviceKeys(random: random)
+        let keystore = try openKeystore(forWriting: true, random: random, keys: keys)
         let authority = KeyAuthority(keystore: keystore, configuration: settings.agentConfiguration, random: random, logger: logger,
-                                     makeKey: makeKey)
+                                     makeKey: keys.make)
         authority.challenge = try readChallenge(settings, logger: logger, required: challengeRequired)
         do { try authority.load() } catch {
             if loadFailureIsFatal { throw CommandFailure(.failure, "\(error)") }
@@ -54,30 +44,6 @@ extension CommandContext {
         }
         for warning in keystore.takeWarnings() { logger.warn("keystore", [("detail", warning)]) }
         return authority
-    }
-
-    /// The TPM the settings name. Made whether or not new keys go into it: an identity made
-    /// with `--key-storage tpm` stays in the TPM after the option is dropped, and loads through it.
-    func tpm() throws(CommandFailure) -> TPM {
-        guard let address = TPMChannel.Address(settings.tpmDevice) else {
-            throw CommandFailure(.usage, "--tpm-device: not a device path or tcp:HOST:PORT")
-        }
-        var ownerAuth: SecretBytes? = nil
-        if let path = settings.tpmOwnerAuthFile {
-            do { ownerAuth = SecretBytes(try TrustedFile.read(path, limit: 64, readers: .ownerOnly)) } catch {
-                throw CommandFailure(.usage, "cannot read --tpm-owner-auth-file: \(error)")
-            }
-            ownerAuth?.trimTrailingNewlines()
-        }
-        return TPM(address: address, ownerAuth: ownerAuth)
-    }
-
-    /// Loads the keystore's TPM keys (`key.tpm2`) through `tpm`.
-    private func heldKeyLoader(_ tpm: TPM) -> Keystore.HeldKeyLoader {
-        { (format, blob) throws(CryptoError) -> PrivateKey in
-            guard format == "tpm2" else { throw CryptoError(.keyHolder("a key held by an unknown device (\(format))")) }
-            do throws(TPMError) { return try tpm.load(keyFile: blob) } catch { throw CryptoError(.keyHolder(error.description)) }
-        }
     }
 
     var publishedCopies: PublishedCopies {

@@ -1,4 +1,5 @@
 import Agent
+import Crypto
 import ASN1
 import Encoding
 import Keystore
@@ -14,7 +15,8 @@ func statusCommand(_ context: CommandContext) throws(CommandFailure) -> ExitStat
         StandardStream.output.writeLine("check=\(CheckStatus.noIdentity.name)")
         return CheckStatus.noIdentity.exitStatus
     }
-    let keystore = try context.openKeystore(forWriting: false, random: try context.randomGenerator())
+    let random = try context.randomGenerator()
+    let keystore = try context.openKeystore(forWriting: false, random: random, keys: try context.deviceKeys(random: random, usesTPM: false))
     let loaded: StoredIdentity?
     do { loaded = try keystore.load() } catch { throw CommandFailure(.failure, "\(error)") }
     for warning in keystore.takeWarnings() { context.logger.warn("keystore", [("detail", warning)]) }
@@ -34,7 +36,7 @@ func statusCommand(_ context: CommandContext) throws(CommandFailure) -> ExitStat
             ("next_renewal", DERTime.iso8601(renewal)),
             ("generation", identity.generation),
             ("key_type", identity.key.type.name),
-            ("key_storage", identity.key.storage),
+            ("key_storage", identity.key.storage.name),
             ("ca_sha256", identity.metadata["ca_sha256"] ?? identity.chain.last.map { Hex.encode($0.sha256Fingerprint) } ?? ""),
         ]
     }

@@ -143,11 +143,14 @@ extension SystemHost {
 extension Settings {
     /// The agent's view of the settings.
     var agentConfiguration: AgentConfiguration {
-        AgentConfiguration(pin: caFingerprint ?? [], subject: subject, keyType: keyType, reuseKey: reuseKey,
-                           extensions: requestExtensions, schedule: RenewalSchedule(threshold: renewBefore),
-                           pollInterval: pollInterval, pollTimeout: pollTimeout, retryMinimum: retryMinimum,
-                           retryMaximum: retryMaximum, allowWeakCrypto: allowWeakCrypto, hook: hook,
-                           consumeChallenge: consumeChallenge, raPins: raFingerprints, authenticatedServer: url?.scheme == .https)
+        var configuration = AgentConfiguration(
+            pin: caFingerprint ?? [], subject: subject, keyType: keyType, reuseKey: reuseKey,
+            extensions: requestExtensions, schedule: RenewalSchedule(threshold: renewBefore),
+            pollInterval: pollInterval, pollTimeout: pollTimeout, retryMinimum: retryMinimum,
+            retryMaximum: retryMaximum, allowWeakCrypto: allowWeakCrypto, hook: hook,
+            consumeChallenge: consumeChallenge, raPins: raFingerprints, authenticatedServer: url?.scheme == .https)
+        configuration.keyStorage = keyStorage
+        return configuration
     }
 }
 

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# make feature-cost: what an optional part of the agent costs the shipped x86_64 binary, measured
+# by building it once with and once without that part.
+#
+#   Scripts/feature-cost.sh [OUTPUT]     (default docs/generated/feature-cost.md)
+#
+# Each build has a scratch folder of its own, so the shipped build's cache is untouched.
+#   shipped   the shipped flags
+#   no-tpm    -DSCEP_NO_TPM: the TPM 2.0 code left out, as in the tiny build (issue 21 allows
+#             the TPM code at most 120 KB)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. Scripts/lib/generated.sh
+output=${1:-docs/generated/feature-cost.md}
+work=$(mktemp -d /tmp/scep-feature-cost.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+variants=(
+    "shipped|"
+    "no-tpm|-Xswiftc -DSCEP_NO_TPM"
+)
+declare -A size
+for entry in "${variants[@]}"; do
+    name=${entry%%|*}
+    flags=${entry#*|}
+    echo "== $name"
+    if SCRATCH_SUFFIX="-cost-$name" SIZES_TABLE= EXTRA_SWIFT_BUILD_FLAGS="$flags" \
+            Scripts/build-target.sh x86_64-linux-gnu "$work/$name" > "$work/$name.log" 2>&1; then
+        size[$name]=$(stat -c %s "$work/$name")
+    else
+        echo "feature-cost.sh: the $name build failed: $(grep -m1 error "$work/$name.log")" >&2
+        exit 1
+    fi
+done
+
+{
+    generated_header "What optional parts cost" "Scripts/feature-cost.sh"
+    echo "The stripped static x86_64 binary with and without each part."
+    echo
+    echo "| part | with it | without it | cost |"
+    echo "|---|---|---|---|"
+    echo "| TPM 2.0 device keys (\`Sources/TPM\`, \`SCEP_NO_TPM\`) | ${size[shipped]} | ${size[no-tpm]} | $((size[shipped] - size[no-tpm])) |"
+} > "$output"
+cat "$output"
