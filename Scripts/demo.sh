@@ -7,8 +7,10 @@ BIN=$(readlink -f "${1:?usage: demo.sh BINARY}")
 WORK=$(mktemp -d /tmp/scep-agent-demo.XXXXXX)
 NS="scep-agent-demo-$$"
 SCEPSERVER_PID=
+SWTPM_PID=
 cleanup() {
     [ -n "$SCEPSERVER_PID" ] && kill "$SCEPSERVER_PID" 2>/dev/null
+    [ -n "$SWTPM_PID" ] && kill "$SWTPM_PID" 2>/dev/null
     ip netns del "$NS" 2>/dev/null || true
     rm -rf "$WORK"
 }
@@ -17,6 +19,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*" | sed "s|$WORK|\$DEMO|g; s|$BIN|scep-agent|g"; "${IN_NS[@]}" "$@"; }
 
 . "$(dirname "$0")/lib/scepserver.sh"
+. "$(dirname "$0")/lib/swtpm.sh"
 loopback_namespace "$NS" || true
 PORT=8080
 URL="http://127.0.0.1:$PORT/scep"
@@ -50,6 +53,24 @@ openssl x509 -in "$WORK/cert.pem" -noout -subject -serial -enddate
 openssl verify -CAfile "$WORK/depot/ca.pem" "$WORK/cert.pem" | sed "s|$WORK|\$DEMO|"
 second=$(openssl x509 -in "$WORK/cert.pem" -noout -pubkey | sha256sum | cut -c1-16)
 echo "public key before: $first...  after: $second..."
+
+if command -v swtpm >/dev/null; then
+    step "a device key inside a TPM 2.0 (swtpm, a software TPM, stands in for /dev/tpmrm0)"
+    start_swtpm "$WORK/tpm" 2321 "$WORK/swtpm.log"
+    run "$BIN" enroll --url "$URL" --ca-fingerprint "$FP" --subject "CN=dev-0043,O=Acme" --challenge-file "$WORK/challenge" \
+        --keystore "$WORK/tpm-keystore" --cert-out "$WORK/tpm-cert.pem" --key-storage tpm --tpm-device "$TPM_DEVICE"
+    run "$BIN" renew --url "$URL" --ca-fingerprint "$FP" --challenge-file "$WORK/challenge" \
+        --keystore "$WORK/tpm-keystore" --cert-out "$WORK/tpm-cert.pem" --tpm-device "$TPM_DEVICE"
+    openssl verify -CAfile "$WORK/depot/ca.pem" "$WORK/tpm-cert.pem" | sed "s|$WORK|\$DEMO|"
+    run "$BIN" status --keystore "$WORK/tpm-keystore"
+    generation=$(sed -n 's/^generation=//p' "$WORK/tpm-keystore/current")
+    echo "the keystore holds no private key, only the TPM's key file (useless on any other TPM):"
+    ls "$WORK/tpm-keystore/$generation"
+    head -1 "$WORK/tpm-keystore/$generation/key.tpm2"
+    stop_swtpm
+else
+    step "(swtpm is not installed: the TPM-backed enrollment is skipped; Scripts/install-deps.sh installs it)"
+fi
 
 step "the daemon: unattended renewals"
 # micromdm issues certificates for a day at least, so renewals would fall due hours from now. To
