@@ -19,7 +19,7 @@ FUZZ_SECONDS   ?= 300
 DIST           := dist
 BINARY         := $(DIST)/scep-agent
 
-.PHONY: all build static cross board cross-test fuzz-replay-arm probes reference hardening feature-cost fuzz fuzz-smoke memcheck asan deb package-test fleet-sim test test-suites unit-test smoke-test responder interop-test check-layers deps demo bench clean
+.PHONY: all build static cross board cross-test fuzz-replay-arm probes reference hardening feature-cost test-system fuzz fuzz-smoke memcheck asan deb package-test fleet-sim test test-suites unit-test smoke-test responder interop-test check-layers deps demo bench clean
 
 all: static
 
@@ -76,6 +76,7 @@ check-layers:
 
 unit-test: deps
 	$(SWIFT) test
+	@$(SWIFT) build --product scep-agent >/dev/null && Tests/Smoke/debug-build.sh .build/debug/scep-agent
 
 smoke-test: static
 	@Tests/Smoke/run-all.sh $(BINARY)
@@ -108,6 +109,12 @@ deb: static
 
 package-test: deb responder
 	@echo "== deb.sh" && Tests/Packaging/deb.sh $(DIST)/scep-agent_*.deb .build/debug/scep-test-responder
+
+# The Debian package in a booted Debian system (systemd as PID 1, in qemu): not part of make test,
+# for time (the image build and two emulated boots take 5 to 8 minutes on 2 CPUs).
+test-system: deb
+	@Scripts/install-deps.sh --system
+	@echo "== System/run.sh" && Tests/System/run.sh $(DIST)/scep-agent_*.deb
 
 # make test runs test-suites with its output also kept in .build/make-test.log, then
 # Scripts/test-counts.sh writes the counts in it to docs/generated/test-counts.md (it never fails

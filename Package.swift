@@ -80,9 +80,12 @@ let package = Package(
                 dependencies: ["Agent", "Protocol", "HTTP", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
                 path: "Sources/Separation",
                 swiftSettings: swiftSettings + [.unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"])]),
+        // The same runtime failure for the daemon: `run` (Daemon<SystemHost>, instantiated here)
+        // crashed in normal mode until CLI had direct accessors too. Tests/Smoke/debug-build.sh.
         .target(name: "CLI",
                 dependencies: ["Separation", "Agent", "Protocol", "HTTP", "Keystore", "TPM", "CMS", "X509", "ASN1", "Crypto", "Platform", "Encoding"],
-                path: "Sources/CLI", swiftSettings: swiftSettings),
+                path: "Sources/CLI",
+                swiftSettings: swiftSettings + [.unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"])]),
         .executableTarget(
             name: "scep-agent", dependencies: ["CLI", "Platform"], path: "Sources/scep-agent",
             swiftSettings: swiftSettings,

@@ -15,6 +15,10 @@ trap 'rm -rf "$ROOT"' EXIT
 install -D -m 0755 "$BIN" "$ROOT/usr/sbin/scep-agent"
 install -D -m 0644 Packaging/etc/scep-agent.conf "$ROOT/etc/scep-agent.conf"
 install -D -m 0644 Packaging/systemd/scep-agent.service "$ROOT/lib/systemd/system/scep-agent.service"
+install -m 0644 Packaging/systemd/scep-agent-reload.path Packaging/systemd/scep-agent-reload.service "$ROOT/lib/systemd/system/"
+# An example drop-in, not active: docs/tpm.md says where it goes.
+install -D -m 0644 Packaging/systemd/tpm.conf "$ROOT/usr/share/doc/scep-agent/examples/scep-agent.service.d/tpm.conf"
+install -D -m 0644 Packaging/etc/default-scep-agent "$ROOT/etc/default/scep-agent"
 install -D -m 0755 Packaging/sysvinit/scep-agent "$ROOT/etc/init.d/scep-agent"
 mkdir -p "$ROOT/usr/share/man/man8" "$ROOT/usr/share/doc/scep-agent"
 gzip -9n < Packaging/man/scep-agent.8 > "$ROOT/usr/share/man/man8/scep-agent.8.gz"

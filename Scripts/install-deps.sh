@@ -47,6 +47,8 @@ fi
 # --bench: what make bench adds, beside the above: the peer clients certmonger (with the D-Bus
 # daemon it talks through) and strongSwan's pki (with the plugin that gives it an HTTP fetcher).
 if [ "${1:-}" = "--bench" ]; then packages+=(certmonger dbus strongswan-pki libstrongswan-extra-plugins); fi
+# --system: what make test-system adds: the image builder, the ext4 tools and the emulator.
+if [ "${1:-}" = "--system" ]; then packages+=(mmdebstrap e2fsprogs qemu-system-x86); fi
 
 missing=()
 for package in "${packages[@]}"; do

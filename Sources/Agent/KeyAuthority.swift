@@ -115,6 +115,9 @@ public final class KeyAuthority: KeyService {
         // identity never moves to a file because an option was left out.
         let type = configuration.keyType ?? identity?.key.type ?? .defaultType
         let storage = configuration.keyStorage ?? identity?.key.storage ?? .file
+        if storage == .file && identity?.key.storage == .tpm {
+            logger.warn("the new key goes into a file: --key-storage file moves the identity out of the TPM")
+        }
         let watch = Stopwatch()
         let made: PrivateKey
         do { made = try makeKey(type, storage) } catch { throw AgentFailure(.failed, .crypto(error)) }

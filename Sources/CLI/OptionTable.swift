@@ -142,7 +142,7 @@ enum OptionTable {
         OptionSpec("device-secret", "FILE", help: "encrypt the keystore's private key at rest with a key derived from this file") {
             settings, value, source throws(UsageError) in settings.deviceSecret = try OptionValue.path(value, source)
         },
-        OptionSpec("key-storage", "WHERE", default: "file",
+        OptionSpec("key-storage", "WHERE", default: "where the key in service lives; file on first boot",
                    help: "where new device keys live: file (the keystore), or tpm (made inside the TPM, never leaving it)") {
             settings, value, source throws(UsageError) in
             guard let storage = KeyStorage(name: value.asciiLowercased) else {

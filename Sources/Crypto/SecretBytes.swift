@@ -24,8 +24,10 @@ public final class SecretBytes {
     }
 
     /// Lends the bytes for writing, in place: for assembling a secret without a copy.
-    public func withMutableBytes<Result>(_ body: (UnsafeMutableBufferPointer<UInt8>) -> Result) -> Result {
-        storage.withUnsafeMutableBufferPointer { buffer in body(buffer) }
+    public func withMutableBytes<Result, Failure: Error>(
+        _ body: (UnsafeMutableBufferPointer<UInt8>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try storage.withUnsafeMutableBufferPointer { (buffer) throws(Failure) in try body(buffer) }
     }
 
     /// Zeroes the bytes now. Safe to call more than once.

@@ -27,6 +27,11 @@ public struct IPAddress: Equatable, Sendable, CustomStringConvertible {
 
     public var isIPv6: Bool { bytes.count == 16 }
 
+    /// 127.0.0.0/8 or ::1.
+    public var isLoopback: Bool {
+        isIPv6 ? bytes == [UInt8](repeating: 0, count: 15) + [1] : bytes[0] == 127
+    }
+
     public var description: String {
         var text = [CChar](repeating: 0, count: 64)
         _ = bytes.withUnsafeBytes { source in

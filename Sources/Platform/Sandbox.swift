@@ -8,6 +8,17 @@ import CLibc
 public enum Sandbox {
     public enum Step: Equatable, Sendable {
         case dropPrivileges, noNewPrivileges, notDumpable, landlock, seccomp
+
+        /// As the log names it (Embedded Swift cannot print an enum case by reflection).
+        public var name: String {
+            switch self {
+            case .dropPrivileges: "drop-privileges"
+            case .noNewPrivileges: "no-new-privs"
+            case .notDumpable: "not-dumpable"
+            case .landlock: "landlock"
+            case .seccomp: "seccomp"
+            }
+        }
     }
 
     public struct Report: Equatable, Sendable {

@@ -12,8 +12,8 @@ public final class TPMChannel {
         case device(String)
         case tcp(host: IPAddress, port: UInt16)
 
-        /// `/dev/tpmrm0`, any absolute path, or `tcp:HOST:PORT` with a literal address (a name
-        /// would need the resolver, and a TPM is never reached through DNS).
+        /// `/dev/tpmrm0`, any absolute path, or `tcp:HOST:PORT` with a literal loopback address
+        /// (a name would need the resolver, and a TPM is never reached through DNS).
         public init?(_ text: String) {
             if text.hasPrefix("/") {
                 self = .device(text)
@@ -25,7 +25,9 @@ public final class TPMChannel {
             var host = String(rest[rest.startIndex..<colon])
             if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             let portText = rest[rest.index(after: colon)...]
-            guard let address = IPAddress(host), !portText.isEmpty, portText.utf8.count <= 5,
+            // Loopback only: the command stream carries authorization values, and the replies
+            // content keys, in the clear (swtpm runs beside the agent, for tests and development).
+            guard let address = IPAddress(host), address.isLoopback, !portText.isEmpty, portText.utf8.count <= 5,
                   portText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let port = Int(String(portText)),
                   port > 0, port <= 65535 else { return nil }
             self = .tcp(host: address, port: UInt16(port))
@@ -96,54 +98,62 @@ public final class TPMChannel {
         return channel
     }
 
-    /// Sends one command and returns its whole response, header included. `deadline` bounds the
-    /// wait on the TCP port; a device answers within the kernel driver's own timeouts.
-    public func transmit(_ command: [UInt8], deadline: Int64) throws(SystemError) -> [UInt8] {
+    /// Sends one command and reads its whole response, header included, into `response`
+    /// (at least `responseLimit` bytes); returns the response's length. Both buffers are the
+    /// caller's, so a command carrying an authorization value, or a response carrying a content
+    /// key, is never copied here. `deadline` bounds the wait on the TCP port; a device answers
+    /// within the kernel driver's own timeouts.
+    public func transmit(_ command: UnsafeBufferPointer<UInt8>, into response: UnsafeMutableBufferPointer<UInt8>,
+                         deadline: Int64) throws(SystemError) -> Int {
         let name = address.description
+        guard response.count >= TPMChannel.responseLimit, let base = response.baseAddress else {
+            throw SystemError("read", path: name, code: EINVAL)
+        }
         if let connection {
-            try connection.send(command, deadline: deadline)
-            var header = try receiveExactly(connection, count: TPMChannel.headerSize, deadline: deadline)
-            let size = TPMChannel.declaredSize(header)
-            guard size >= TPMChannel.headerSize, size <= TPMChannel.responseLimit else {
+            try connection.send(UnsafeRawBufferPointer(command), deadline: deadline)
+            try receiveExactly(connection, into: UnsafeMutableRawBufferPointer(start: base, count: TPMChannel.headerSize),
+                               deadline: deadline)
+            guard let size = TPMChannel.declaredSize(UnsafeBufferPointer(response)), size <= TPMChannel.responseLimit else {
                 throw SystemError("receive", path: name, code: EPROTO, detail: .largerThan(limit: TPMChannel.responseLimit))
             }
-            header += try receiveExactly(connection, count: size - TPMChannel.headerSize, deadline: deadline)
-            return header
+            try receiveExactly(connection, into: UnsafeMutableRawBufferPointer(start: base + TPMChannel.headerSize,
+                                                                               count: size - TPMChannel.headerSize),
+                               deadline: deadline)
+            return size
         }
         guard descriptor >= 0 else { throw SystemError("write", path: name, code: EBADF) }
-        let written = command.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        let written = write(descriptor, command.baseAddress, command.count)
         guard written == command.count else {
             throw written < 0 ? SystemError.last("write", path: name) : SystemError("write", path: name, code: EIO)
         }
-        var response = [UInt8](repeating: 0, count: TPMChannel.responseLimit)
         var count = 0
         while true {
-            count = response.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            count = read(descriptor, base, TPMChannel.responseLimit)
             if count >= 0 || scep_errno() != EINTR { break }
         }
         guard count >= 0 else { throw SystemError.last("read", path: name) }
-        guard count >= TPMChannel.headerSize, TPMChannel.declaredSize(response) == count else {
+        guard count >= TPMChannel.headerSize, TPMChannel.declaredSize(UnsafeBufferPointer(response)) == count else {
             throw SystemError("read", path: name, code: EPROTO)
         }
-        return Array(response[0..<count])
+        return count
     }
 
-    /// The response header's big-endian size field (bytes 2 to 5).
-    static func declaredSize(_ header: [UInt8]) -> Int {
-        Int(header[2]) << 24 | Int(header[3]) << 16 | Int(header[4]) << 8 | Int(header[5])
+    /// The response header's big-endian size field (bytes 2 to 5), when it is at least a header
+    /// and fits an Int on every target (a 32-bit Int cannot hold every UInt32).
+    static func declaredSize(_ header: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard header.count >= headerSize else { return nil }
+        let size = UInt32(header[2]) << 24 | UInt32(header[3]) << 16 | UInt32(header[4]) << 8 | UInt32(header[5])
+        guard size >= UInt32(headerSize), size <= UInt32(responseLimit) else { return nil }
+        return Int(size)
     }
 
-    private func receiveExactly(_ connection: TCPConnection, count: Int, deadline: Int64) throws(SystemError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
+    private func receiveExactly(_ connection: TCPConnection, into buffer: UnsafeMutableRawBufferPointer,
+                                deadline: Int64) throws(SystemError) {
         var received = 0
-        while received < count {
-            let got = try bytes.withUnsafeMutableBufferPointer { (buffer) throws(SystemError) -> Int in
-                let rest = UnsafeMutableBufferPointer(rebasing: buffer[received...])
-                return try connection.receive(into: UnsafeMutableRawBufferPointer(rest), deadline: deadline)
-            }
+        while received < buffer.count {
+            let got = try connection.receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[received...]), deadline: deadline)
             guard got > 0 else { throw SystemError("receive", path: address.description, code: ECONNRESET) }
             received += got
         }
-        return bytes
     }
 }

@@ -65,7 +65,7 @@ public enum NetworkProcess {
             return Status.sandboxRefused.rawValue
         }
         for (step, reason) in report.unavailable {
-            logger.warn("sandbox step unavailable on this kernel", [("step", "\(step)"), ("detail", reason)])
+            logger.warn("sandbox step unavailable on this kernel", [("step", step.name), ("detail", reason)])
         }
         logger.debug("sandboxed", [("landlock_abi", "\(report.landlockABI)")])
         #if SCEP_SANDBOX_PROBES

@@ -14,9 +14,10 @@ public final class TPM {
     private let ownerAuth: SecretBytes
     private let connect: () throws(TPMError) -> TPMConnection
 
-    /// How long one command may take on the TCP port: RSA key generation on a slow TPM takes
-    /// tens of seconds. A device answers within the kernel driver's own timeouts.
-    static let commandTimeoutMilliseconds: Int64 = 180_000
+    /// How long one operation (a key made, a signature) may take on the TCP port: RSA key
+    /// generation on a slow TPM takes tens of seconds. A device answers within the kernel
+    /// driver's own timeouts.
+    static let operationTimeoutMilliseconds: Int64 = 180_000
     static let connectTimeoutMilliseconds: Int64 = 10_000
 
     /// `ownerAuth` is the owner hierarchy's authorization value; empty, as a TPM is provisioned
@@ -31,9 +32,16 @@ public final class TPM {
             } catch {
                 throw TPMError(.device(error))
             }
-            return TPMConnection(exchange: { (command) throws(TPMError) -> [UInt8] in
+            // One deadline for the whole operation: a stalled peer holds the agent once, not
+            // once per command.
+            let deadline = monotonicMilliseconds() + TPM.operationTimeoutMilliseconds
+            return TPMConnection(exchange: { (command, response) throws(TPMError) -> Int in
                 do throws(SystemError) {
-                    return try channel.transmit(command, deadline: monotonicMilliseconds() + TPM.commandTimeoutMilliseconds)
+                    return try command.withBytes { (out) throws(SystemError) -> Int in
+                        try response.withMutableBytes { (into) throws(SystemError) -> Int in
+                            try channel.transmit(out, into: into, deadline: deadline)
+                        }
+                    }
                 } catch {
                     throw TPMError(.device(error))
                 }

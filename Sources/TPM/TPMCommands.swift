@@ -1,12 +1,18 @@
 import Crypto
+import Platform
 
-/// One open line to a TPM: sends a marshalled command, returns the raw response. Made by
-/// `TPM.connect` over a device or a port; tests give it a scripted peer.
+/// One open line to a TPM: sends a marshalled command and reads the response into a buffer,
+/// returning its length. Made by `TPM.connect` over a device or a port; tests give it a
+/// scripted peer.
 public final class TPMConnection {
-    let exchange: ([UInt8]) throws(TPMError) -> [UInt8]
+    let exchange: (SecretBytes, SecretBytes) throws(TPMError) -> Int
     let close: () -> Void
+    /// Set by the first failure to send, receive or frame a response: the stream may be out of
+    /// step, so nothing more is sent on it (not even the flushes; a resource manager does them
+    /// when the connection closes, and without one the next session sweeps).
+    var broken = false
 
-    public init(exchange: @escaping ([UInt8]) throws(TPMError) -> [UInt8], close: @escaping () -> Void) {
+    public init(exchange: @escaping (SecretBytes, SecretBytes) throws(TPMError) -> Int, close: @escaping () -> Void) {
         self.exchange = exchange
         self.close = close
     }
@@ -18,58 +24,94 @@ public final class TPMConnection {
 struct TPMCommands {
     let connection: TPMConnection
 
+    /// Bytes reserved for one response: a TPM's are at most a few KiB.
+    static let responseCapacity = TPMChannel.responseLimit
+
     /// The response of one command: its handles and its parameter area.
     struct Response {
         var handles: [UInt32]
         var parameters: TPMReader
     }
 
-    /// Runs one command. `authorizations` holds one password per handle that needs one (the
-    /// first handles, in order). Transient "busy" answers are retried a few times.
-    func run(_ code: UInt32, _ name: StaticString, handles: [UInt32], authorizations: [SecretBytes] = [],
-             parameters: [UInt8], responseHandles: Int = 0) throws(TPMError) -> Response {
-        var command = TPMWriter()
-        command.u16(authorizations.isEmpty ? TPMTag.noSessions : TPMTag.sessions)
-        command.u32(0) // size, set below
-        command.u32(code)
-        for handle in handles { command.u32(handle) }
-        if !authorizations.isEmpty {
-            var area = TPMWriter()
-            for password in authorizations {
-                area.u32(TPMHandle.passwordSession)
-                area.sized([UInt8]()) // nonce
-                area.u8(0) // session attributes
-                password.withBytes { area.sized($0) }
-            }
-            command.u32(UInt32(area.bytes.count))
-            command.append(area.bytes)
-        }
-        command.append(parameters)
-        var bytes = command.bytes
-        let size = UInt32(bytes.count)
-        bytes[2] = UInt8(size >> 24 & 0xff)
-        bytes[3] = UInt8(size >> 16 & 0xff)
-        bytes[4] = UInt8(size >> 8 & 0xff)
-        bytes[5] = UInt8(size & 0xff)
-        defer { if !authorizations.isEmpty { for index in bytes.indices { bytes[index] = 0 } } }
-
+    /// Runs one command and hands its response to `parse`. `authorizations` holds one password
+    /// per handle that needs one (the first handles, in order). The command (which may carry a
+    /// password) and the response (which may carry a content key) live in `SecretBytes` that are
+    /// wiped when the command is done. Transient "busy" answers are retried a few times.
+    func run<Result>(_ code: UInt32, _ name: StaticString, handles: [UInt32], authorizations: [SecretBytes] = [],
+                     parameters: [UInt8], responseHandles: Int = 0,
+                     parse: (inout Response) throws(TPMError) -> Result) throws(TPMError) -> Result {
+        let command = TPMCommands.marshal(code, handles: handles, authorizations: authorizations, parameters: parameters)
+        defer { command.wipe() }
+        let response = SecretBytes(count: TPMCommands.responseCapacity)
+        defer { response.wipe() }
         var attempt = 0
         while true {
-            do throws(TPMError) {
-                return try readResponse(try connection.exchange(bytes), sessions: !authorizations.isEmpty,
-                                        responseHandles: responseHandles)
-            } catch {
-                attempt += 1
-                guard error.isTransient, attempt < 5 else { throw error.during(name) }
+            guard !connection.broken else { throw TPMError(.connectionLost, command: name) }
+            let length: Int
+            do throws(TPMError) { length = try connection.exchange(command, response) } catch {
+                connection.broken = true
+                throw error.during(name)
             }
+            var parsed: Response
+            do throws(TPMError) {
+                parsed = try TPMCommands.readResponse(response, length: length, sessions: !authorizations.isEmpty,
+                                                      responseHandles: responseHandles)
+            } catch {
+                if case .response = error.kind {
+                    attempt += 1
+                    if error.isTransient && attempt < 5 { continue }
+                } else {
+                    connection.broken = true
+                }
+                throw error.during(name)
+            }
+            do throws(TPMError) { return try parse(&parsed) } catch { throw error.during(name) }
         }
     }
 
-    private func readResponse(_ bytes: [UInt8], sessions: Bool, responseHandles: Int) throws(TPMError) -> Response {
-        var reader = TPMReader(bytes)
+    /// The whole command in one buffer of its exact size, so a password in it is never copied by
+    /// a growing array.
+    static func marshal(_ code: UInt32, handles: [UInt32], authorizations: [SecretBytes], parameters: [UInt8]) -> SecretBytes {
+        var authorizationSize = 0
+        for password in authorizations { authorizationSize += 4 + 2 + 1 + 2 + password.count }
+        let size = 10 + 4 * handles.count + (authorizations.isEmpty ? 0 : 4 + authorizationSize) + parameters.count
+        let command = SecretBytes(count: size)
+        command.withMutableBytes { out in
+            var at = 0
+            func u16(_ value: UInt16) {
+                out[at] = UInt8(truncatingIfNeeded: value >> 8)
+                out[at + 1] = UInt8(truncatingIfNeeded: value)
+                at += 2
+            }
+            func u32(_ value: UInt32) {
+                u16(UInt16(truncatingIfNeeded: value >> 16))
+                u16(UInt16(truncatingIfNeeded: value))
+            }
+            u16(authorizations.isEmpty ? TPMTag.noSessions : TPMTag.sessions)
+            u32(UInt32(size))
+            u32(code)
+            for handle in handles { u32(handle) }
+            if !authorizations.isEmpty {
+                u32(UInt32(authorizationSize))
+                for password in authorizations {
+                    u32(TPMHandle.passwordSession)
+                    u16(0) // nonce
+                    out[at] = 0 // session attributes
+                    at += 1
+                    u16(UInt16(password.count))
+                    password.withBytes { for byte in $0 { out[at] = byte; at += 1 } }
+                }
+            }
+            for byte in parameters { out[at] = byte; at += 1 }
+        }
+        return command
+    }
+
+    static func readResponse(_ bytes: SecretBytes, length: Int, sessions: Bool, responseHandles: Int) throws(TPMError) -> Response {
+        var reader = TPMReader(bytes, length: length)
         let tag = try reader.u16("response tag")
         let size = try reader.u32("response size")
-        guard Int(size) == bytes.count else { throw TPMError(.malformed("response size")) }
+        guard length >= 10, size == UInt32(length) else { throw TPMError(.malformed("response size")) }
         let code = try reader.u32("response code")
         guard code == 0 else { throw TPMError(.response(code)) }
         guard tag == (sessions ? TPMTag.sessions : TPMTag.noSessions) else { throw TPMError(.malformed("response tag")) }
@@ -77,7 +119,7 @@ struct TPMCommands {
         for _ in 0..<responseHandles { handles.append(try reader.u32("response handle")) }
         if sessions {
             // The parameter area is sized; the password sessions' acknowledgements follow it.
-            let parameterSize = Int(try reader.u32("parameterSize"))
+            let parameterSize = try reader.length32("parameterSize")
             return Response(handles: handles, parameters: try reader.sub(parameterSize, "parameters"))
         }
         return Response(handles: handles, parameters: try reader.sub(reader.remaining, "parameters"))
@@ -87,27 +129,28 @@ struct TPMCommands {
 
     /// TPM2_CreatePrimary under the owner hierarchy: returns the handle and the public area.
     func createPrimary(_ template: TPMPublicArea, ownerAuth: SecretBytes) throws(TPMError) -> (handle: UInt32, public: TPMPublicArea) {
-        var response = try run(TPMCommandCode.createPrimary, "TPM2_CreatePrimary", handles: [TPMHandle.owner],
-                               authorizations: [ownerAuth], parameters: TPMCommands.creationParameters(template),
-                               responseHandles: 1)
-        let outPublic = try response.parameters.sized("TPM2B_PUBLIC", maximum: 1024)
-        var publicWriter = TPMWriter()
-        publicWriter.sized(outPublic)
-        let area = try TPMPublicArea(sized: publicWriter.bytes)
-        return (response.handles[0], area)
+        try run(TPMCommandCode.createPrimary, "TPM2_CreatePrimary", handles: [TPMHandle.owner],
+                authorizations: [ownerAuth], parameters: TPMCommands.creationParameters(template),
+                responseHandles: 1) { (response) throws(TPMError) in
+            let outPublic = try response.parameters.sized("TPM2B_PUBLIC", maximum: 1024)
+            var publicWriter = TPMWriter()
+            publicWriter.sized(outPublic)
+            return (response.handles[0], try TPMPublicArea(sized: publicWriter.bytes))
+        }
     }
 
     /// TPM2_Create under `parent`: returns the TPM2B_PRIVATE and TPM2B_PUBLIC, each with its size.
     func create(under parent: UInt32, _ template: TPMPublicArea) throws(TPMError) -> (private: [UInt8], public: [UInt8]) {
-        var response = try run(TPMCommandCode.create, "TPM2_Create", handles: [parent], authorizations: [SecretBytes([])],
-                               parameters: TPMCommands.creationParameters(template))
-        let outPrivate = try response.parameters.sized("TPM2B_PRIVATE", maximum: 1024)
-        let outPublic = try response.parameters.sized("TPM2B_PUBLIC", maximum: 1024)
-        var privateWriter = TPMWriter()
-        privateWriter.sized(outPrivate)
-        var publicWriter = TPMWriter()
-        publicWriter.sized(outPublic)
-        return (privateWriter.bytes, publicWriter.bytes)
+        try run(TPMCommandCode.create, "TPM2_Create", handles: [parent], authorizations: [SecretBytes([])],
+                parameters: TPMCommands.creationParameters(template)) { (response) throws(TPMError) in
+            let outPrivate = try response.parameters.sized("TPM2B_PRIVATE", maximum: TPMKeyFile.maximumPrivate)
+            let outPublic = try response.parameters.sized("TPM2B_PUBLIC", maximum: 1024)
+            var privateWriter = TPMWriter()
+            privateWriter.sized(outPrivate)
+            var publicWriter = TPMWriter()
+            publicWriter.sized(outPublic)
+            return (privateWriter.bytes, publicWriter.bytes)
+        }
     }
 
     /// TPM2_Load: `privateBlob` and `publicBlob` as TPM2B_PRIVATE and TPM2B_PUBLIC, sizes included.
@@ -115,9 +158,8 @@ struct TPMCommands {
         var parameters = TPMWriter()
         parameters.append(privateBlob)
         parameters.append(publicBlob)
-        let response = try run(TPMCommandCode.load, "TPM2_Load", handles: [parent], authorizations: [SecretBytes([])],
-                               parameters: parameters.bytes, responseHandles: 1)
-        return response.handles[0]
+        return try run(TPMCommandCode.load, "TPM2_Load", handles: [parent], authorizations: [SecretBytes([])],
+                       parameters: parameters.bytes, responseHandles: 1) { (response) throws(TPMError) in response.handles[0] }
     }
 
     /// TPM2_Sign with RSASSA (PKCS#1 v1.5) or ECDSA over `digest`; an unrestricted key needs no
@@ -130,17 +172,18 @@ struct TPMCommands {
         parameters.u16(TPMTag.hashCheck)
         parameters.u32(TPMHandle.null)
         parameters.sized([UInt8]())
-        var response = try run(TPMCommandCode.sign, "TPM2_Sign", handles: [key], authorizations: [SecretBytes([])],
-                               parameters: parameters.bytes)
-        let algorithm = try response.parameters.u16("TPMT_SIGNATURE.sigAlg")
-        guard try response.parameters.u16("TPMS_SIGNATURE.hash") == hash else { throw TPMError(.malformed("TPMS_SIGNATURE.hash")) }
-        if isRSA {
-            guard algorithm == TPMAlgorithm.rsassa else { throw TPMError(.malformed("TPMT_SIGNATURE.sigAlg")) }
-            return .rsa(try response.parameters.sized("TPMS_SIGNATURE_RSA.sig", maximum: TPMPublicArea.maximumModulus))
+        return try run(TPMCommandCode.sign, "TPM2_Sign", handles: [key], authorizations: [SecretBytes([])],
+                       parameters: parameters.bytes) { (response) throws(TPMError) -> TPMSignature in
+            let algorithm = try response.parameters.u16("TPMT_SIGNATURE.sigAlg")
+            guard try response.parameters.u16("TPMS_SIGNATURE.hash") == hash else { throw TPMError(.malformed("TPMS_SIGNATURE.hash")) }
+            if isRSA {
+                guard algorithm == TPMAlgorithm.rsassa else { throw TPMError(.malformed("TPMT_SIGNATURE.sigAlg")) }
+                return .rsa(try response.parameters.sized("TPMS_SIGNATURE_RSA.sig", maximum: TPMPublicArea.maximumModulus))
+            }
+            guard algorithm == TPMAlgorithm.ecdsa else { throw TPMError(.malformed("TPMT_SIGNATURE.sigAlg")) }
+            let r = try response.parameters.sized("TPMS_SIGNATURE_ECC.r", maximum: TPMPublicArea.maximumCoordinate)
+            return .ecdsa(r: r, s: try response.parameters.sized("TPMS_SIGNATURE_ECC.s", maximum: TPMPublicArea.maximumCoordinate))
         }
-        guard algorithm == TPMAlgorithm.ecdsa else { throw TPMError(.malformed("TPMT_SIGNATURE.sigAlg")) }
-        let r = try response.parameters.sized("TPMS_SIGNATURE_ECC.r", maximum: TPMPublicArea.maximumCoordinate)
-        return .ecdsa(r: r, s: try response.parameters.sized("TPMS_SIGNATURE_ECC.s", maximum: TPMPublicArea.maximumCoordinate))
     }
 
     /// TPM2_RSA_Decrypt with RSAES-PKCS1-v1_5 (CMS key transport).
@@ -149,9 +192,10 @@ struct TPMCommands {
         parameters.sized(ciphertext)
         parameters.u16(TPMAlgorithm.rsaes)
         parameters.sized([UInt8]()) // label
-        var response = try run(TPMCommandCode.rsaDecrypt, "TPM2_RSA_Decrypt", handles: [key], authorizations: [SecretBytes([])],
-                               parameters: parameters.bytes)
-        return SecretBytes(try response.parameters.sized("TPM2B_PUBLIC_KEY_RSA", maximum: TPMPublicArea.maximumModulus))
+        return try run(TPMCommandCode.rsaDecrypt, "TPM2_RSA_Decrypt", handles: [key], authorizations: [SecretBytes([])],
+                       parameters: parameters.bytes) { (response) throws(TPMError) in
+            try response.parameters.sizedSecret("TPM2B_PUBLIC_KEY_RSA", maximum: TPMPublicArea.maximumModulus)
+        }
     }
 
     /// TPM2_ECDH_ZGen: the shared point d·P with the peer's point; its x-coordinate is Z.
@@ -161,19 +205,19 @@ struct TPMCommands {
             point.sized(x)
             point.sized(y)
         }
-        var response = try run(TPMCommandCode.ecdhZGen, "TPM2_ECDH_ZGen", handles: [key], authorizations: [SecretBytes([])],
-                               parameters: parameters.bytes)
-        let size = Int(try response.parameters.u16("TPM2B_ECC_POINT.size"))
-        var point = try response.parameters.sub(size, "TPM2B_ECC_POINT")
-        let zx = try point.sized("TPMS_ECC_POINT.x", maximum: TPMPublicArea.maximumCoordinate)
-        return SecretBytes(zx)
+        return try run(TPMCommandCode.ecdhZGen, "TPM2_ECDH_ZGen", handles: [key], authorizations: [SecretBytes([])],
+                       parameters: parameters.bytes) { (response) throws(TPMError) in
+            let size = Int(try response.parameters.u16("TPM2B_ECC_POINT.size"))
+            var point = try response.parameters.sub(size, "TPM2B_ECC_POINT")
+            return try point.sizedSecret("TPMS_ECC_POINT.x", maximum: TPMPublicArea.maximumCoordinate)
+        }
     }
 
     /// TPM2_FlushContext: frees a transient object.
     func flush(_ handle: UInt32) throws(TPMError) {
         var parameters = TPMWriter()
         parameters.u32(handle)
-        _ = try run(TPMCommandCode.flushContext, "TPM2_FlushContext", handles: [], parameters: parameters.bytes)
+        try run(TPMCommandCode.flushContext, "TPM2_FlushContext", handles: [], parameters: parameters.bytes) { (_) throws(TPMError) in }
     }
 
     /// TPM2_GetCapability(TPM_CAP_HANDLES) from the first transient handle: what is loaded now.
@@ -182,19 +226,21 @@ struct TPMCommands {
         parameters.u32(TPMCapability.handles)
         parameters.u32(TPMHandle.firstTransient)
         parameters.u32(64)
-        var response = try run(TPMCommandCode.getCapability, "TPM2_GetCapability", handles: [], parameters: parameters.bytes)
-        _ = try response.parameters.u8("moreData")
-        guard try response.parameters.u32("TPMS_CAPABILITY_DATA.capability") == TPMCapability.handles else {
-            throw TPMError(.malformed("TPMS_CAPABILITY_DATA.capability"))
+        return try run(TPMCommandCode.getCapability, "TPM2_GetCapability", handles: [],
+                       parameters: parameters.bytes) { (response) throws(TPMError) -> [UInt32] in
+            _ = try response.parameters.u8("moreData")
+            guard try response.parameters.u32("TPMS_CAPABILITY_DATA.capability") == TPMCapability.handles else {
+                throw TPMError(.malformed("TPMS_CAPABILITY_DATA.capability"))
+            }
+            let count = try response.parameters.u32("TPML_HANDLE.count")
+            guard count <= 64 else { throw TPMError(.malformed("TPML_HANDLE.count")) }
+            var handles: [UInt32] = []
+            for _ in 0..<count {
+                let handle = try response.parameters.u32("TPML_HANDLE.handle")
+                if handle >= TPMHandle.firstTransient && handle < TPMHandle.firstPersistent { handles.append(handle) }
+            }
+            return handles
         }
-        let count = try response.parameters.u32("TPML_HANDLE.count")
-        guard count <= 64 else { throw TPMError(.malformed("TPML_HANDLE.count")) }
-        var handles: [UInt32] = []
-        for _ in 0..<count {
-            let handle = try response.parameters.u32("TPML_HANDLE.handle")
-            if handle >= TPMHandle.firstTransient && handle < TPMHandle.firstPersistent { handles.append(handle) }
-        }
-        return handles
     }
 
     /// TPM2B_SENSITIVE_CREATE (no auth value, no data), the template, no outside info, no PCRs.

@@ -13,6 +13,11 @@ public struct TPMError: Error, Sendable, CustomStringConvertible {
         case response(UInt32)
         /// The key file is not a TPM key this agent made (wrong type, parent or algorithm).
         case unsupportedKeyFile(StaticString)
+        /// The key file's TPM structures do not parse: the named field did not fit.
+        case malformedKeyFile(StaticString)
+        /// An earlier command of this operation failed to send, receive or frame a response, so
+        /// the connection was given up.
+        case connectionLost
         /// The TPM made a key of other parameters than it was asked for.
         case unexpectedKey
 
@@ -22,6 +27,8 @@ public struct TPMError: Error, Sendable, CustomStringConvertible {
             case (.malformed(let a), .malformed(let b)): a.description == b.description
             case (.response(let a), .response(let b)): a == b
             case (.unsupportedKeyFile(let a), .unsupportedKeyFile(let b)): a.description == b.description
+            case (.malformedKeyFile(let a), .malformedKeyFile(let b)): a.description == b.description
+            case (.connectionLost, .connectionLost): true
             case (.unexpectedKey, .unexpectedKey): true
             default: false
             }
@@ -58,6 +65,8 @@ public struct TPMError: Error, Sendable, CustomStringConvertible {
         case .device(let error): return prefix + "the TPM device \(error)"
         case .malformed(let field): return prefix + "a malformed response (\(field))"
         case .unsupportedKeyFile(let what): return "TPM key file: \(what)"
+        case .malformedKeyFile(let field): return "TPM key file: malformed (\(field))"
+        case .connectionLost: return prefix + "the connection to the TPM failed earlier in this operation"
         case .unexpectedKey: return prefix + "the TPM made a key other than the one asked for"
         case .response(let code): return prefix + TPMError.explain(code)
         }
@@ -79,7 +88,8 @@ public struct TPMError: Error, Sendable, CustomStringConvertible {
         case 0x9F: text = "the key blob does not belong to this TPM or its parent (integrity check failed)"
         case 0x8B: text = "no such object handle"
         case 0x82: text = "the key's attributes do not allow this operation"
-        case 0x87, 0x84, 0x8A, 0x92, 0x95, 0x96, 0xA6: text = "the TPM does not support these key parameters"
+        case 0x84: text = "a value out of range for this TPM"
+        case 0x87, 0x8A, 0x92, 0x95, 0x96, 0xA6: text = "the TPM does not support these key parameters"
         case 0x143: text = "the TPM does not implement this command"
         case 0x908, 0x90A, 0x922: text = "busy; try again"
         default: text = "failed"

@@ -33,14 +33,15 @@ public final class TPMKey: PrivateKey {
                 try commands.sign(handle, digest: digest, hash: hash, isRSA: isRSA)
             }
         }
+        let encoded: [UInt8]
         switch (signature, file.publicArea.key) {
         case (.rsa(let bytes), .rsa(let bits, _, _)):
             let size = Int(bits) / 8
             guard bytes.count <= size, !bytes.isEmpty else { throw CryptoError(.keyHolder("TPM: a signature of the wrong size")) }
-            return [UInt8](repeating: 0, count: size - bytes.count) + bytes
+            encoded = [UInt8](repeating: 0, count: size - bytes.count) + bytes
         case (.ecdsa(let r, let s), .ecc):
             guard !r.isEmpty, !s.isEmpty else { throw CryptoError(.keyHolder("TPM: an empty ECDSA signature")) }
-            return DER.encode { writer in
+            encoded = DER.encode { writer in
                 writer.writeSequence { writer in
                     writer.writeInteger(unsignedBytes: r)
                     writer.writeInteger(unsignedBytes: s)
@@ -49,6 +50,12 @@ public final class TPMKey: PrivateKey {
         default:
             throw CryptoError(.keyHolder("TPM: a signature of another kind than the key"))
         }
+        // Checked before it leaves: a faulty RSA-CRT signature over a known message (the CSR,
+        // the SignerInfo) would give away the key's factors to whoever receives it.
+        guard try PublicKey(publicKeyInfo: publicKeyInfo).verify(signature: encoded, digest: digest, algorithm: algorithm) else {
+            throw CryptoError(.keyHolder("TPM: the TPM's signature does not verify; not sent"))
+        }
+        return encoded
     }
 
     public override func decrypt(_ encryptedKey: [UInt8]) throws(CryptoError) -> SecretBytes {

@@ -15,6 +15,8 @@ import Encoding
 /// why it can sit in the keystore beside the certificate. `openssl pkey -provider tpm2` reads it.
 public struct TPMKeyFile: Equatable {
     static let loadableKey = ObjectIdentifier([2, 23, 133, 10, 1, 3])
+    /// A TPM2B_PRIVATE is a few hundred bytes (an integrity digest and the encrypted sensitive area).
+    static let maximumPrivate = 1024
     public static let pemLabel = "TSS2 PRIVATE KEY"
 
     /// TPM2B_PUBLIC and TPM2B_PRIVATE, sizes included, as TPM2_Load takes them.
@@ -25,12 +27,19 @@ public struct TPMKeyFile: Equatable {
     init(publicBlob: [UInt8], privateBlob: [UInt8]) throws(TPMError) {
         self.publicBlob = publicBlob
         self.privateBlob = privateBlob
-        publicArea = try TPMPublicArea(sized: publicBlob)
-        var reader = TPMReader(privateBlob)
-        let size = Int(try reader.u16("TPM2B_PRIVATE.size"))
-        guard size > 0 else { throw TPMError(.unsupportedKeyFile("an empty private part")) }
-        _ = try reader.raw(size, "TPM2B_PRIVATE")
-        try reader.expectEnd("TPM2B_PRIVATE")
+        do throws(TPMError) {
+            publicArea = try TPMPublicArea(sized: publicBlob)
+            var reader = TPMReader(privateBlob)
+            let size = Int(try reader.u16("TPM2B_PRIVATE.size"))
+            guard size > 0 else { throw TPMError(.unsupportedKeyFile("an empty private part")) }
+            guard size <= TPMKeyFile.maximumPrivate else { throw TPMError(.unsupportedKeyFile("a private part over 1024 bytes")) }
+            _ = try reader.raw(size, "TPM2B_PRIVATE")
+            try reader.expectEnd("TPM2B_PRIVATE")
+        } catch {
+            // The blobs come from a file here, not from a TPM: say so.
+            if case .malformed(let field) = error.kind { throw TPMError(.malformedKeyFile(field)) }
+            throw error
+        }
     }
 
     public var der: [UInt8] {

@@ -33,10 +33,12 @@ struct TPMPublicArea: Equatable {
 
     /// A device key: made inside the TPM and never leaving it (fixedTPM, fixedParent,
     /// sensitiveDataOrigin), usable for signing (the CSR, the request's SignerInfo) and for
-    /// decryption or key agreement (the reply's envelope), with the scheme chosen per use.
+    /// decryption or key agreement (the reply's envelope), with the scheme chosen per use. noDA:
+    /// its authorization is empty, so dictionary-attack protection would guard nothing, and
+    /// would let any other program that fails an authorization lock the agent out of its key.
     static func deviceKey(_ type: KeyType) -> TPMPublicArea? {
         let attributes = TPMObjectAttribute.fixedTPM | TPMObjectAttribute.fixedParent | TPMObjectAttribute.sensitiveDataOrigin
-            | TPMObjectAttribute.userWithAuth | TPMObjectAttribute.sign | TPMObjectAttribute.decrypt
+            | TPMObjectAttribute.userWithAuth | TPMObjectAttribute.noDA | TPMObjectAttribute.sign | TPMObjectAttribute.decrypt
         switch type {
         case .rsa(let bits):
             guard bits == 2048 || bits == 3072 || bits == 4096 else { return nil }

@@ -216,7 +216,8 @@ if [ -z "$RUNNER" ]; then
     tss tpm2_changeauth -c owner -p owner-pass 2>/dev/null || fail "the owner password is cleared again"
     GEN=$(current_generation); SERIAL=$(status_field serial)
 
-    # Dictionary-attack lockout: one wrong password on a DA-protected object locks the TPM.
+    # Dictionary-attack lockout: one wrong password on another program's DA-protected object
+    # locks the TPM. The agent's key is noDA: it goes on renewing.
     flush_tpm
     tss tpm2_dictionarylockout -Q -s -n 1 -t 600 -l 600 2>/dev/null
     tss tpm2_createprimary -Q -C o -g sha256 -G ecc256:aes128cfb -c "$SCRATCH/da-srk.ctx" 2>/dev/null; flush_tpm
@@ -225,18 +226,26 @@ if [ -z "$RUNNER" ]; then
     echo x > "$SCRATCH/da.msg"
     tss tpm2_sign -Q -c "$SCRATCH/da.ctx" -p wrong -g sha256 -o "$SCRATCH/da.sig" "$SCRATCH/da.msg" 2>/dev/null
     if tss tpm2_getcap properties-variable 2>/dev/null | grep -q 'inLockout: *1'; then
-        expect_status "renew while the TPM is in lockout" 1 mdm renew
-        expect_text "it says lockout" "$ERR" "dictionary-attack lockout"
-        kept && pass "the identity survived the lockout" || fail "the identity changed"
+        expect_status "renew while another program has put the TPM in lockout (the key is noDA)" 0 mdm renew \
+            --cert-out "$SCRATCH/cert.pem"
         flush_tpm
         tss tpm2_dictionarylockout -Q -c 2>/dev/null
         tss tpm2_dictionarylockout -Q -s -n 32 -t 600 -l 600 2>/dev/null
-        expect_status "renew once the lockout is cleared" 0 mdm renew --cert-out "$SCRATCH/cert.pem"
     else
         fail "tpm2-tools put the TPM in lockout"
     fi
     GEN=$(current_generation)
 fi
+
+# --- Where the key in service lives decides, unless told otherwise -------------------------------
+expect_status "--key-out while the key in service lives in the TPM is refused" 2 mdm renew --key-out "$SCRATCH/key.pem"
+expect_text "the refusal says why" "$ERR" "the key in service lives in the TPM"
+expect_status "a tcp: TPM address that is not loopback is refused" 2 mdm renew --tpm-device tcp:192.0.2.1:2321
+cp -a "$KS" "$SCRATCH/ks-move"
+rm -f "$SCRATCH/ks-move/lock"
+expect_status "--key-storage file moves the identity out of the TPM" 0 mdm renew --keystore "$SCRATCH/ks-move" --key-storage file
+expect_text "with a warning" "$ERR" "moves the identity out of the TPM"
+[ "$(status_field key_storage "$SCRATCH/ks-move")" = file ] && pass "the moved identity's key is a file" || fail "not moved"
 
 # --- EC and larger RSA keys in the TPM, against the Python oracle ------------------------------
 ORACLE_PORT=$((BASE + 30))

@@ -37,6 +37,10 @@ dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles | grep -qx /etc/scep-agent.
 expect_status "dpkg -i installs it" 0 dpkg -i "$DEB"
 expect_status "the installed binary runs" 0 /usr/sbin/scep-agent --version
 expect_status "the unit passes systemd-analyze verify" 0 systemd-analyze verify /lib/systemd/system/scep-agent.service
+expect_status "the reload path and service units pass systemd-analyze verify" 0 \
+    systemd-analyze verify /lib/systemd/system/scep-agent-reload.path /lib/systemd/system/scep-agent-reload.service
+dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles | grep -qx /etc/default/scep-agent && pass "/etc/default/scep-agent is a conffile" \
+    || fail "/etc/default/scep-agent is not a conffile"
 [ "$(stat -c '%a %U' /var/lib/scep-agent)" = "700 scep-agent" ] && pass "keystore directory 0700, owned by scep-agent" \
     || fail "keystore: $(stat -c '%a %U' /var/lib/scep-agent)"
 getent passwd scep-agent | grep -q nologin && pass "a system user without a login shell" || fail "user"

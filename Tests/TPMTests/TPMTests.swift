@@ -19,15 +19,31 @@ final class ScriptedTPM {
 
     func answer(_ code: UInt32, _ response: [UInt8]) { responses[code, default: []].append(response) }
 
+    /// The buffers the agent handed over, kept to check they were wiped afterwards.
+    var commandBuffers: [SecretBytes] = []
+    var responseBuffers: [SecretBytes] = []
+    /// A transport failure on this command code, once.
+    var failOnce: UInt32? = nil
+
     var connection: TPMConnection {
-        TPMConnection(exchange: { (command) throws(TPMError) -> [UInt8] in
+        TPMConnection(exchange: { (buffer, response) throws(TPMError) -> Int in
+            self.commandBuffers.append(buffer)
+            self.responseBuffers.append(response)
+            let command = buffer.withBytes { Array($0) }
             self.commands.append(command)
             let code = UInt32(command[6]) << 24 | UInt32(command[7]) << 16 | UInt32(command[8]) << 8 | UInt32(command[9])
-            guard var queue = self.responses[code], !queue.isEmpty else { return self.last[code] ?? ScriptedTPM.response(code: 0x143) }
-            let next = queue.removeFirst()
-            self.responses[code] = queue
-            self.last[code] = next
-            return next
+            if self.failOnce == code {
+                self.failOnce = nil
+                throw TPMError(.device(SystemError("receive", path: "tcp:127.0.0.1:2321", code: 104)))
+            }
+            var answer = self.last[code] ?? ScriptedTPM.response(code: 0x143)
+            if var queue = self.responses[code], !queue.isEmpty {
+                answer = queue.removeFirst()
+                self.responses[code] = queue
+                self.last[code] = answer
+            }
+            response.withMutableBytes { out in for index in answer.indices { out[index] = answer[index] } }
+            return answer.count
         }, close: { self.closed += 1 })
     }
 
@@ -97,9 +113,9 @@ func scriptCreatePrimary(_ tpm: ScriptedTPM) {
     @Test func deviceKeyTemplates() {
         // RSA: sign and decrypt, fixed to this TPM and parent, made inside it, no policy.
         #expect(hexString(TPMPublicArea.deviceKey(.rsa(bits: 2048))!.sizedEncoding)
-            == "0016" + "0001" + "000b" + "00060072" + "0000" + "0010" + "0010" + "0800" + "00000000" + "0000")
+            == "0016" + "0001" + "000b" + "00060472" + "0000" + "0010" + "0010" + "0800" + "00000000" + "0000")
         #expect(hexString(TPMPublicArea.deviceKey(.ec(.p384))!.sizedEncoding)
-            == "0016" + "0023" + "000b" + "00060072" + "0000" + "0010" + "0010" + "0004" + "0010" + "0000" + "0000")
+            == "0016" + "0023" + "000b" + "00060472" + "0000" + "0010" + "0010" + "0004" + "0010" + "0000" + "0000")
         #expect(TPMPublicArea.deviceKey(.rsa(bits: 1024)) == nil)
     }
 
@@ -328,7 +344,9 @@ func scriptCreatePrimary(_ tpm: ScriptedTPM) {
         longParameters[17] = 0xff
         let cases: [([UInt8], String)] = [
             (Array(good.prefix(6)), "response"), (wrongSize, "response size"), (wrongTag, "response tag"),
-            (longParameters, "parameters"), (Array(good.prefix(14)), "response size"),
+            (longParameters, "parameterSize"), (Array(good.prefix(14)), "response size"),
+            // A parameterSize of 0xFFFFFFF0: no Int conversion before the comparison (32-bit).
+            ([0x80, 0x02, 0, 0, 0, 20, 0, 0, 0, 0, 0x80, 0, 0, 0, 0xff, 0xff, 0xff, 0xf0, 0, 0], "parameterSize"),
             ([0x80, 0x02, 0, 0, 0, 12, 0, 0, 0, 0, 0x80, 0], "response handle"),
         ]
         for (response, field) in cases {
@@ -368,6 +386,94 @@ func scriptCreatePrimary(_ tpm: ScriptedTPM) {
     }
 }
 
+@Suite(.serialized) struct TPMHygieneTests {
+    /// A generated key and a scripted TPM that loads it and signs with `inside`.
+    func keyInScriptedTPM(ownerAuth: SecretBytes? = nil) throws -> (TPMKey, SoftwareKey, ScriptedTPM) {
+        let random = try RandomGenerator()
+        let inside = try SoftwareKey.generate(.rsa(bits: 2048), random: random)
+        let script = ScriptedTPM()
+        scriptCreatePrimary(script)
+        var created = TPMWriter()
+        created.sized([UInt8](repeating: 0xaa, count: 32))
+        created.append(try createdPublic(inside).sizedEncoding)
+        script.answer(TPMCommandCode.create, ScriptedTPM.response(parameters: created.bytes))
+        script.answer(TPMCommandCode.load, ScriptedTPM.response(handles: [0x8000_0001], parameters: [0, 0]))
+        let tpm = TPM(address: .device("/dev/tpmrm0"), ownerAuth: ownerAuth,
+                      connect: { () throws(TPMError) -> TPMConnection in script.connection })
+        return (try tpm.generate(.rsa(bits: 2048)), inside, script)
+    }
+
+    /// A signature the TPM got wrong is never handed out (a faulty RSA-CRT signature would give
+    /// the key away to whoever receives it).
+    @Test func aSignatureThatDoesNotVerifyIsRefused() throws {
+        let (key, inside, script) = try keyInScriptedTPM()
+        let digest = DigestAlgorithm.sha256.hash(Array("csr".utf8))
+        var good = try inside.sign(digest: digest, algorithm: .sha256)
+        good[good.count - 1] ^= 0x01
+        var signature = TPMWriter()
+        signature.u16(TPMAlgorithm.rsassa)
+        signature.u16(TPMAlgorithm.sha256)
+        signature.sized(good)
+        script.answer(TPMCommandCode.sign, ScriptedTPM.response(parameters: signature.bytes))
+        do {
+            _ = try key.sign(digest: digest, algorithm: .sha256)
+            Issue.record("a bad signature was handed out")
+        } catch {
+            #expect("\(error)".contains("does not verify"))
+        }
+    }
+
+    /// The command buffers (owner password) and the response buffers (content keys) are wiped
+    /// once the command is done.
+    @Test func commandsAndResponsesAreWiped() throws {
+        let (key, _, script) = try keyInScriptedTPM(ownerAuth: SecretBytes(Array("owner-pass".utf8)))
+        var decrypted = TPMWriter()
+        decrypted.sized([UInt8](repeating: 0x5c, count: 16))
+        script.answer(TPMCommandCode.rsaDecrypt, ScriptedTPM.response(parameters: decrypted.bytes))
+        let contentKey = try key.decrypt([UInt8](repeating: 1, count: 256))
+        #expect(contentKey.withBytes { Array($0) } == [UInt8](repeating: 0x5c, count: 16))
+        #expect(script.commands.contains { hexString($0).contains(hexString(Array("owner-pass".utf8))) })
+        for buffer in script.commandBuffers + script.responseBuffers {
+            #expect(buffer.withBytes { $0.allSatisfy { $0 == 0 } })
+        }
+    }
+
+    /// After a transport failure nothing more is sent on the connection: not even the flushes,
+    /// which would each wait out their own deadline on a stalled peer.
+    @Test func aBrokenConnectionIsGivenUp() throws {
+        let (key, _, script) = try keyInScriptedTPM()
+        script.failOnce = TPMCommandCode.sign
+        let before = script.commands.count
+        do {
+            _ = try key.sign(digest: DigestAlgorithm.sha256.hash([1]), algorithm: .sha256)
+            Issue.record("signed through a failed connection")
+        } catch {
+            #expect("\(error)".contains("TPM2_Sign"))
+        }
+        let sent = script.commands[before...].map { $0[9] }
+        #expect(sent.last == 0x5D, "nothing after the failed TPM2_Sign: \(sent)")
+    }
+
+    @Test func aKeyFileWithAnOversizedPrivatePartIsRefused() throws {
+        let random = try RandomGenerator()
+        let inside = try SoftwareKey.generate(.rsa(bits: 2048), random: random)
+        var big = TPMWriter()
+        big.sized([UInt8](repeating: 1, count: 1025))
+        do {
+            _ = try TPMKeyFile(publicBlob: try createdPublic(inside).sizedEncoding, privateBlob: big.bytes)
+            Issue.record("accepted a 1025-byte private part")
+        } catch {
+            #expect("\(error)" == "TPM key file: a private part over 1024 bytes")
+        }
+        do {
+            _ = try TPMKeyFile(publicBlob: [0, 3, 0, 1, 0], privateBlob: [0, 1, 0])
+            Issue.record("accepted a truncated public part")
+        } catch {
+            #expect("\(error)".hasPrefix("TPM key file: malformed ("))
+        }
+    }
+}
+
 @Suite struct TPMChannelTests {
     @Test func addresses() {
         #expect(TPMChannel.Address("/dev/tpmrm0") == .device("/dev/tpmrm0"))
@@ -376,6 +482,10 @@ func scriptCreatePrimary(_ tpm: ScriptedTPM) {
         #expect(TPMChannel.Address("tcp:127.0.0.1:2321") == .tcp(host: IPAddress("127.0.0.1")!, port: 2321))
         #expect(TPMChannel.Address("tcp:[::1]:2321") == .tcp(host: IPAddress("::1")!, port: 2321))
         #expect(TPMChannel.Address("tcp:[::1]:2321")!.description == "tcp:[::1]:2321")
+        #expect(TPMChannel.Address("tcp:127.1.2.3:2321") != nil)
+        // Not loopback: the stream carries authorization values and content keys in the clear.
+        #expect(TPMChannel.Address("tcp:192.0.2.1:2321") == nil)
+        #expect(TPMChannel.Address("tcp:[2001:db8::1]:2321") == nil)
         for bad in ["dev/tpm0", "tcp:localhost:2321", "tcp:127.0.0.1:0", "tcp:127.0.0.1:65536", "tcp:127.0.0.1:", "tcp:127.0.0.1",
                     "tcp:127.0.0.1:+1", "tcp:127.0.0.1:0000002321", "", "tpm0"] {
             #expect(TPMChannel.Address(bad) == nil, "\(bad)")

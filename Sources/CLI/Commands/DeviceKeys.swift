@@ -35,10 +35,17 @@ extension CommandContext {
         }
         var ownerAuth: SecretBytes? = nil
         if usesTPM, let path = settings.tpmOwnerAuthFile {
-            do { ownerAuth = SecretBytes(try TrustedFile.read(path, limit: 64, readers: .ownerOnly)) } catch {
+            // The raw bytes of the authorization value (a TPM takes at most 64), then a newline.
+            let secret: SecretBytes
+            do { secret = SecretBytes(try TrustedFile.read(path, limit: 66, readers: .ownerOnly)) } catch {
                 throw CommandFailure(.usage, "cannot read --tpm-owner-auth-file: \(error)")
             }
-            ownerAuth?.trimTrailingNewlines()
+            secret.trimTrailingNewlines()
+            guard secret.count <= 64 else {
+                secret.wipe()
+                throw CommandFailure(.usage, "--tpm-owner-auth-file: an authorization value is at most 64 bytes")
+            }
+            ownerAuth = secret
         }
         let tpm = TPM(address: address, ownerAuth: ownerAuth)
         return DeviceKeys(

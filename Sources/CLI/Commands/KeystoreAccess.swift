@@ -42,6 +42,10 @@ extension CommandContext {
             if loadFailureIsFatal { throw CommandFailure(.failure, "\(error)") }
             // The daemon reports it and retries with backoff (`Daemon.loadIdentity`).
         }
+        // The same refusal as for --key-storage tpm, when the TPM is where the key in service lives.
+        if settings.keyStorage == nil, authority.identity?.key.storage == .tpm, settings.keyOut != nil || settings.bundleOut != nil {
+            throw CommandFailure(.usage, "the key in service lives in the TPM: there is nothing to publish with --key-out or --bundle-out")
+        }
         for warning in keystore.takeWarnings() { logger.warn("keystore", [("detail", warning)]) }
         return authority
     }

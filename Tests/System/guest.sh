@@ -1,0 +1,139 @@
+#!/bin/sh
+# Runs inside the booted Debian system (Tests/System/run.sh), as a systemd service started at
+# boot, and reports on the serial console: "SYSTEM ok NAME", "SYSTEM FAIL NAME: DETAIL", and
+# "SYSTEM phase N done" before it powers the machine off. The machine has no network but its own
+# loopback. The SCEP server there is the project's Python oracle (Tests/Oracle: asn1crypto and
+# pyca/cryptography, no code shared with the agent), because it issues certificates of minutes:
+# micromdm's last at least a day, and the agent's jitter is a tenth of the renewal window.
+#
+# Phase 1 (first boot): install the package, deliver the factory challenge the way docs/daemon.md
+# says, enable the unit, enroll, renew short certificates, reload a consumer through the path
+# unit, restart. Phase 2 (after a reboot): the identity survived; purge.
+exec >/dev/ttyS0 2>&1
+ok() { echo "SYSTEM ok $*"; }
+bad() { echo "SYSTEM FAIL $*"; }
+check() { # NAME COMMAND...
+    name=$1
+    shift
+    if "$@" >/tmp/check.out 2>&1; then ok "$name"; else bad "$name: $(tail -n 3 /tmp/check.out | tr '\n' ' ')"; fi
+}
+wait_for() { # SECONDS COMMAND...: polls once a second
+    limit=$1
+    shift
+    i=0
+    while [ "$i" -lt "$limit" ]; do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 1
+        i=$((i + 1))
+    done
+    return 1
+}
+# status as the agent's user: the keystore is its own, and the agent refuses one owned by another
+# user, root included.
+status() { runuser -u scep-agent -- scep-agent status --keystore /var/lib/scep-agent "$@"; }
+serial() { status 2>/dev/null | sed -n 's/^serial=//p'; }
+main_pid() { systemctl show -p MainPID --value scep-agent.service; }
+finish_phase() {
+    echo "SYSTEM phase $1 done"
+    systemctl poweroff
+    exit 0
+}
+
+# 10-minute certificates; the oracle keeps its CA in /srv/scep across the reboot.
+mkdir -p /srv/scep/state
+systemd-run --unit=test-scep-server --quiet /usr/bin/python3 /srv/scep/scep_oracle.py --port 8080 --state /srv/scep/state \
+    --lifetime 600 --challenge factory-secret
+wait_for 60 test -s /srv/scep/state/ca.sha256 && wait_for 30 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080' \
+    || bad "the SCEP server starts in the machine: $(journalctl -u test-scep-server --no-pager | tail -n 3 | tr '\n' ' ')"
+FP=$(cat /srv/scep/state/ca.sha256)
+PHASE=$(cat /root/phase 2>/dev/null || echo 1)
+echo "SYSTEM phase $PHASE: $(uname -r), $(systemctl --version | head -1)"
+
+if [ "$PHASE" = 1 ]; then
+    check "the package installs with dpkg -i" dpkg -i /root/scep-agent.deb
+    check "the units pass systemd-analyze verify" systemd-analyze verify --man=no /lib/systemd/system/scep-agent.service \
+        /lib/systemd/system/scep-agent-reload.path /lib/systemd/system/scep-agent-reload.service
+    cat > /etc/scep-agent.conf <<CONF
+url = http://127.0.0.1:8080/scep
+ca-fingerprint = $FP
+subject = CN=booted-0042,O=Acme
+challenge-file = /etc/scep-agent/factory/challenge
+consume-challenge = yes
+keystore = /var/lib/scep-agent
+cert-out = /etc/scep-agent/published/cert.pem
+bundle-out = /etc/scep-agent/published/bundle.pem
+publish-group = scep-agent
+publish-mode = 0640
+key-mode = 0640
+retry-min = 5s
+# 10-minute certificates, renewed when 95% of their life remains: every 30 to 90 s.
+renew-before = 95%
+CONF
+    # The factory challenge, as docs/daemon.md says: in /etc/scep-agent/factory/, the agent's, 0600.
+    printf 'factory-secret\n' > /etc/scep-agent/factory/challenge
+    chown scep-agent:scep-agent /etc/scep-agent/factory/challenge
+    chmod 600 /etc/scep-agent/factory/challenge
+    # A consumer of the published identity, reloaded through scep-agent-reload.path.
+    cat > /etc/systemd/system/demo-consumer.service <<'UNIT'
+[Service]
+Type=exec
+ExecStart=/bin/sleep infinity
+ExecReload=/bin/sh -c 'date +%%s >> /root/reloads'
+UNIT
+    echo 'SCEP_AGENT_RELOAD_UNITS="demo-consumer.service"' > /etc/default/scep-agent
+    systemctl daemon-reload
+    systemctl start demo-consumer.service
+    check "scep-agent-reload.path enables and starts" systemctl enable --now scep-agent-reload.path
+    check "scep-agent.service enables and starts" systemctl enable --now scep-agent.service
+
+    check "first boot: the unit enrolled (published certificate within 60 s)" wait_for 60 test -s /etc/scep-agent/published/cert.pem
+    check "the published certificate verifies against the CA" openssl verify -CAfile /srv/scep/state/ca.pem \
+        /etc/scep-agent/published/cert.pem
+    check "the factory challenge was consumed" test ! -e /etc/scep-agent/factory/challenge
+    check "the bundle is the agent's user's and its group's, 0640 (publish-group under the unit)" \
+        sh -c '[ "$(stat -c "%U %G %a" /etc/scep-agent/published/bundle.pem)" = "scep-agent scep-agent 640" ]'
+    pid=$(main_pid)
+    check "the agent runs as scep-agent" sh -c "[ \"\$(ps -o user= -p $pid)\" = scep-agent ]"
+    check "the agent has no_new_privs and a seccomp filter (the unit's)" sh -c \
+        "grep -q '^NoNewPrivs:[[:space:]]*1' /proc/$pid/status && grep -q '^Seccomp:[[:space:]]*2' /proc/$pid/status"
+    check "no core dumps: LimitCORE=0" sh -c "grep -q '^Max core file size *0 *0' /proc/$pid/limits"
+    first=$(serial)
+    check "status reads the identity (as the agent's user)" test -n "$first"
+    check "a short certificate renews through the unit (within 120 s)" wait_for 120 sh -c "s=\$(runuser -u scep-agent -- scep-agent status --keystore /var/lib/scep-agent 2>/dev/null | sed -n 's/^serial=//p'); [ -n \"\$s\" ] && [ \"\$s\" != '$first' ]"
+    check "the renewed certificate verifies" openssl verify -CAfile /srv/scep/state/ca.pem /etc/scep-agent/published/cert.pem
+    check "the path unit reloaded the consumer after the enrollment and the renewal" \
+        wait_for 20 sh -c '[ "$(wc -l < /root/reloads)" -ge 2 ]'
+    check "the agent is still active after renewing" systemctl is-active scep-agent.service
+    check "the agent logged to the journal" sh -c 'journalctl -u scep-agent.service --no-pager | grep -q "event=renewed"'
+
+    # Back to a normal renewal window; a restart keeps the identity and enrolls nothing.
+    sed -i 's/^renew-before = .*/renew-before = 33%/' /etc/scep-agent.conf
+    before=$(serial)
+    check "systemctl restart" systemctl restart scep-agent.service
+    sleep 5
+    check "a restart keeps the identity" sh -c "[ -n '$before' ] && [ \"\$(runuser -u scep-agent -- scep-agent status --keystore /var/lib/scep-agent | sed -n 's/^serial=//p')\" = '$before' ]"
+    check "systemctl reload (SIGHUP) keeps it running" sh -c 'systemctl reload scep-agent.service && sleep 2 && systemctl is-active scep-agent.service'
+    serial > /root/serial
+    echo 2 > /root/phase
+    finish_phase 1
+fi
+
+if [ "$PHASE" = 2 ]; then
+    check "after a reboot the unit is active" wait_for 30 systemctl is-active scep-agent.service
+    check "the identity survived the reboot" sh -c "runuser -u scep-agent -- scep-agent status --keystore /var/lib/scep-agent | grep -qx 'subject=CN=booted-0042,O=Acme'"
+    # The challenge is gone, so only a RenewalReq signed by the surviving identity can succeed.
+    check "after the reboot the unit renews with it (RenewalReq: no challenge is left)" \
+        wait_for 150 sh -c 'journalctl -b -u scep-agent.service --no-pager | grep -q "event=renewed"'
+    check "status --check says valid (0)" status --check
+    check "dpkg --purge removes the package" dpkg --purge scep-agent
+    check "purge stopped the agent" sh -c '! systemctl is-active scep-agent.service'
+    check "purge removed the configuration and the published copies" sh -c \
+        '[ ! -e /etc/scep-agent.conf ] && [ ! -e /etc/scep-agent/published ] && [ ! -e /etc/default/scep-agent ]'
+    check "purge kept the keystore (the device's identity)" test -e /var/lib/scep-agent/current
+    check "status as root refuses the agent's keystore (it is not root's)" sh -c '! scep-agent status --keystore /var/lib/scep-agent' 
+    check "purge removed the units" sh -c '[ ! -e /lib/systemd/system/scep-agent.service ] && [ ! -e /lib/systemd/system/scep-agent-reload.path ]'
+    echo 3 > /root/phase
+    finish_phase 2
+fi
+bad "unknown phase $PHASE"
+systemctl poweroff
