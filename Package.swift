@@ -102,9 +102,9 @@ let package = Package(
         // qemu-user (Embedded Swift has no libFuzzer or sanitizers). Tests/Fuzz/fuzz.sh links
         // FuzzTargets.swift with libFuzzer instead.
         .executableTarget(name: "scep-fuzz-replay",
-                          dependencies: ["CLI", "Separation", "Agent", "Keystore", "Protocol", "HTTP", "CMS", "X509", "ASN1",
+                          dependencies: ["CLI", "Separation", "Agent", "Keystore", "TPM", "Protocol", "HTTP", "CMS", "X509", "ASN1",
                                          "Crypto", "Platform", "Encoding", "CLibc"],
-                          path: "Tests/Fuzz", exclude: ["corpus", "fuzz.sh", "replay-arm.sh", "capture-seeds.sh", "record-proxy.py"],
+                          path: "Tests/Fuzz", exclude: ["corpus", "fuzz.sh", "replay-arm.sh", "capture-seeds.sh", "record-proxy.py", "capture-tpm-seed.py"],
                           swiftSettings: swiftSettings,
                           linkerSettings: [.unsafeFlags(["-Xclang-linker", "-static", "-Xlinker", "--gc-sections"],
                                                         .when(traits: ["Embedded"]))]),

@@ -11,6 +11,8 @@
 //   keystore   pointer, manifest and meta parsers, then a whole keystore load from fuzzed files
 //   wire       the key process's view of a compromised network process: every message it reads
 //   dns        DNS answers (the stub resolver's parser) and resolv.conf / hosts text
+//   tpm        a TPM's side of a conversation: every response the agent reads while it makes a
+//              key, signs, decrypts and agrees, then the same bytes as a key file
 //
 // A crash is a bug: fuzz.sh keeps the input, and it becomes a regression test in Tests/.
 import ASN1
@@ -30,6 +32,7 @@ import Platform
 @testable import Keystore
 import Protocol
 @testable import Separation
+import TPM
 import X509
 
 /// What the targets need beyond the input, loaded once: the CA the certrep seeds are signed by,
@@ -79,6 +82,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     case "keystore": fuzzKeystore(input, fixtures)
     case "wire": fuzzWire(input)
     case "dns": fuzzDNS(input)
+    case "tpm": fuzzTPM(input)
     default:
         StandardStream.error.writeLine("unknown SCEP_FUZZ_TARGET \(fixtures.target)")
         exit(2)
@@ -244,4 +248,47 @@ func fuzzDNS(_ input: [UInt8]) {
         _ = try? DNSMessage.addresses(in: input, id: id, name: "scep.example.net", type: type)
     }
     _ = ResolverConfiguration(resolvConf: input, hosts: input)
+}
+
+/// The TPM's side of a conversation, as the agent meets it with swtpm (no resource manager): the
+/// input is its responses in order, each behind a 2-byte length (Tests/Fuzz/capture-tpm-seed.py
+/// records real ones from swtpm). An RSA enrollment, then an EC one (key agreement), then the
+/// bytes are read as a key file.
+func fuzzTPM(_ input: [UInt8]) {
+    final class Script {
+        var responses: [[UInt8]] = []
+        var next = 0
+    }
+    let script = Script()
+    var at = 0
+    while at + 2 <= input.count {
+        let length = Int(input[at]) << 8 | Int(input[at + 1])
+        at += 2
+        let end = min(at + length, input.count)
+        script.responses.append(Array(input[at..<end]))
+        at = end
+    }
+    // Out of responses: a TPM in failure mode.
+    let failure: [UInt8] = [0x80, 0x01, 0, 0, 0, 10, 0, 0, 0x01, 0x01]
+    let tpm = TPM(address: .tcp(host: IPAddress("127.0.0.1")!, port: 2321), connect: { () throws(TPMError) -> TPMConnection in
+        TPMConnection(exchange: { (_, response) throws(TPMError) -> Int in
+            let answer = script.next < script.responses.count ? script.responses[script.next] : failure
+            script.next += 1
+            let count = min(answer.count, response.count)
+            response.withMutableBytes { out in for index in 0..<count { out[index] = answer[index] } }
+            return count
+        }, close: {})
+    })
+    // As an enrollment: the CSR, the transaction's self-signed certificate and the SignerInfo
+    // are signed, then the reply's content key is opened.
+    let digest = DigestAlgorithm.sha256.hash(input)
+    if let key = try? tpm.generate(.rsa(bits: 2048)) {
+        for _ in 0..<3 { _ = try? key.sign(digest: digest, algorithm: .sha256) }
+        _ = try? key.decrypt([UInt8](repeating: 0x42, count: 256))
+    }
+    if let key = try? tpm.generate(.ec(.p256)) {
+        for _ in 0..<3 { _ = try? key.sign(digest: digest, algorithm: .sha256) }
+        _ = try? key.agree(peerPoint: [0x04] + [UInt8](repeating: 1, count: 64))
+    }
+    _ = try? tpm.load(keyFile: input)
 }

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(der cms certrep http caps config keystore wire dns)
+[ ${#targets[@]} -eq 0 ] && targets=(der cms certrep http caps config keystore wire dns tpm)
 
 scratch=.build-fuzz
 swift build --scratch-path "$scratch" --sanitize=fuzzer --sanitize=address --target CLI >/dev/null
@@ -21,7 +21,7 @@ bin=$(swift build --scratch-path "$scratch" --sanitize=fuzzer --sanitize=address
 
 # The library modules' objects, without any executable's main.
 objects=()
-for module in CLibc CMbedTLS Platform Encoding ASN1 Crypto X509 CMS HTTP Protocol Keystore Agent Separation CLI; do
+for module in CLibc CMbedTLS Platform Encoding ASN1 Crypto X509 CMS HTTP Protocol Keystore TPM Agent Separation CLI; do
     objects+=("$bin/$module.build"/*.o)
 done
 harness=$scratch/scep-fuzz

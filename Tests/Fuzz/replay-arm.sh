@@ -13,7 +13,7 @@ shift
 cd "$(dirname "$0")/../.."
 . Tests/lib/checks.sh
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(der cms certrep http caps config keystore wire dns)
+[ ${#targets[@]} -eq 0 ] && targets=(der cms certrep http caps config keystore wire dns tpm)
 table=${REPLAY_TABLE:-}
 [ -n "$table" ] && printf '\n| target, replayed on armv7hf (qemu-arm-static) | inputs | result |\n|---|---|---|\n' >> "$table"
 [ -x "$replay" ] || { fail "no armv7hf replay driver at $replay (make fuzz-replay-arm)"; finish; exit 1; }

@@ -113,7 +113,8 @@ UNIT
     sleep 5
     check "a restart keeps the identity" sh -c "[ -n '$before' ] && [ \"\$(runuser -u scep-agent -- scep-agent status --keystore /var/lib/scep-agent | sed -n 's/^serial=//p')\" = '$before' ]"
     check "systemctl reload (SIGHUP) keeps it running" sh -c 'systemctl reload scep-agent.service && sleep 2 && systemctl is-active scep-agent.service'
-    serial > /root/serial
+    # Short renewals again from the next boot on, to watch one after the reboot.
+    sed -i 's/^renew-before = .*/renew-before = 95%/' /etc/scep-agent.conf
     echo 2 > /root/phase
     finish_phase 1
 fi
