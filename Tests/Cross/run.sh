@@ -15,8 +15,8 @@ cd "$HERE/../.."
 # EC keys, privilege separation and the DNS resolver (issues 17, 20, 22) took it past that (the
 # measured size is in docs/generated/sizes.md); the 700 KB target stays open in issue 20. This
 # ceiling only keeps it from growing further unnoticed. The tiny build leaves the TPM code out
-# (SCEP_NO_TPM); its options and key-storage bookkeeping still cost it about 11 KB (issue 21).
-TINY_MAX_BYTES=1010000
+# (SCEP_NO_TPM, issue 21).
+TINY_MAX_BYTES=1000000
 
 # target  file(1) architecture  runner
 targets=(

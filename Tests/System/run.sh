@@ -83,7 +83,7 @@ rm -rf "$ROOT"
 # TCG (emulation) by default: where the machine is itself a virtual machine, KVM is often
 # present but hangs (nested virtualization). SCEP_SYSTEM_KVM=1 uses it where it works.
 ACCEL=(-accel tcg -cpu max)
-LIMIT=900
+LIMIT=1500
 if [ "${SCEP_SYSTEM_KVM:-0}" = 1 ]; then ACCEL=(-enable-kvm); LIMIT=300; fi
 echo "# booting with ${ACCEL[*]}"
 
