@@ -76,7 +76,7 @@ check-layers:
 
 unit-test: deps
 	$(SWIFT) test
-	@$(SWIFT) build --product scep-agent >/dev/null && Tests/Smoke/debug-build.sh .build/debug/scep-agent
+	@$(SWIFT) build --product scep-agent >/dev/null && echo "== debug-build.sh" && Tests/Smoke/debug-build.sh .build/debug/scep-agent
 
 smoke-test: static
 	@Tests/Smoke/run-all.sh $(BINARY)

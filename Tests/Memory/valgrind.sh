@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The agent's paths under valgrind's memcheck: enroll, renew (new key and --reuse-key), status,
-# caps, getca, and a refused renewal. Each run must report no memory errors and no definitely
-# lost blocks.
+# caps, getca, enroll and renew with a key in swtpm, and a refused renewal. Each run must report
+# no memory errors and no definitely lost blocks.
 #
 #   Tests/Memory/valgrind.sh BINARY RESPONDER
 #
@@ -72,6 +72,18 @@ memcheck "renew, new key" 0 renew --keystore "$KS" --challenge-file "$SCRATCH/ch
 memcheck "renew --reuse-key" 0 renew --keystore "$KS" --challenge-file "$SCRATCH/challenge" --reuse-key
 memcheck "caps" 0 caps
 memcheck "getca" 0 getca --out "$SCRATCH/ca.pem"
+# The TPM path: every command marshalled, every response read, buffers wiped, over swtpm.
+IN_NS=()
+. "$(dirname "$0")/../../Scripts/lib/swtpm.sh"
+if start_swtpm "$SCRATCH/tpm" $((PORT + 100)) "$SCRATCH/swtpm.log"; then
+    TPM_KS=$SCRATCH/tpm-ks
+    memcheck "enroll, key in swtpm" 0 enroll --subject CN=valgrind-tpm --keystore "$TPM_KS" --challenge-file "$SCRATCH/challenge" \
+        --key-storage tpm --tpm-device "$TPM_DEVICE"
+    memcheck "renew, new key in swtpm" 0 renew --keystore "$TPM_KS" --tpm-device "$TPM_DEVICE"
+    stop_swtpm
+else
+    fail "swtpm starts"
+fi
 start bad-signature
 memcheck "a refused renewal (bad signature)" 1 renew --keystore "$KS" --challenge-file "$SCRATCH/challenge"
 valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --log-file="$SCRATCH/vg.log" \
