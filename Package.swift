@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "KeystoreTests", dependencies: ["Keystore", "X509", "ASN1", "Crypto", "Platform", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Keystore", "Protocol", "X509", "ASN1", "Crypto", "Platform", "TestSupport"]),
         .testTarget(name: "CMSTests", dependencies: ["CMS", "X509", "ASN1", "Crypto", "TestSupport"]),
-        .testTarget(name: "TPMTests", dependencies: ["TPM", "Crypto", "Platform"]),
+        .testTarget(name: "TPMTests", dependencies: ["TPM", "Crypto", "Platform", "Encoding", "ASN1"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Agent", "Platform", "X509", "ASN1"]),
         .testTarget(name: "SeparationTests",
                     dependencies: ["Separation", "Agent", "Keystore", "Protocol", "HTTP", "X509", "ASN1", "Crypto", "Platform", "TestSupport"]),

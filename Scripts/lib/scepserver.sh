@@ -3,6 +3,7 @@
 #
 # scepserver listens on every interface, so it runs inside a network namespace of the caller's
 # own, with only loopback up, whenever the kernel allows one.
+. "$(dirname "${BASH_SOURCE[0]}")/listening.sh"
 
 # loopback_namespace NAME: creates the namespace and sets IN_NS to the command prefix that runs
 # inside it. Where namespaces are not permitted, IN_NS is empty (the host's 127.0.0.1) and the
@@ -31,11 +32,7 @@ start_scepserver() {
     "${IN_NS[@]}" scepserver -depot "$depot" -port "$port" -challenge "$challenge" -allowrenew 0 "$@" >"$log" 2>&1 &
     SCEPSERVER_PID=$!
     CA_FINGERPRINT=$(openssl x509 -in "$depot/ca.pem" -outform DER | sha256sum | cut -d' ' -f1)
-    for _ in $(seq 50); do
-        "${IN_NS[@]}" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && return 0
-        kill -0 "$SCEPSERVER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
+    wait_listening "$port" "$SCEPSERVER_PID" && return 0
     echo "scepserver did not start on port $port: $(tail -n 1 "$log")" >&2
     return 1
 }

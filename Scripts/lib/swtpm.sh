@@ -4,6 +4,7 @@
 # swtpm takes raw TPM 2.0 commands on its TCP server port, the same command stream the kernel's
 # /dev/tpmrm0 takes; the agent reaches it with --tpm-device tcp:127.0.0.1:PORT. It serves one
 # client at a time and has no resource manager: the agent flushes what a killed run left behind.
+. "$(dirname "${BASH_SOURCE[0]}")/listening.sh"
 
 # start_swtpm STATE_DIR PORT LOG: a TPM with fresh state in STATE_DIR (manufactured on first
 # start, then started up), listening on 127.0.0.1:PORT (and PORT+1 for its control channel),
@@ -17,11 +18,7 @@ start_swtpm() {
         --flags not-need-init,startup-clear >"$log" 2>&1 &
     SWTPM_PID=$!
     TPM_DEVICE="tcp:127.0.0.1:$port"
-    for _ in $(seq 50); do
-        "${IN_NS[@]}" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && return 0
-        kill -0 "$SWTPM_PID" 2>/dev/null || break
-        sleep 0.1
-    done
+    wait_listening "$port" "$SWTPM_PID" && return 0
     echo "swtpm did not start on port $port: $(tail -n 1 "$log")" >&2
     return 1
 }

@@ -12,7 +12,7 @@ public struct AgentConfiguration {
     /// The type of new keys; nil keeps the type of the key in service (RSA-2048 on first boot).
     public var keyType: KeyType?
     /// Where new keys live; nil keeps the home of the key in service (a file on first boot).
-    public var keyStorage: KeyStorage? = nil
+    public var keyStorage: KeyStorage?
     public var reuseKey: Bool
     public var extensions: [CertificateExtension]
     public var schedule: RenewalSchedule
@@ -29,13 +29,14 @@ public struct AgentConfiguration {
     /// certificate nothing marks as an RA receive the request.
     public var authenticatedServer: Bool
 
-    public init(pin: [UInt8], subject: DistinguishedName?, keyType: KeyType? = nil, reuseKey: Bool,
+    public init(pin: [UInt8], subject: DistinguishedName?, keyType: KeyType? = nil, keyStorage: KeyStorage? = nil, reuseKey: Bool,
                 extensions: [CertificateExtension], schedule: RenewalSchedule, pollInterval: Int64, pollTimeout: Int64,
                 retryMinimum: Int64, retryMaximum: Int64, allowWeakCrypto: Bool, hook: String?, consumeChallenge: Bool,
                 raPins: [[UInt8]] = [], authenticatedServer: Bool = false) {
         self.pin = pin
         self.subject = subject
         self.keyType = keyType
+        self.keyStorage = keyStorage
         self.raPins = raPins
         self.authenticatedServer = authenticatedServer
         self.reuseKey = reuseKey

@@ -1,4 +1,5 @@
 import CLibc
+import Encoding
 
 /// The byte stream a TPM 2.0 takes its commands on: the kernel's character device
 /// (`/dev/tpmrm0`, or `/dev/tpm0` without the resource manager), or the TCP command port of
@@ -27,9 +28,9 @@ public final class TPMChannel {
             let portText = rest[rest.index(after: colon)...]
             // Loopback only: the command stream carries authorization values, and the replies
             // content keys, in the clear (swtpm runs beside the agent, for tests and development).
-            guard let address = IPAddress(host), address.isLoopback, !portText.isEmpty, portText.utf8.count <= 5,
-                  portText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let port = Int(String(portText)),
-                  port > 0, port <= 65535 else { return nil }
+            // The port as ServerURL reads one: at most five digits, 1 to 65535.
+            guard let address = IPAddress(host), address.isLoopback, portText.utf8.count <= 5,
+                  let port = Numbers.parseInt(portText.utf8, limit: 65535), port >= 1 else { return nil }
             self = .tcp(host: address, port: UInt16(port))
         }
 

@@ -22,10 +22,8 @@ public final class TPM {
 
     /// `ownerAuth` is the owner hierarchy's authorization value; empty, as a TPM is provisioned
     /// by default, unless the device maker set one.
-    public init(address: TPMChannel.Address, ownerAuth: SecretBytes? = nil) {
-        self.address = address
-        self.ownerAuth = ownerAuth ?? SecretBytes([])
-        connect = { () throws(TPMError) -> TPMConnection in
+    public convenience init(address: TPMChannel.Address, ownerAuth: SecretBytes? = nil) {
+        self.init(address: address, ownerAuth: ownerAuth) { () throws(TPMError) -> TPMConnection in
             let channel: TPMChannel
             do throws(SystemError) {
                 channel = try TPMChannel.open(address, timeoutMilliseconds: TPM.connectTimeoutMilliseconds)

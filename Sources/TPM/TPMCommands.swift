@@ -132,10 +132,8 @@ struct TPMCommands {
         try run(TPMCommandCode.createPrimary, "TPM2_CreatePrimary", handles: [TPMHandle.owner],
                 authorizations: [ownerAuth], parameters: TPMCommands.creationParameters(template),
                 responseHandles: 1) { (response) throws(TPMError) in
-            let outPublic = try response.parameters.sized("TPM2B_PUBLIC", maximum: 1024)
-            var publicWriter = TPMWriter()
-            publicWriter.sized(outPublic)
-            return (response.handles[0], try TPMPublicArea(sized: publicWriter.bytes))
+            let outPublic = try response.parameters.sizedWhole("TPM2B_PUBLIC", maximum: 1024)
+            return (response.handles[0], try TPMPublicArea(sized: outPublic))
         }
     }
 
@@ -143,13 +141,8 @@ struct TPMCommands {
     func create(under parent: UInt32, _ template: TPMPublicArea) throws(TPMError) -> (private: [UInt8], public: [UInt8]) {
         try run(TPMCommandCode.create, "TPM2_Create", handles: [parent], authorizations: [SecretBytes([])],
                 parameters: TPMCommands.creationParameters(template)) { (response) throws(TPMError) in
-            let outPrivate = try response.parameters.sized("TPM2B_PRIVATE", maximum: TPMKeyFile.maximumPrivate)
-            let outPublic = try response.parameters.sized("TPM2B_PUBLIC", maximum: 1024)
-            var privateWriter = TPMWriter()
-            privateWriter.sized(outPrivate)
-            var publicWriter = TPMWriter()
-            publicWriter.sized(outPublic)
-            return (privateWriter.bytes, publicWriter.bytes)
+            let outPrivate = try response.parameters.sizedWhole("TPM2B_PRIVATE", maximum: TPMKeyFile.maximumPrivate)
+            return (outPrivate, try response.parameters.sizedWhole("TPM2B_PUBLIC", maximum: 1024))
         }
     }
 

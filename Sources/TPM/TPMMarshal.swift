@@ -118,6 +118,12 @@ struct TPMReader {
         return try raw(count, field)
     }
 
+    /// A `TPM2B_*` kept whole, its size included, as TPM2_Load and key files take it back.
+    mutating func sizedWhole(_ field: StaticString, maximum: Int) throws(TPMError) -> [UInt8] {
+        let contents = try sized(field, maximum: maximum)
+        return [UInt8(contents.count >> 8), UInt8(contents.count & 0xff)] + contents
+    }
+
     /// A `TPM2B_*` holding a secret.
     mutating func sizedSecret(_ field: StaticString, maximum: Int) throws(TPMError) -> SecretBytes {
         let count = Int(try u16(field))

@@ -2,6 +2,7 @@ import Testing
 import Glibc
 import ASN1
 import Crypto
+import Encoding
 import Platform
 @testable import TPM
 
@@ -106,15 +107,15 @@ func scriptCreatePrimary(_ tpm: ScriptedTPM) {
     /// The storage root template, byte for byte as TPM 2.0 Part 2 lays out TPMT_PUBLIC and as
     /// tpm2-openssl's primaryEccTemplate marshals: the same bytes give the same key on a TPM.
     @Test func storageRootTemplateBytes() {
-        #expect(hexString(TPMPublicArea.storageRoot.sizedEncoding)
+        #expect(Hex.encode(TPMPublicArea.storageRoot.sizedEncoding)
             == "001a" + "0023" + "000b" + "00030472" + "0000" + "0006" + "0080" + "0043" + "0010" + "0003" + "0010" + "0000" + "0000")
     }
 
     @Test func deviceKeyTemplates() {
         // RSA: sign and decrypt, fixed to this TPM and parent, made inside it, no policy.
-        #expect(hexString(TPMPublicArea.deviceKey(.rsa(bits: 2048))!.sizedEncoding)
+        #expect(Hex.encode(TPMPublicArea.deviceKey(.rsa(bits: 2048))!.sizedEncoding)
             == "0016" + "0001" + "000b" + "00060472" + "0000" + "0010" + "0010" + "0800" + "00000000" + "0000")
-        #expect(hexString(TPMPublicArea.deviceKey(.ec(.p384))!.sizedEncoding)
+        #expect(Hex.encode(TPMPublicArea.deviceKey(.ec(.p384))!.sizedEncoding)
             == "0016" + "0023" + "000b" + "00060472" + "0000" + "0010" + "0010" + "0004" + "0010" + "0000" + "0000")
         #expect(TPMPublicArea.deviceKey(.rsa(bits: 1024)) == nil)
     }
@@ -177,7 +178,7 @@ func scriptCreatePrimary(_ tpm: ScriptedTPM) {
     /// owner hierarchy as parent.
     @Test func derLayout() throws {
         let der = try sampleFile().der
-        #expect(hexString(Array(der[4..<29])) == "0606678105" + "0a0103" + "a003" + "0101ff" + "020440000001" + "04820118" + "0116")
+        #expect(Hex.encode(Array(der[4..<29])) == "0606678105" + "0a0103" + "a003" + "0101ff" + "020440000001" + "04820118" + "0116")
     }
 
     @Test func refusesWhatTheAgentDoesNotMake() throws {
@@ -253,9 +254,9 @@ func scriptCreatePrimary(_ tpm: ScriptedTPM) {
         #expect(try PublicKey(publicKeyInfo: key.publicKeyInfo).verify(signature: signed, digest: digest, algorithm: .sha256))
         // The Sign command carried the digest, RSASSA with SHA-256, and a NULL ticket.
         let sign = script.commands.last { $0[9] == 0x5D }!
-        #expect(hexString(Array(sign.suffix(46))) == "0020" + hexString(digest) + "0014000b" + "8024" + "40000007" + "0000")
+        #expect(Hex.encode(Array(sign.suffix(46))) == "0020" + Hex.encode(digest) + "0014000b" + "8024" + "40000007" + "0000")
         // Each use loads the key and flushes it and the storage root.
-        let flushed = script.commands.filter { $0[9] == 0x65 }.map { hexString(Array($0.suffix(4))) }
+        let flushed = script.commands.filter { $0[9] == 0x65 }.map { Hex.encode(Array($0.suffix(4))) }
         #expect(flushed.suffix(2) == ["80000001", "80000000"])
 
         // A signature of the wrong kind or hash is refused.
@@ -327,7 +328,7 @@ func scriptCreatePrimary(_ tpm: ScriptedTPM) {
                 sessions: false, parameters: [0, 0, 0, 0, 1, 0, 0, 0, 2, 0x80, 0, 0, 5, 0x81, 0, 0, 1])]
             script.answer(TPMCommandCode.create, ScriptedTPM.response(code: 0x902))
             _ = try? script.tpm(address: address).generate(.rsa(bits: 2048))
-            let flushed = script.commands.filter { $0[9] == 0x65 }.map { hexString(Array($0.suffix(4))) }
+            let flushed = script.commands.filter { $0[9] == 0x65 }.map { Hex.encode(Array($0.suffix(4))) }
             #expect(flushed.contains("80000005") == expectFlush, "\(address)")
             #expect(!flushed.contains("81000001"), "a persistent handle is never flushed")
         }
@@ -379,10 +380,10 @@ func scriptCreatePrimary(_ tpm: ScriptedTPM) {
         _ = try? tpm.generate(.rsa(bits: 2048))
         let createPrimary = script.commands.first { $0[9] == 0x31 }!
         // handle TPM_RH_OWNER, then a 19-byte area: TPM_RS_PW, empty nonce, attributes 0, the password.
-        #expect(hexString(Array(createPrimary[10..<37])) == "40000001" + "00000013" + "40000009" + "0000" + "00" + "000a"
-            + hexString(Array("owner-pass".utf8)))
+        #expect(Hex.encode(Array(createPrimary[10..<37])) == "40000001" + "00000013" + "40000009" + "0000" + "00" + "000a"
+            + Hex.encode(Array("owner-pass".utf8)))
         let create = script.commands.first { $0[9] == 0x53 }!
-        #expect(!hexString(create).contains(hexString(Array("owner-pass".utf8))))
+        #expect(!Hex.encode(create).contains(Hex.encode(Array("owner-pass".utf8))))
     }
 }
 
@@ -432,7 +433,7 @@ func scriptCreatePrimary(_ tpm: ScriptedTPM) {
         script.answer(TPMCommandCode.rsaDecrypt, ScriptedTPM.response(parameters: decrypted.bytes))
         let contentKey = try key.decrypt([UInt8](repeating: 1, count: 256))
         #expect(contentKey.withBytes { Array($0) } == [UInt8](repeating: 0x5c, count: 16))
-        #expect(script.commands.contains { hexString($0).contains(hexString(Array("owner-pass".utf8))) })
+        #expect(script.commands.contains { Hex.encode($0).contains(Hex.encode(Array("owner-pass".utf8))) })
         for buffer in script.commandBuffers + script.responseBuffers {
             #expect(buffer.withBytes { $0.allSatisfy { $0 == 0 } })
         }
@@ -509,9 +510,4 @@ func scriptCreatePrimary(_ tpm: ScriptedTPM) {
         #expect(throws: SystemError.self) { try TPMChannel.open(.device(directory + "/fifo"), timeoutMilliseconds: 100) }
         #expect(throws: SystemError.self) { try TPMChannel.open(.device(directory + "/missing"), timeoutMilliseconds: 100) }
     }
-}
-
-func hexString(_ bytes: [UInt8]) -> String {
-    let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
-    return String(bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
 }

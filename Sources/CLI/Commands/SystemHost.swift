@@ -143,14 +143,11 @@ extension SystemHost {
 extension Settings {
     /// The agent's view of the settings.
     var agentConfiguration: AgentConfiguration {
-        var configuration = AgentConfiguration(
-            pin: caFingerprint ?? [], subject: subject, keyType: keyType, reuseKey: reuseKey,
-            extensions: requestExtensions, schedule: RenewalSchedule(threshold: renewBefore),
-            pollInterval: pollInterval, pollTimeout: pollTimeout, retryMinimum: retryMinimum,
-            retryMaximum: retryMaximum, allowWeakCrypto: allowWeakCrypto, hook: hook,
-            consumeChallenge: consumeChallenge, raPins: raFingerprints, authenticatedServer: url?.scheme == .https)
-        configuration.keyStorage = keyStorage
-        return configuration
+        AgentConfiguration(pin: caFingerprint ?? [], subject: subject, keyType: keyType, keyStorage: keyStorage, reuseKey: reuseKey,
+                           extensions: requestExtensions, schedule: RenewalSchedule(threshold: renewBefore),
+                           pollInterval: pollInterval, pollTimeout: pollTimeout, retryMinimum: retryMinimum,
+                           retryMaximum: retryMaximum, allowWeakCrypto: allowWeakCrypto, hook: hook,
+                           consumeChallenge: consumeChallenge, raPins: raFingerprints, authenticatedServer: url?.scheme == .https)
     }
 }
 
