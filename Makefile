@@ -111,7 +111,7 @@ package-test: deb responder
 	@echo "== deb.sh" && Tests/Packaging/deb.sh $(DIST)/scep-agent_*.deb .build/debug/scep-test-responder
 
 # The Debian package in a booted Debian system (systemd as PID 1, in qemu): not part of make test,
-# for time (the image build and two emulated boots take 5 to 8 minutes on 2 CPUs).
+# for time (an image build and two emulated boots; the run prints how long each boot took).
 test-system: deb
 	@Scripts/install-deps.sh --system
 	@echo "== System/run.sh" && Tests/System/run.sh $(DIST)/scep-agent_*.deb
