@@ -61,7 +61,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
         .target(name: "Protocol", dependencies: ["CMS", "X509", "ASN1", "Crypto", "Encoding"],
                 path: "Sources/Protocol", swiftSettings: swiftSettings),
-        .target(name: "Keystore", dependencies: ["Platform", "Crypto", "X509", "Encoding"],
+        .target(name: "Keystore", dependencies: ["Platform", "Crypto", "X509", "ASN1", "Encoding"],
                 path: "Sources/Keystore", swiftSettings: swiftSettings),
         // TPM 2.0 device keys: the command marshalling in our own code, no TSS library.
         .target(name: "TPM", dependencies: ["Crypto", "ASN1", "Platform", "Encoding"],

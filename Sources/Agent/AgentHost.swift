@@ -76,9 +76,63 @@ public struct AgentFailure: Error {
         /// What the network process reported: its message, and whether the server refused (a
         /// FAILURE reply) rather than being out of reach or answering wrongly.
         case network(String, serverRefused: Bool)
+        /// The key process's failure as it worded it: like the network process's, the text is
+        /// made on the far side of the socketpair.
+        case keyProcess(String)
+        /// A message between the two processes broke their protocol.
+        case link(LinkFault)
+        /// A transaction's steps came out of order (the network side's word against this side's state).
+        case outOfOrder(OutOfOrder)
         /// The server still answers PENDING after --poll-timeout.
         case stillPending(transactionID: String)
-        case text(String)
+        /// SIGTERM or SIGINT arrived.
+        case stopped(Stop)
+        /// A setting the command line found unusable, in its words (it is the edge that reads them).
+        case setting(String)
+        /// Enrollment needs a subject: --subject, or the certificate in service.
+        case noSubject
+        /// A renewal needs an identity in service.
+        case noIdentity(keystore: String)
+        /// The network side proposed algorithms the configuration does not allow.
+        case weakAlgorithms(cipher: String, digest: String)
+        /// The issued certificate does not chain to the pinned CA.
+        case noPathToCA(PathError)
+        /// A CA certificate the network process fetched does not parse.
+        case malformedCACertificate(DERError)
+        /// The identity is committed and in service, but a published copy was not written.
+        indirect case publishing(Cause)
+    }
+
+    /// What went wrong between the key process and the network process.
+    public enum LinkFault {
+        case keyProcessClosed
+        case malformedAnswer(DERError)
+        /// The key process answered with a message kind that is not an answer.
+        case unexpectedAnswer(Int)
+        case malformedMessage(DERError)
+        case brokenMessage(SystemError)
+        case stoppedReading
+        case overtime(seconds: Int64)
+        /// The network process answered `request` with another kind of result.
+        case unexpectedResult(request: String)
+    }
+
+    /// A step the key side refuses because its own state does not allow it.
+    public enum OutOfOrder {
+        case issuedNeverCommitted
+        case pendingNeverReported
+        case noPendingTransaction
+        case secondRequest
+        case secondReply
+        case replyWithoutRequest
+        case noTransactionKey
+        case renewalIdentityGone
+        case committedNothing
+    }
+
+    public enum Stop {
+        case duringTransaction
+        case whileWaitingForPending
     }
 
     public let kind: Kind
@@ -89,12 +143,23 @@ public struct AgentFailure: Error {
         self.cause = cause
     }
 
-    public init(_ kind: Kind, _ message: String) {
-        self.init(kind, .text(message))
-    }
-
     public init(_ error: SCEPError) {
         self.init(.failed, .scep(error))
+    }
+
+    /// An interruption by SIGTERM or SIGINT.
+    public static func stopped(_ stop: Stop) -> AgentFailure {
+        AgentFailure(.interrupted, .stopped(stop))
+    }
+
+    /// A failure of the link between the processes.
+    public static func link(_ fault: LinkFault) -> AgentFailure {
+        AgentFailure(.failed, .link(fault))
+    }
+
+    /// A step out of order.
+    public static func outOfOrder(_ step: OutOfOrder) -> AgentFailure {
+        AgentFailure(.failed, .outOfOrder(step))
     }
 
     /// The server refused (FAILURE), as opposed to being unreachable or answering wrongly.
@@ -106,8 +171,10 @@ public struct AgentFailure: Error {
         }
     }
 
-    /// The one line a person reads.
-    public var message: String {
+    /// The one line a person reads: the only place a failure becomes text.
+    public var message: String { Self.text(cause) }
+
+    private static func text(_ cause: Cause) -> String {
         switch cause {
         case .scep(let error): "\(error)"
         case .keystore(let error): "\(error)"
@@ -123,9 +190,47 @@ public struct AgentFailure: Error {
             case .exited(let status): "the network process ended without a result (status \(status)); nothing was committed"
             }
         case .network(let text, _): text
+        case .keyProcess(let text): text
+        case .link(let fault): text(fault)
+        case .outOfOrder(let step): text(step)
         case .stillPending(let transaction):
             "the server has not issued the certificate yet (PENDING, transaction \(transaction)); polling timed out"
-        case .text(let text): text
+        case .stopped(.duringTransaction): "stopped during a transaction"
+        case .stopped(.whileWaitingForPending): "stopped while waiting for a PENDING request"
+        case .setting(let text): text
+        case .noSubject: "enrollment needs --subject"
+        case .noIdentity(let keystore): "the keystore \(keystore) holds no identity; run 'enroll' first"
+        case .weakAlgorithms(let cipher, let digest): "refused to build the request with \(cipher) and \(digest)"
+        case .noPathToCA(let error): "the issued certificate has no valid path to the pinned CA: \(error)"
+        case .malformedCACertificate(let error): "GetCACert: a malformed certificate: \(error)"
+        case .publishing(let cause): "the identity is committed, but a published copy failed: " + text(cause)
+        }
+    }
+
+    private static func text(_ fault: LinkFault) -> String {
+        switch fault {
+        case .keyProcessClosed: "the key process closed the channel"
+        case .malformedAnswer(let error): "the key process's answer is malformed: \(error)"
+        case .unexpectedAnswer(let kind): "the key process answered with message \(kind)"
+        case .malformedMessage(let error): "the network process sent a malformed or excessive message (\(error)); ended it"
+        case .brokenMessage(let error): "the network process sent a broken message: \(error)"
+        case .stoppedReading: "the network process stopped reading; ended it"
+        case .overtime(let seconds): "the network process took longer than \(seconds)s; ended it"
+        case .unexpectedResult(let request): "the network process answered \(request) with another kind of result"
+        }
+    }
+
+    private static func text(_ step: OutOfOrder) -> String {
+        switch step {
+        case .issuedNeverCommitted: "the network side claimed an issued certificate that was never committed"
+        case .pendingNeverReported: "the network side claimed a pending transaction it never reported"
+        case .noPendingTransaction: "there is no pending transaction to poll"
+        case .secondRequest: "the network side asked for a second request"
+        case .secondReply: "the network side delivered a second reply"
+        case .replyWithoutRequest: "there is no request this reply could answer"
+        case .noTransactionKey: "this transaction has no key"
+        case .renewalIdentityGone: "the pending renewal's identity is no longer in service"
+        case .committedNothing: "the transaction committed nothing"
         }
     }
 }

@@ -23,7 +23,7 @@ public struct Daemon<Host: AgentHost> {
     public var earliestPlausibleTime: Int64 = 1_793_491_200  // 2026-11-01T00:00:00Z
     /// Why the keystore could not be read, if it could not: an attempt then fails (and backs off)
     /// rather than mistake a damaged keystore for first boot.
-    var loadFailure: String? = nil
+    var loadFailure: KeystoreError? = nil
     /// When the last certificate was obtained: renewals never follow each other more closely
     /// than `RenewalSchedule.minimumSpacing` (--retry-min, or a tenth of a short certificate's
     /// lifetime), even if --renew-before exceeds the certificate's lifetime.
@@ -129,7 +129,7 @@ public struct Daemon<Host: AgentHost> {
         if loadFailure != nil { loadIdentity() }
         while true {
             do throws(AgentFailure) {
-                if let loadFailure { throw AgentFailure(.failed, loadFailure) }
+                if let loadFailure { throw AgentFailure(.failed, .keystore(loadFailure)) }
                 if kind == .poll, let pending = authority.pending, host.now() >= pending.record.deadline(timeout: configuration.pollTimeout) {
                     // RFC 8894 section 5.2: after too long, give up on it and send a fresh request.
                     authority.abandonPending()
@@ -144,7 +144,7 @@ public struct Daemon<Host: AgentHost> {
                     recordState(result: "pending", error: nil, next: nextPoll)
                     return false
                 case .issued:
-                    guard let committed = authority.committed else { throw AgentFailure(.failed, "the transaction committed nothing") }
+                    guard let committed = authority.committed else { throw AgentFailure.outOfOrder(.committedNothing) }
                     nextPoll = nil
                     backoff.succeeded()
                     nextRetry = nil
@@ -276,7 +276,7 @@ public struct Daemon<Host: AgentHost> {
     mutating func loadIdentity() {
         loadFailure = nil
         do { try authority.load() } catch {
-            loadFailure = "\(error)"
+            loadFailure = error
             host.logger.error("the keystore cannot be read", [("detail", "\(error)")])
         }
         for warning in keystore.takeWarnings() { host.logger.warn("keystore", [("detail", warning)]) }

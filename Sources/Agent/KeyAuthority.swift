@@ -91,11 +91,11 @@ public final class KeyAuthority: KeyService {
     public func outcome(of end: TransactionEnd) throws(AgentFailure) -> TransactionOutcome {
         switch end {
         case .issued:
-            guard let committed else { throw AgentFailure(.failed, "the network side claimed an issued certificate that was never committed") }
+            guard let committed else { throw AgentFailure.outOfOrder(.issuedNeverCommitted) }
             return .issued(committed.certificate)
         case .pending:
             guard let pending, pending.record.transactionID == outgoing?.request.transactionID else {
-                throw AgentFailure(.failed, "the network side claimed a pending transaction it never reported")
+                throw AgentFailure.outOfOrder(.pendingNeverReported)
             }
             return .pending(pending.record)
         }
@@ -105,7 +105,7 @@ public final class KeyAuthority: KeyService {
     /// --reuse-key, or the pending transaction's.
     func transactionKey() throws(AgentFailure) -> PrivateKey {
         if let key { return key }
-        guard kind != .poll else { throw AgentFailure(.failed, "there is no pending transaction") }
+        guard kind != .poll else { throw AgentFailure.outOfOrder(.noPendingTransaction) }
         if kind == .renew && configuration.reuseKey, let identity {
             logger.warn("renewing with the current key (--reuse-key)")
             key = identity.key
@@ -130,12 +130,12 @@ public final class KeyAuthority: KeyService {
 
     public func request(certificates: [Certificate], cipher: ContentCipher, digest: DigestAlgorithm,
                         supportsRenewal: Bool) throws(AgentFailure) -> OutgoingRequest {
-        guard budget.requests > 0 else { throw AgentFailure(.failed, "the network side asked for a second request") }
+        guard budget.requests > 0 else { throw AgentFailure.outOfOrder(.secondRequest) }
         budget.requests -= 1
         // The algorithms come from the network side: this side holds them to the same rule as
         // the protocol code (AES and SHA-256 or better, unless weak algorithms are allowed).
         guard configuration.allowWeakCrypto || (!cipher.isWeak && !digest.isWeak) else {
-            throw AgentFailure(.failed, "refused to build the request with \(cipher.name) and \(digest.name)")
+            throw AgentFailure(.failed, .weakAlgorithms(cipher: cipher.name, digest: digest.name))
         }
         let now = clock()
         let plan = try plan()
@@ -187,19 +187,19 @@ public final class KeyAuthority: KeyService {
         switch kind {
         case .enroll, .renew:
             guard let subject = configuration.subject ?? identity?.certificate.subject else {
-                throw AgentFailure(.configuration, "enrollment needs --subject")
+                throw AgentFailure(.configuration, .noSubject)
             }
             var renewing: Identity? = nil
             if kind == .renew {
-                guard let identity else { throw AgentFailure(.failed, "there is no identity to renew; run 'enroll' first") }
+                guard let identity else { throw AgentFailure(.failed, .noIdentity(keystore: keystore.path)) }
                 renewing = Identity(key: identity.key, certificate: identity.certificate)
             }
             return .enrollment(subject: subject, key: try transactionKey(), renewing: renewing)
         case .poll:
-            guard let pending else { throw AgentFailure(.failed, "there is no pending transaction to poll") }
+            guard let pending else { throw AgentFailure.outOfOrder(.noPendingTransaction) }
             var signerKey = pending.key
             if pending.record.signedByCurrent {
-                guard let identity else { throw AgentFailure(.failed, "the pending renewal's identity is no longer in service") }
+                guard let identity else { throw AgentFailure.outOfOrder(.renewalIdentityGone) }
                 signerKey = identity.key
             }
             return .poll(pending.record, signer: Identity(key: signerKey, certificate: pending.record.signer),
@@ -208,9 +208,9 @@ public final class KeyAuthority: KeyService {
     }
 
     public func deliver(reply: [UInt8]) throws(AgentFailure) -> TransactionEnd {
-        guard budget.replies > 0 else { throw AgentFailure(.failed, "the network side delivered a second reply") }
+        guard budget.replies > 0 else { throw AgentFailure.outOfOrder(.secondReply) }
         budget.replies -= 1
-        guard let outgoing else { throw AgentFailure(.failed, "there is no request this reply could answer") }
+        guard let outgoing else { throw AgentFailure.outOfOrder(.replyWithoutRequest) }
         // Verified before any private key touches it: a reply nobody but the CA (or its RA)
         // could have signed, for the transaction and nonce this side chose.
         let certRep: CertRep
@@ -254,11 +254,11 @@ public final class KeyAuthority: KeyService {
 
     /// Commits the certificate the verified reply issued for this transaction's key.
     private func commit(certificate: Certificate, chain: [Certificate], anchor: Certificate) throws(AgentFailure) {
-        guard let key else { throw AgentFailure(.failed, "there is no key to commit") }
+        guard let key else { throw AgentFailure.outOfOrder(.noTransactionKey) }
         // The chain stored (and published) is the path validated here.
         let path: [Certificate]
         do throws(PathError) { path = try PathValidation.validate(certificate, anchor: anchor, intermediates: chain, now: nil) } catch {
-            throw AgentFailure(.failed, "the issued certificate has no valid path to the pinned CA: \(error)")
+            throw AgentFailure(.failed, .noPathToCA(error))
         }
         let committedAt = clock()
         if !certificate.isValid(at: committedAt) {
@@ -293,7 +293,7 @@ public final class KeyAuthority: KeyService {
     /// Keeps a transaction the server answered PENDING: every fact is this side's own (what it
     /// sent, when it first heard PENDING).
     private func notePending(_ request: OutgoingRequest) throws(AgentFailure) {
-        guard let key else { throw AgentFailure(.failed, "there is no key for the pending transaction") }
+        guard let key else { throw AgentFailure.outOfOrder(.noTransactionKey) }
         if let pending, pending.record.transactionID == request.transactionID { return }
         let record = PendingRecord(transactionID: request.transactionID, messageType: request.messageType, subject: request.subject,
                                    signer: request.signer, signedByCurrent: kind == .renew, since: clock())

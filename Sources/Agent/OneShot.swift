@@ -13,7 +13,7 @@ public enum OneShot {
         let logger = host.logger
         let watch = Stopwatch()
         if kind == .renew && authority.identity == nil {
-            throw AgentFailure(.failed, "the keystore \(authority.keystore.path) holds no identity; run 'enroll' first")
+            throw AgentFailure(.failed, .noIdentity(keystore: authority.keystore.path))
         }
         if kind == .enroll && authority.challenge == nil {
             logger.warn("enrolling without a challenge password", [("hint", "--challenge-file or SCEP_CHALLENGE")])
@@ -52,12 +52,12 @@ public enum OneShot {
             let interval = authority.configuration.pollInterval
             logger.info("pending", [("transaction", record.transactionID), ("next_poll_in", "\(interval)s")])
             if host.wait(until: min(host.now() + interval, deadline)) == .terminate {
-                throw AgentFailure(.interrupted, "stopped while waiting for a PENDING request")
+                throw AgentFailure.stopped(.whileWaitingForPending)
             }
             authority.begin(.poll)
             outcome = try host.exchange(.poll, authority: authority)
         }
-        guard let identity = authority.committed else { throw AgentFailure(.failed, "the transaction committed nothing") }
+        guard let identity = authority.committed else { throw AgentFailure.outOfOrder(.committedNothing) }
         logger.debug("timings", [("total_ms", watch.milliseconds)])
         try AfterCommit.run(identity, kind: kind, host: &host, authority: authority)
         return identity
@@ -94,7 +94,7 @@ public enum AfterCommit {
     public static func publishAndRunHook<Host: AgentHost>(_ identity: StoredIdentity, host: inout Host,
                                                           authority: KeyAuthority) throws(AgentFailure) {
         do { try host.publish(identity) } catch {
-            throw AgentFailure(.failed, "the identity is committed, but a published copy failed: \(error.message)")
+            throw AgentFailure(.failed, .publishing(error.cause))
         }
         guard let hook = authority.configuration.hook else { return }
         if host.runHook(hook, environment: hookEnvironment(identity, keystore: authority.keystore)) {

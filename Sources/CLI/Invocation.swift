@@ -22,72 +22,92 @@ public struct Invocation: Equatable {
     /// Parses argv without argv[0]. `--name value` and `--name=value` both work; options may
     /// stand before or after the command.
     public static func parse(_ arguments: [String]) throws(UsageError) -> Invocation {
-        var command: Command? = nil
-        var wantsHelp = false
-        var wantsVersion = false
-        var configPath: String? = nil
-        var options: [GivenOption] = []
-        var index = 0
-        while index < arguments.count {
-            let argument = arguments[index]
-            index += 1
+        var scan = ArgumentScan(arguments)
+        while let argument = scan.next() {
             if argument == "--help" || argument == "-h" {
-                wantsHelp = true
-                continue
-            }
-            if argument == "--version" || argument == "-V" {
-                wantsVersion = true
-                continue
-            }
-            if argument.hasPrefix("--") {
-                var name = String(argument.dropFirst(2))
-                var inlineValue: String? = nil
-                if let equals = name.firstIndex(of: "=") {
-                    inlineValue = String(name[name.index(after: equals)...])
-                    name = String(name[..<equals])
-                }
-                let source = "--" + name
-                if name == "config" {
-                    guard let value = try takeValue(inlineValue, arguments, &index, source) else {
-                        throw UsageError("option '--config' needs a value")
-                    }
-                    configPath = value
-                    continue
-                }
-                guard let option = OptionTable.option(named: name) else {
-                    throw UsageError("unknown option '\(source)'")
-                }
-                if option.isFlag {
-                    options.append(GivenOption(name: name, value: inlineValue ?? "yes", source: source))
-                } else {
-                    guard let value = try takeValue(inlineValue, arguments, &index, source) else {
-                        throw UsageError("option '\(source)' needs a value (\(option.argument ?? "VALUE"))")
-                    }
-                    options.append(GivenOption(name: name, value: value, source: source))
-                }
-                continue
-            }
-            if argument.hasPrefix("-") && argument.count > 1 {
+                scan.wantsHelp = true
+            } else if argument == "--version" || argument == "-V" {
+                scan.wantsVersion = true
+            } else if argument.hasPrefix("--") {
+                try scan.option(argument)
+            } else if argument.hasPrefix("-") && argument.count > 1 {
                 throw UsageError("unknown option '\(argument)' (options are long: --name value)")
+            } else {
+                try scan.word(argument)
             }
-            if command == nil {
-                if argument == "help" {
-                    wantsHelp = true
-                    if index < arguments.count, let topic = Command(name: arguments[index]) {
-                        command = topic
-                        index += 1
-                    }
-                    continue
-                }
-                guard let named = Command(name: argument) else {
-                    throw UsageError("unknown command '\(argument)'")
-                }
-                command = named
-                continue
-            }
-            throw UsageError("unexpected argument '\(argument)'")
         }
+        return try scan.invocation()
+    }
+}
 
+/// The state of `Invocation.parse` as it walks argv: one argument at a time, each kind of
+/// argument in a method of its own.
+private struct ArgumentScan {
+    let arguments: [String]
+    var index = 0
+    var command: Command? = nil
+    var wantsHelp = false
+    var wantsVersion = false
+    var configPath: String? = nil
+    var options: [GivenOption] = []
+
+    init(_ arguments: [String]) { self.arguments = arguments }
+
+    mutating func next() -> String? {
+        guard index < arguments.count else { return nil }
+        index += 1
+        return arguments[index - 1]
+    }
+
+    /// `--name value` or `--name=value`; a flag takes no value.
+    mutating func option(_ argument: String) throws(UsageError) {
+        var name = String(argument.dropFirst(2))
+        var inlineValue: String? = nil
+        if let equals = name.firstIndex(of: "=") {
+            inlineValue = String(name[name.index(after: equals)...])
+            name = String(name[..<equals])
+        }
+        let source = "--" + name
+        if name == "config" {
+            guard let value = value(inlineValue) else { throw UsageError("option '--config' needs a value") }
+            configPath = value
+            return
+        }
+        guard let option = OptionTable.option(named: name) else { throw UsageError("unknown option '\(source)'") }
+        if option.isFlag {
+            options.append(GivenOption(name: name, value: inlineValue ?? "yes", source: source))
+            return
+        }
+        guard let value = value(inlineValue) else {
+            throw UsageError("option '\(source)' needs a value (\(option.argument ?? "VALUE"))")
+        }
+        options.append(GivenOption(name: name, value: value, source: source))
+    }
+
+    /// The option's value: after `=`, else the next argument unless that is an option itself.
+    private mutating func value(_ inline: String?) -> String? {
+        if let inline { return inline }
+        guard index < arguments.count, !arguments[index].hasPrefix("--") else { return nil }
+        return next()
+    }
+
+    /// A word that is not an option: the command (`help COMMAND` asks for its help), and nothing after it.
+    mutating func word(_ argument: String) throws(UsageError) {
+        guard command == nil else { throw UsageError("unexpected argument '\(argument)'") }
+        if argument == "help" {
+            wantsHelp = true
+            if index < arguments.count, let topic = Command(name: arguments[index]) {
+                command = topic
+                index += 1
+            }
+            return
+        }
+        guard let named = Command(name: argument) else { throw UsageError("unknown command '\(argument)'") }
+        command = named
+    }
+
+    /// What was asked for; each option must apply to the command.
+    func invocation() throws(UsageError) -> Invocation {
         if wantsHelp { return Invocation(action: .help(command), configPath: configPath, options: options) }
         if wantsVersion { return Invocation(action: .version, configPath: configPath, options: options) }
         guard let command else { throw UsageError("no command given") }
@@ -99,15 +119,9 @@ public struct Invocation: Equatable {
         }
         return Invocation(action: .run(command), configPath: configPath, options: options)
     }
+}
 
-    private static func takeValue(_ inline: String?, _ arguments: [String], _ index: inout Int,
-                                  _ source: String) throws(UsageError) -> String? {
-        if let inline { return inline }
-        guard index < arguments.count, !arguments[index].hasPrefix("--") else { return nil }
-        index += 1
-        return arguments[index - 1]
-    }
-
+extension Invocation {
     /// The settings: defaults, then the config file's entries, then the command line's.
     public func settings(configEntries: [GivenOptionList.Entry]) throws(UsageError) -> Settings {
         var settings = Settings()

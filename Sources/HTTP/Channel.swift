@@ -20,9 +20,9 @@ enum Channel {
     static func open(_ connection: TCPConnection, url: ServerURL, trust: [UInt8]?, deadline: Int64) throws(HTTPError) -> Channel {
         guard url.scheme == .https else { return .plain(connection) }
         #if SCEP_NO_TLS
-        throw .tls(HTTPClient.noTLSMessage)
+        throw .tlsUnavailable
         #else
-        guard let trust else { throw .tls("https:// needs --tls-ca (a PEM bundle of the CAs to trust)") }
+        guard let trust else { throw .tlsWithoutTrust }
         let io = TLSTransportIO(
             send: { bytes in
                 do throws(SystemError) {
@@ -44,7 +44,7 @@ enum Channel {
             try session.handshake()
             return .tls(session, connection)
         } catch {
-            throw .tls("\(error)")
+            throw .tls(error)
         }
         #endif
     }
@@ -55,7 +55,7 @@ enum Channel {
             do { try connection.send(bytes, deadline: deadline) } catch { throw .system(error) }
         #if !SCEP_NO_TLS
         case .tls(let session, _):
-            do { try session.write(bytes) } catch { throw .tls("\(error)") }
+            do { try session.write(bytes) } catch { throw .tls(error) }
         #endif
         }
     }
@@ -73,7 +73,7 @@ enum Channel {
             }
         #if !SCEP_NO_TLS
         case .tls(let session, _):
-            do { return try session.read(into: &buffer) } catch { throw .tls("\(error)") }
+            do { return try session.read(into: &buffer) } catch { throw .tls(error) }
         #endif
         }
     }

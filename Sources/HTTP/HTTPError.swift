@@ -1,3 +1,4 @@
+import Crypto
 import Platform
 
 /// Why an HTTP exchange failed. Descriptions name the server, never a request body.
@@ -10,7 +11,11 @@ public enum HTTPError: Error, Equatable, CustomStringConvertible {
     case tooManyRedirects(Int)
     case badRedirect(String)
     case closedEarly
-    case tls(String)
+    case tls(CryptoError)
+    /// An https:// URL in the tiny build, which has no TLS.
+    case tlsUnavailable
+    /// An https:// URL without the CAs to trust.
+    case tlsWithoutTrust
     /// The proxy could not be reached, or refused what was asked of it.
     case proxy(String)
 
@@ -23,7 +28,9 @@ public enum HTTPError: Error, Equatable, CustomStringConvertible {
         case .tooManyRedirects(let count): "more than \(count) redirects"
         case .badRedirect(let detail): "refusing redirect: \(detail)"
         case .closedEarly: "the server closed the connection before the response was complete"
-        case .tls(let detail): "TLS: \(detail)"
+        case .tls(let error): "TLS: \(error)"
+        case .tlsUnavailable: "TLS: " + HTTPClient.noTLSMessage
+        case .tlsWithoutTrust: "TLS: https:// needs --tls-ca (a PEM bundle of the CAs to trust)"
         case .proxy(let detail): "proxy: \(detail)"
         }
     }

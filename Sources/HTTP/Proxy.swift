@@ -28,9 +28,9 @@ public struct ProxyConfiguration: Equatable, Sendable {
         let url: ServerURL
         do { url = try ServerURL(text) } catch {
             if error == .userinfo { throw .credentialsInURL }
-            throw .invalidURL(text, "\(error)")
+            throw .invalidURL(text, error)
         }
-        guard url.scheme == .http else { throw .invalidURL(text, "a proxy is reached with http://, and carries https:// in a CONNECT tunnel") }
+        guard url.scheme == .http else { throw .httpsProxy(text) }
         self.init(host: url.host, port: url.port, authorization: authorization, bypass: bypass)
     }
 
@@ -73,12 +73,15 @@ public struct ProxyConfiguration: Equatable, Sendable {
 
 /// Why a proxy could not be used.
 public enum ProxyError: Error, Equatable, CustomStringConvertible {
-    case invalidURL(String, String)
+    case invalidURL(String, ServerURL.ParseError)
+    /// A proxy is reached with http:// (and carries https:// in a CONNECT tunnel).
+    case httpsProxy(String)
     case credentialsInURL
 
     public var description: String {
         switch self {
         case .invalidURL(let url, let why): "the proxy URL \(url) \(why)"
+        case .httpsProxy(let url): "the proxy URL \(url) must start with http:// (a proxy carries https:// in a CONNECT tunnel)"
         case .credentialsInURL: "the proxy URL carries credentials: put them in --proxy-credentials-file (user:password)"
         }
     }

@@ -224,13 +224,13 @@ public final class Keystore {
             throw .damaged(generation: name, .noCertificate)
         }
         let certificate: Certificate
-        do { certificate = try Certificate(der: certificateDER) } catch { throw .damaged(generation: name, .certificate("\(error)")) }
+        do { certificate = try Certificate(der: certificateDER) } catch { throw .damaged(generation: name, .certificate(error)) }
         guard !keyMatchesCertificate || key.matches(publicKeyInfo: certificate.publicKeyInfo) else {
             throw .damaged(generation: name, .keyMismatch)
         }
         var chain: [Certificate] = []
         for der in PEM.decodeAll(publicFile(GenerationFiles.chain), label: "CERTIFICATE") ?? [] {
-            do { chain.append(try Certificate(der: der)) } catch { throw .damaged(generation: name, .chain("\(error)")) }
+            do { chain.append(try Certificate(der: der)) } catch { throw .damaged(generation: name, .chain(error)) }
         }
         let metadata = IdentityMetadata(parsing: publicFile(GenerationFiles.meta))
         return StoredIdentity(key: key, certificate: certificate, chain: chain, metadata: metadata, generation: name)
@@ -308,16 +308,8 @@ public final class Keystore {
             try steps.step()
         }
 
-        // Verify what is on disk, not what we meant to write.
-        let readBack = try read(staged.generation, name: name, expectedManifest: pointer.manifestDigest, knownKey: key)
-        guard readBack.certificate == certificate, key.matches(publicKeyInfo: readBack.certificate.publicKeyInfo) else {
-            throw .refused(.notAsWritten)
-        }
-        do throws(PathError) {
-            _ = try PathValidation.validate(readBack.certificate, anchor: anchor, intermediates: readBack.chain, now: now)
-        } catch {
-            throw .refused(.untrusted(error))
-        }
+        let readBack = try verifyStaged(staged.generation, name: name, pointer: pointer, key: key, certificate: certificate,
+                                        anchor: anchor, now: now)
 
         // Into place, `previous` before `current`: the rename of `current` is the commit point.
         try lift { () throws(SystemError) in
@@ -332,6 +324,22 @@ public final class Keystore {
         try recover(keeping: [name, demoted].compactMap { $0 })
         return StoredIdentity(key: key, certificate: readBack.certificate, chain: readBack.chain, metadata: readBack.metadata,
                               generation: name)
+    }
+
+    /// The staged generation as read back from disk (what is there, not what was meant to be
+    /// written): the same certificate, for the same key, with a valid path to the anchor.
+    private func verifyStaged(_ generation: Directory, name: String, pointer: GenerationPointer, key: PrivateKey,
+                              certificate: Certificate, anchor: Certificate, now: Int64?) throws(KeystoreError) -> StoredIdentity {
+        let readBack = try read(generation, name: name, expectedManifest: pointer.manifestDigest, knownKey: key)
+        guard readBack.certificate == certificate, key.matches(publicKeyInfo: readBack.certificate.publicKeyInfo) else {
+            throw .refused(.notAsWritten)
+        }
+        do throws(PathError) {
+            _ = try PathValidation.validate(readBack.certificate, anchor: anchor, intermediates: readBack.chain, now: now)
+        } catch {
+            throw .refused(.untrusted(error))
+        }
+        return readBack
     }
 
     /// Writes a generation's files into the new directory `name`, their writeback started but not

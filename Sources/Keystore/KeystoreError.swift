@@ -1,3 +1,4 @@
+import ASN1
 import Crypto
 import Platform
 import X509
@@ -30,8 +31,8 @@ public enum KeystoreError: Error, Equatable, CustomStringConvertible {
         case unreadableManifest
         case corruptFile(String)
         case noCertificate
-        case certificate(String)
-        case chain(String)
+        case certificate(DERError)
+        case chain(DERError)
         case keyMismatch
         case noKey
         case needsDeviceSecret

@@ -92,7 +92,7 @@ public struct KeyServer {
                     reply = KeyServer.answer(try KeyRequest(kind, &fields), authority: authority)
                 }
             } catch {
-                throw AgentFailure(.failed, "the network process sent a malformed or excessive message (\(error)); ended it")
+                throw AgentFailure.link(.malformedMessage(error))
             }
             try send(reply, to: channel, child: child, deadline: deadline)
         }
@@ -103,8 +103,8 @@ public struct KeyServer {
     private func send(_ message: [UInt8], to channel: Channel, child: ChildProcess, deadline: Int64) throws(AgentFailure) {
         do { try channel.send(message, deadline: deadline, keepWaiting: { !interrupted() }) } catch {
             if error.isTimeout {
-                throw monotonicMilliseconds() >= deadline ? AgentFailure(.failed, "the network process stopped reading; ended it")
-                                                          : AgentFailure(.interrupted, "stopped during a transaction")
+                throw monotonicMilliseconds() >= deadline ? AgentFailure.link(.stoppedReading)
+                                                          : AgentFailure.stopped(.duringTransaction)
             }
             throw ended(child)
         }
@@ -115,22 +115,22 @@ public struct KeyServer {
     /// cannot hold the key process longer than any other.
     private func receive(_ channel: Channel, child: ChildProcess, deadline: Int64, job: NetworkJob) throws(AgentFailure) -> [UInt8] {
         while !channel.isReadable(within: 200) {
-            if interrupted() { throw AgentFailure(.interrupted, "stopped during a transaction") }
+            if interrupted() { throw AgentFailure.stopped(.duringTransaction) }
             if monotonicMilliseconds() >= deadline { throw overtime(job) }
         }
         let message: [UInt8]?
         do {
             message = try channel.receive(limit: Wire.maximumMessage, deadline: deadline, keepWaiting: { !interrupted() })
         } catch {
-            if error.isTimeout { throw monotonicMilliseconds() >= deadline ? overtime(job) : AgentFailure(.interrupted, "stopped during a transaction") }
-            throw AgentFailure(.failed, "the network process sent a broken message: \(error)")
+            if error.isTimeout { throw monotonicMilliseconds() >= deadline ? overtime(job) : AgentFailure.stopped(.duringTransaction) }
+            throw AgentFailure.link(.brokenMessage(error))
         }
         guard let message else { throw ended(child) }
         return message
     }
 
     private func overtime(_ job: NetworkJob) -> AgentFailure {
-        AgentFailure(.failed, "the network process took longer than \(KeyServer.allowance(job) / 1000)s; ended it")
+        AgentFailure.link(.overtime(seconds: KeyServer.allowance(job) / 1000))
     }
 
     /// The failure for a network process that went away without a result. It is waited for

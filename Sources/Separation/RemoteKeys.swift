@@ -19,11 +19,11 @@ final class KeyLink {
         do { reply = try channel.receive(limit: Wire.maximumMessage) } catch {
             throw AgentFailure(.failed, .system(error))
         }
-        guard let reply else { throw AgentFailure(.failed, "the key process closed the channel") }
+        guard let reply else { throw AgentFailure.link(.keyProcessClosed) }
         let answer: Wire.Kind
         var fields: DERReader
         do { (answer, fields) = try Wire.decode(reply) } catch {
-            throw AgentFailure(.failed, "the key process's answer is malformed: \(error)")
+            throw AgentFailure.link(.malformedAnswer(error))
         }
         switch answer {
         case .reply:
@@ -31,9 +31,9 @@ final class KeyLink {
         case .failure:
             let code = try field(&fields) { (reader) throws(DERError) in try reader.readSmallInteger() }
             let message = try field(&fields) { (reader) throws(DERError) in try reader.readText() }
-            throw AgentFailure(AgentFailure.Kind(wireValue: code) ?? .failed, .text(message))
+            throw AgentFailure(AgentFailure.Kind(wireValue: code) ?? .failed, .keyProcess(message))
         default:
-            throw AgentFailure(.failed, "the key process answered with message \(answer.rawValue)")
+            throw AgentFailure.link(.unexpectedAnswer(answer.rawValue))
         }
     }
 
@@ -44,7 +44,7 @@ final class KeyLink {
 
     /// Reads one field of a reply, turning a malformed reply into a failure.
     func field<Value>(_ fields: inout DERReader, _ read: (inout DERReader) throws(DERError) -> Value) throws(AgentFailure) -> Value {
-        do { return try read(&fields) } catch { throw AgentFailure(.failed, "the key process's answer is malformed: \(error)") }
+        do { return try read(&fields) } catch { throw AgentFailure.link(.malformedAnswer(error)) }
     }
 }
 

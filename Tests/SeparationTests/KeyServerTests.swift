@@ -98,6 +98,43 @@ import TestSupport
         #expect(verified.status == 0, "\(verified.error)")
     }
 
+    /// Each step the network side may take out of turn is refused with its own cause, which the
+    /// daemon and the tests read as data; the text is made only when it is shown.
+    @Test func stepsOutOfTurnAreRefusedWithTypedCauses() throws {
+        func cause(_ step: () throws(AgentFailure) -> Void) -> AgentFailure.Cause? {
+            do { try step() } catch { return error.cause }
+            return nil
+        }
+        // A reply before any request, and claims about a transaction that never happened.
+        guard case .outOfOrder(.replyWithoutRequest) = cause({ () throws(AgentFailure) in _ = try authority.deliver(reply: [0x30, 0x00]) }),
+              case .outOfOrder(.issuedNeverCommitted) = cause({ () throws(AgentFailure) in _ = try authority.outcome(of: .issued) }),
+              case .outOfOrder(.pendingNeverReported) = cause({ () throws(AgentFailure) in _ = try authority.outcome(of: .pending) })
+        else { Issue.record("a step out of turn was not refused as such"); return }
+        // Algorithms the configuration does not allow, named in the cause.
+        guard case .weakAlgorithms(let cipher, let digest) = cause({ () throws(AgentFailure) in
+            _ = try authority.request(certificates: [ca.certificate], cipher: .desEDE3CBC, digest: .sha256, supportsRenewal: true)
+        }) else { Issue.record("a weak cipher was not refused"); return }
+        #expect((cipher, digest) == ("DES-EDE3-CBC", "SHA-256"))
+        // One request per transaction.
+        authority.begin(.enroll)
+        _ = try authority.request(certificates: [ca.certificate], cipher: .aes128CBC, digest: .sha256, supportsRenewal: true)
+        guard case .outOfOrder(.secondRequest) = cause({ () throws(AgentFailure) in
+            _ = try authority.request(certificates: [ca.certificate], cipher: .aes128CBC, digest: .sha256, supportsRenewal: true)
+        }) else { Issue.record("a second request was built"); return }
+        // A renewal with nothing in service names the keystore; a poll with nothing pending is refused.
+        authority.begin(.renew)
+        let renewal = cause({ () throws(AgentFailure) in
+            _ = try authority.request(certificates: [ca.certificate], cipher: .aes128CBC, digest: .sha256, supportsRenewal: true)
+        })
+        guard case .noIdentity(let keystore) = renewal else { Issue.record("a renewal without an identity: \(String(describing: renewal))"); return }
+        #expect(keystore == authority.keystore.path)
+        #expect(AgentFailure(.failed, renewal!).message == "the keystore \(keystore) holds no identity; run 'enroll' first")
+        authority.begin(.poll)
+        guard case .outOfOrder(.noPendingTransaction) = cause({ () throws(AgentFailure) in
+            _ = try authority.request(certificates: [ca.certificate], cipher: .aes128CBC, digest: .sha256, supportsRenewal: true)
+        }) else { Issue.record("a poll without a pending transaction was built"); return }
+    }
+
     /// Another device's certificate from the same CA, nothing marking it as an RA: it never
     /// receives the challenge, whatever the network side says, even over https (TLS ends in the
     /// network process, which may be the attacker).

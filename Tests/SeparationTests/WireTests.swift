@@ -1,4 +1,5 @@
 import ASN1
+import Crypto
 import Foundation
 import Glibc
 import HTTP
@@ -53,7 +54,7 @@ import Testing
         let refused = HTTPTransport.scepError(.system(SystemError("connect", path: "127.0.0.1:1", code: ECONNREFUSED)))
         #expect("\(refused)".hasPrefix("cannot reach the SCEP server: connect"))
         for answer: HTTPError in [.malformed("no status line"), .tooLarge(limit: 1024), .closedEarly, .badRedirect("to ftp:"),
-                                  .tooManyRedirects(5), .tls("certificate verify failed")] {
+                                  .tooManyRedirects(5), .tls(CryptoError(.tls(.handshake), code: -0x2700))] {
             let error = HTTPTransport.scepError(answer)
             #expect("\(error)" == "the SCEP server's answer is unusable: \(answer)")
         }

@@ -30,7 +30,7 @@ struct SystemHost: AgentHost {
     func job(_ command: NetworkJob.Command, authority: KeyAuthority) throws(AgentFailure) -> NetworkJob {
         var job: NetworkJob
         do { job = try context.networkJob(command) } catch {
-            throw AgentFailure(error.status == .usage ? .configuration : .failed, error.message)
+            throw AgentFailure(error.status == .usage ? .configuration : .failed, .setting(error.message))
         }
         let configuration = authority.configuration
         job.pin = configuration.pin
@@ -56,7 +56,7 @@ struct SystemHost: AgentHost {
             if let refusal = authority.refusal { throw AgentFailure(refusal) }
             throw SystemHost.networkFailure(kind, message)
         default:
-            throw AgentFailure(.failed, "the network process answered a transaction with another kind of result")
+            throw AgentFailure.link(.unexpectedResult(request: "a transaction"))
         }
     }
 
@@ -78,7 +78,7 @@ struct SystemHost: AgentHost {
             var certificates: [Certificate] = []
             for der in ders {
                 do { certificates.append(try Certificate(derEncoded: der)) } catch {
-                    throw AgentFailure(.failed, "GetCACert: a malformed certificate: \(error)")
+                    throw AgentFailure(.failed, .malformedCACertificate(error))
                 }
             }
             do throws(SCEPError) {
@@ -91,7 +91,7 @@ struct SystemHost: AgentHost {
         case .failed(let kind, let message, _):
             throw SystemHost.networkFailure(kind, message)
         default:
-            throw AgentFailure(.failed, "the network process answered GetNextCACert with another kind of result")
+            throw AgentFailure.link(.unexpectedResult(request: "GetNextCACert"))
         }
     }
 
