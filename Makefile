@@ -109,6 +109,7 @@ deb: static
 
 package-test: deb responder
 	@echo "== deb.sh" && Tests/Packaging/deb.sh $(DIST)/scep-agent_*.deb .build/debug/scep-test-responder
+	@echo "== openwrt.sh" && Tests/Packaging/openwrt.sh $(BINARY) .build/debug/scep-test-responder
 
 # The Debian package in a booted Debian system (systemd as PID 1, in qemu): not part of make test,
 # for time (an image build and two emulated boots; the run prints how long each boot took).

@@ -14,7 +14,9 @@
 #include <time.h>
 
 #include <stddef.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -252,6 +254,94 @@ int scep_seccomp_network_filter(int self) {
 #undef EMIT
     struct scep_sock_fprog fprog = { (unsigned short)n, program };
     return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER_, 0, &fprog);
+}
+
+/* ---- the key process's filter -------------------------------------------------------------
+ *
+ * The key process reads files, forks, execs its network process and talks to a TPM: too much
+ * for an allow-list that could never break a field device. What it gets is a deny-list of the
+ * calls that would turn a compromised agent into a compromised system, none of which it makes:
+ * mounts and namespaces, modules and kexec, ptrace and cross-process memory, BPF and perf,
+ * keyrings, the clock and the host name, swap, reboot, io_uring. Each fails with EPERM, so a
+ * list that met an unexpected caller would show as an error, never as a killed daemon.
+ *
+ * It also carries an init system's seccomp profile to where the init system cannot: OpenWrt's
+ * procd installs a service's profile through an LD_PRELOAD library, which a static binary never
+ * loads. */
+static const long key_process_denied[] = {
+    SYS_mount, SYS_umount2, SYS_pivot_root, SYS_chroot, SYS_setns, SYS_unshare,
+#ifdef SYS_move_mount
+    SYS_move_mount, SYS_open_tree, SYS_fsopen, SYS_fsconfig, SYS_fsmount, SYS_fspick,
+#endif
+#ifdef SYS_mount_setattr
+    SYS_mount_setattr,
+#endif
+    SYS_init_module, SYS_finit_module, SYS_delete_module, SYS_kexec_load,
+#ifdef SYS_kexec_file_load
+    SYS_kexec_file_load,
+#endif
+    SYS_reboot, SYS_swapon, SYS_swapoff, SYS_acct, SYS_quotactl,
+    SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_kcmp,
+#ifdef SYS_pidfd_getfd
+    SYS_pidfd_getfd,
+#endif
+    SYS_bpf, SYS_perf_event_open, SYS_userfaultfd, SYS_fanotify_init,
+    SYS_keyctl, SYS_add_key, SYS_request_key,
+    SYS_open_by_handle_at, SYS_name_to_handle_at,
+    SYS_settimeofday, SYS_clock_settime, SYS_adjtimex, SYS_clock_adjtime,
+#ifdef SYS_clock_settime64
+    SYS_clock_settime64,
+#endif
+#ifdef SYS_clock_adjtime64
+    SYS_clock_adjtime64,
+#endif
+    SYS_sethostname, SYS_setdomainname, SYS_syslog, SYS_vhangup,
+#ifdef SYS_iopl
+    SYS_iopl, SYS_ioperm,
+#endif
+#ifdef SYS_io_uring_setup
+    SYS_io_uring_setup, SYS_io_uring_enter, SYS_io_uring_register,
+#endif
+};
+
+#define SECCOMP_RET_ERRNO_ 0x00050000u
+
+int scep_seccomp_key_process_filter(void) {
+    enum { capacity = 2 * (sizeof key_process_denied / sizeof key_process_denied[0]) + 8 };
+    struct scep_sock_filter program[capacity];
+    int n = 0;
+#define EMIT(c, t, f, value) do { if (n >= (int)capacity) { errno = E2BIG; return -1; } \
+    program[n].code = (c); program[n].jt = (t); program[n].jf = (f); program[n].k = (value); n++; } while (0)
+    /* Another architecture's numbers (x32, or the 32-bit entry on a 64-bit kernel) would slip
+     * past a list of this one's: refused alike. */
+    EMIT(BPF_LD_W_ABS, 0, 0, DATA_ARCH);
+    EMIT(BPF_JEQ_K, 1, 0, SCEP_AUDIT_ARCH);
+    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO_ | EPERM);
+    EMIT(BPF_LD_W_ABS, 0, 0, DATA_NR);
+#if defined(__x86_64__)
+    EMIT(BPF_JGE_K, 0, 1, 0x40000000u);
+    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO_ | EPERM);
+#endif
+    for (size_t i = 0; i < sizeof key_process_denied / sizeof key_process_denied[0]; i++) {
+        EMIT(BPF_JEQ_K, 0, 1, (uint32_t)key_process_denied[i]);
+        EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO_ | EPERM);
+    }
+    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
+#undef EMIT
+    struct scep_sock_fprog fprog = { (unsigned short)n, program };
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER_, 0, &fprog);
+}
+
+/* Test builds' key-process probes (SCEP_SANDBOX_PROBES): calls the filter refuses, each
+ * harmless when it is not there (a tmpfs on a path that does not exist, a namespace for this
+ * process alone). Returns 0, or -1 with errno set. */
+int scep_probe_key_process(int which) {
+    switch (which) {
+    case 0: return mount("none", "/nonexistent-scep-agent-probe", "tmpfs", 0, 0);
+    case 1: return unshare(CLONE_NEWUTS);
+    case 2: return (int)syscall(SYS_kcmp, getpid(), getpid(), 0, 0, 0);
+    default: errno = EINVAL; return -1;
+    }
 }
 
 /* Test builds' ptrace probe (SCEP_SANDBOX_PROBES): attach to the parent, the key process. */

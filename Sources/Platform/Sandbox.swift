@@ -74,6 +74,28 @@ public enum Sandbox {
         return report
     }
 
+    /// The key process's confinement, for the commands that hold keys while a network process
+    /// talks to the server: no_new_privs, then the deny-list filter (sandbox.c), under which
+    /// mounts, namespaces, modules, ptrace, BPF, keyrings and the clock fail with EPERM. Call it
+    /// after the hook helper is forked (a hook may need what the agent does not) and before any
+    /// secret is read.
+    ///
+    /// Not fatal, unlike the network process's sandbox: it is a second wall around a process
+    /// whose job is to keep its identity in service. What the kernel lacks or refuses is
+    /// returned with the reason, for the log.
+    public static func confineKeyProcess() -> [(Step, String)] {
+        var missing: [(Step, String)] = []
+        guard scep_sandbox_no_new_privs() == 0 else {
+            // Without it an unprivileged process may not install a filter either.
+            let reason = stringFromC(strerror(scep_errno()))
+            return [(.noNewPrivileges, reason), (.seccomp, reason)]
+        }
+        if scep_seccomp_key_process_filter() != 0 {
+            missing.append((.seccomp, stringFromC(strerror(scep_errno()))))
+        }
+        return missing
+    }
+
     /// No core dumps, and no ptrace or /proc access by other users: for every agent process,
     /// which may hold keys.
     public static func forbidCoreDumps() {
@@ -119,6 +141,20 @@ extension Sandbox {
         default:
             return "unknown probe \(name)"
         }
+    }
+
+    /// From the key process, once confined: one call its filter refuses (`mount`, `unshare`,
+    /// `kcmp`; each harmless where it succeeds). Says what the call returned.
+    public static func keyProcessProbe(_ name: String) -> String {
+        let which: Int32 = switch name {
+        case "mount": 0
+        case "unshare": 1
+        case "kcmp": 2
+        default: -1
+        }
+        guard which >= 0 else { return "unknown probe \(name)" }
+        if scep_probe_key_process(which) == 0 { return "\(name) succeeded" }
+        return "\(name) failed: \(stringFromC(strerror(scep_errno())))"
     }
 
     /// The `crash` probe: SIGABRT, as a memory-safety trap in the parser would end the process.

@@ -25,6 +25,20 @@ struct CommandContext {
         return context
     }
 
+    /// The key process's own filter (`Sandbox.confineKeyProcess`): after the hook helper is
+    /// forked, before any secret is read. A kernel without seccomp is said once, and the agent
+    /// goes on.
+    func confineKeyProcess() {
+        for (step, reason) in Sandbox.confineKeyProcess() {
+            logger.info("key process: a sandbox step is unavailable", [("step", step.name), ("reason", reason)])
+        }
+        #if SCEP_SANDBOX_PROBES
+        if let probe = environmentValue("SCEP_AGENT_KEY_PROBE") {
+            logger.warn("key process probe", [("probe", probe), ("result", Sandbox.keyProcessProbe(probe))])
+        }
+        #endif
+    }
+
     /// A job for a network process: everything it needs to reach the server, read here, by the
     /// key process, because the network process may open no file.
     func networkJob(_ command: NetworkJob.Command) throws(CommandFailure) -> NetworkJob {

@@ -7,6 +7,7 @@ import Platform
 func enrollCommand(_ context: CommandContext, renewing: Bool) throws(CommandFailure) {
     guard context.settings.caFingerprint != nil else { throw CommandFailure(.usage, "needs --ca-fingerprint") }
     let context = context.withHookHelper(always: false)
+    context.confineKeyProcess()
     let authority = try context.keyAuthority(challengeRequired: !renewing)
     context.repairPublishedCopies(authority)
     var host = SystemHost(context: context)

@@ -8,6 +8,7 @@ import Platform
 func runCommand(_ context: CommandContext, reloadArguments: [String]) throws(CommandFailure) {
     // The hook helper first, before any secret is read; always, since SIGHUP may add a hook.
     var context = context.withHookHelper(always: true)
+    context.confineKeyProcess()
     do { context.waiter = try Waiter() } catch { throw CommandFailure(.failure, "cannot set up signal handling: \(error)") }
     let authority = try context.keyAuthority(challengeRequired: false, loadFailureIsFatal: false)
     context.repairPublishedCopies(authority)

@@ -133,6 +133,10 @@ int scep_landlock_abi(void);
 int scep_landlock_deny_all_files(int abi);
 /* The allow-list; `self` is this process's pid, the only target tgkill/tkill may name. */
 int scep_seccomp_network_filter(int self);
+/* The key process's deny-list: privileged calls it never makes fail with EPERM. */
+int scep_seccomp_key_process_filter(void);
+/* Test builds: one call the key process's filter refuses (0 mount, 1 unshare, 2 kcmp). */
+int scep_probe_key_process(int which);
 long scep_probe_ptrace_parent(void);
 
 /* The process's arguments, captured before main (Embedded Swift has no CommandLine). */
