@@ -19,7 +19,7 @@ FUZZ_SECONDS   ?= 300
 DIST           := dist
 BINARY         := $(DIST)/scep-agent
 
-.PHONY: all build static cross board cross-test fuzz-replay-arm probes reference hardening feature-cost separation-cost test-system fuzz fuzz-smoke memcheck asan deb package-test fleet-sim test test-suites unit-test smoke-test responder interop-test check-layers deps demo bench clean
+.PHONY: all build static cross board cross-test fuzz-replay-arm probes reference hardening feature-cost size-breakdown separation-cost test-system fuzz fuzz-smoke memcheck asan deb package-test fleet-sim test test-suites unit-test smoke-test responder interop-test check-layers deps demo bench clean
 
 all: static
 
@@ -138,6 +138,10 @@ hardening: deps
 
 feature-cost: deps
 	@Scripts/feature-cost.sh docs/generated/feature-cost.md
+
+# Where the tiny build's bytes go, part by part (TARGET=... for another build).
+size-breakdown: deps
+	@Scripts/size-breakdown.sh $(or $(TARGET),x86_64-linux-musl-tiny) docs/generated/size-breakdown.md
 
 separation-cost: static
 	@Scripts/separation-cost.sh $(BINARY) docs/generated/separation-cost.md
