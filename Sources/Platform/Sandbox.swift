@@ -144,12 +144,15 @@ extension Sandbox {
     }
 
     /// From the key process, once confined: one call its filter refuses (`mount`, `unshare`,
-    /// `kcmp`; each harmless where it succeeds). Says what the call returned.
+    /// `kcmp`, `clone` or `clone3` with a namespace flag; each harmless where it succeeds). Says
+    /// what the call returned.
     public static func keyProcessProbe(_ name: String) -> String {
         let which: Int32 = switch name {
         case "mount": 0
         case "unshare": 1
         case "kcmp": 2
+        case "clone": 3
+        case "clone3": 4
         default: -1
         }
         guard which >= 0 else { return "unknown probe \(name)" }

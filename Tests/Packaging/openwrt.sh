@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
-# The OpenWrt service as its init script defines it, without an OpenWrt. The script runs with
-# procd's and UCI's shell functions replaced by recorders, and the test reads what it asked procd
-# for: its user, no_new_privs, the jail and its mounts. Then the jail is rebuilt with bubblewrap
-# from the recorded mounts alone (a new mount namespace holding only them, /proc, /sys and a
-# minimal /dev, as ujail builds it), and the agent enrolls, renews and reports its status in it
-# against the test responder: what the script mounts is all the agent needs.
+# The OpenWrt service as its package and init script define it, without an OpenWrt.
+#
+# 1. The init script runs with procd's and UCI's shell functions replaced by recorders, and the
+#    test reads what it asked procd for: its user, no_new_privs, the jail and its mounts; and
+#    that it refuses to start without its user (procd would run it as root).
+# 2. The package's upgrade step (its postinst) runs on a copy of a root-owned state directory.
+# 3. The jail is rebuilt with bubblewrap from the recorded mounts alone: a new mount namespace
+#    holding only them and what the recorded jail flags add (/proc, /sys, /dev/log), a minimal
+#    /dev, the configuration installed with the package's mode, and the agent as an unprivileged
+#    user of its own (a user namespace, as that uid). In it the agent enrolls, consumes the
+#    challenge, renews and reads its status against the test responder.
 #
 #   Tests/Packaging/openwrt.sh BINARY RESPONDER
 #
-# Not covered, for want of an OpenWrt here: procd and ujail themselves (the recorders stand in
-# for procd.sh), and the package's USERID (checked only as text).
+# Not covered, for want of an OpenWrt: procd and ujail themselves (the recorders stand in for
+# procd.sh), and the package's USERID and DEPENDS (checked as text).
 set -u
 BIN=$(readlink -f "$1")
 RESPONDER=$(readlink -f "$2")
 . "$(dirname "$0")/../lib/checks.sh"
 PACKAGE=$(readlink -f "$(dirname "$0")/../../Packaging/openwrt")
+# The agent's user in the rebuilt jail: an unprivileged uid of its own.
+AGENT_UID=990
 
-# start_service with recorders in place of procd.sh and UCI: one line per call in $RECORD.
-# UCI options come from the environment (UCI_url, UCI_jail, ...).
+# start_service with recorders in place of procd.sh, UCI and /lib/functions.sh: one line per
+# call in RECORD. UCI options come from the environment (UCI_url, UCI_jail, ...); USER_EXISTS=no
+# plays a device without the agent's user. chown is recorded, then done for AGENT_UID.
 record_service() { # RECORD
     (
         RECORD=$1
@@ -30,11 +38,13 @@ record_service() { # RECORD
         procd_add_jail_mount_rw() { echo "rw $*" >> "$RECORD"; }
         config_load() { :; }
         config_get() { eval "$1=\${UCI_$3:-\${4:-}}"; }
+        user_exists() { [ "${USER_EXISTS:-yes}" = yes ]; }
+        chown() { echo "chown $*" >> "$RECORD"; command chown -h "$AGENT_UID:$AGENT_UID" "${@: -1}"; }
         . "$PACKAGE/files/scep-agent.init"
-        STATE=$SCRATCH/state
+        STATE=${STATE_UNDER_TEST:-$SCRATCH/state}
         CONF=$SCRATCH/scep-agent.conf
         start_service
-    )
+    ) >> "$1" 2>&1
 }
 
 PORT=$((20000 + RANDOM % 20000))
@@ -44,40 +54,71 @@ RESPONDER_PID=$LAUNCHED_PID
 trap 'kill "$RESPONDER_PID" 2>/dev/null; rm -rf "$SCRATCH"' EXIT
 FINGERPRINT=$(cat "$SCRATCH/responder/ca.sha256")
 
-cat > "$SCRATCH/scep-agent.conf" <<EOF
-challenge-file = $SCRATCH/state/challenge
-consume-challenge = yes
-EOF
-chmod 644 "$SCRATCH/scep-agent.conf"
+printf 'challenge-file = %s\nconsume-challenge = yes\n' "$SCRATCH/state/challenge" > "$SCRATCH/scep-agent.conf"
+# The mode the package installs the configuration with (OpenWrt's INSTALL_CONF is 0600,
+# INSTALL_DATA 0644), root's, as on a device.
+case "$(grep 'files/scep-agent.conf' "$PACKAGE/Makefile")" in
+    *INSTALL_DATA*) chmod 644 "$SCRATCH/scep-agent.conf" ;;
+    *INSTALL_CONF*) chmod 600 "$SCRATCH/scep-agent.conf" ;;
+    *) fail "the Makefile installs the configuration in no way this test knows" ;;
+esac
 
 export UCI_url="http://127.0.0.1:$PORT/scep" UCI_ca_fingerprint="$FINGERPRINT" UCI_subject="CN=router-0042,O=Acme"
 record_service "$SCRATCH/jailed"
 recorded=$(cat "$SCRATCH/jailed")
 
-# What the script asks procd for.
+# 1. What the script asks procd for.
 expect_text "runs as its own user" "$recorded" "param user scep-agent"
 expect_text "and its own group" "$recorded" "param group scep-agent"
 expect_text "with no_new_privs" "$recorded" "param no_new_privs 1"
-expect_text "in a jail with /dev/log, /proc and /sys" "$recorded" "jail scep-agent log procfs sysfs"
+expect_text "in a jail with /dev/log, /proc and /sys, required" "$recorded" "jail scep-agent log procfs sysfs requirejail"
 [ "$(grep '^rw ' "$SCRATCH/jailed")" = "rw $SCRATCH/state" ] && pass "the jail's one writable path is the agent's state" \
     || fail "the jail's writable paths: $(grep '^rw ' "$SCRATCH/jailed")"
 expect_text "the keystore is inside it" "$recorded" "--keystore $SCRATCH/state/keystore"
+expect_text "the state directory is made the agent's, never through a link" "$recorded" "chown -h scep-agent:scep-agent $SCRATCH/state"
+[ "$(stat -c '%a %u' "$SCRATCH/state")" = "700 $AGENT_UID" ] && pass "the state directory is the agent's, 0700" \
+    || fail "state directory: $(stat -c '%a %u' "$SCRATCH/state")"
 case "$recorded" in *"param seccomp"*) fail "procd's seccomp parameter is used (a static binary never loads its preload library)" ;;
     *) pass "no procd seccomp profile that a static binary would never load" ;; esac
-[ "$(stat -c %a "$SCRATCH/state")" = 700 ] && pass "the state directory is 0700" || fail "state directory mode $(stat -c %a "$SCRATCH/state")"
 expect_text "the package makes the user" "$(cat "$PACKAGE/Makefile")" "USERID:=scep-agent:scep-agent"
+expect_text "the package needs ujail" "$(cat "$PACKAGE/Makefile")" "DEPENDS:=+procd-ujail"
 
 UCI_jail=0 record_service "$SCRATCH/unjailed"
 grep -q '^jail\|^ro \|^rw ' "$SCRATCH/unjailed" && fail "option jail 0 still asks for a jail" || pass "option jail 0: no jail"
-grep -q 'param no_new_privs 1' "$SCRATCH/unjailed" && pass "option jail 0 keeps no_new_privs" || fail "option jail 0 dropped no_new_privs"
+USER_EXISTS=no record_service "$SCRATCH/no-user"
+grep -q '^param command' "$SCRATCH/no-user" && fail "started without its user (procd would run it as root)" \
+    || pass "no start without the agent's user: $(tail -1 "$SCRATCH/no-user")"
+ln -s /etc "$SCRATCH/linked-state"
+STATE_UNDER_TEST=$SCRATCH/linked-state record_service "$SCRATCH/linked"
+grep -q '^param command\|^chown' "$SCRATCH/linked" && fail "a state directory that is a link was used" \
+    || pass "a state directory that is a link is refused: $(tail -1 "$SCRATCH/linked")"
+# Extra mounts are words, never patterns: a * stays a * (and names no file here).
+UCI_jail_mount='/e*' record_service "$SCRATCH/pattern"
+grep -q '^ro .* /e\*$' "$SCRATCH/pattern" && pass "extra jail mounts are not expanded as patterns" \
+    || fail "extra jail mounts: $(grep '^ro ' "$SCRATCH/pattern")"
 
-# The recorded jail, rebuilt: only the recorded mounts, the binary where the package puts it,
+# 2. The upgrade step: a state directory the old package left to root becomes the agent's, links
+# included but never their targets.
+postinst=$(sed -n '/^define Package\/scep-agent\/postinst/,/^endef/p' "$PACKAGE/Makefile" | sed '1d;$d' \
+    | sed 's/\$\$/$/g' | sed "s|/etc/scep-agent|$SCRATCH/old-state|; s|scep-agent:scep-agent|$AGENT_UID:$AGENT_UID|")
+mkdir -p "$SCRATCH/old-state/keystore/g1"
+echo key > "$SCRATCH/old-state/keystore/g1/key.pem"
+echo s3cret > "$SCRATCH/old-state/challenge"
+echo outside > "$SCRATCH/outside"
+ln -s "$SCRATCH/outside" "$SCRATCH/old-state/link"
+sh -c "$postinst" && pass "the upgrade step runs" || fail "the upgrade step failed"
+[ -z "$(find "$SCRATCH/old-state" ! -uid "$AGENT_UID")" ] && pass "the upgrade step gives the old state to the agent's user" \
+    || fail "still not the agent's: $(find "$SCRATCH/old-state" ! -uid "$AGENT_UID")"
+[ "$(stat -c %u "$SCRATCH/outside")" = 0 ] && pass "a link's target outside the state is left alone" || fail "the upgrade step followed a link"
+
+# 3. The recorded jail, rebuilt: only the recorded mounts, the binary where the package puts it,
 # and the loopback network the responder is on (ujail keeps the host's network unless told).
-# procd runs the agent as scep-agent; here a user namespace stands in: the agent runs as uid 990,
-# which is this test's own user outside, so the state directory (this test's) is the agent's own.
-chown "$(id -u):$(id -g)" "$SCRATCH/state"
-jail=(bwrap --unshare-user --uid 990 --gid 990 --unshare-pid --unshare-ipc --unshare-uts --share-net --die-with-parent
-      --dev /dev --ro-bind "$BIN" /usr/sbin/scep-agent)
+# bwrap runs as the agent's uid, so it reaches only what that user may read.
+chmod 755 "$SCRATCH"
+cp "$BIN" "$SCRATCH/scep-agent" && chmod 755 "$SCRATCH/scep-agent"
+jail=(setpriv --reuid="$AGENT_UID" --regid="$AGENT_UID" --clear-groups
+      bwrap --unshare-user --unshare-pid --unshare-ipc --unshare-uts --share-net --die-with-parent
+      --dev /dev --ro-bind "$SCRATCH/scep-agent" /usr/sbin/scep-agent)
 # The jail's flags, as ujail reads them: procfs and sysfs mount /proc and /sys; log, /dev/log.
 for flag in $(sed -n 's/^jail scep-agent //p' "$SCRATCH/jailed"); do
     case "$flag" in
@@ -102,10 +143,19 @@ jailed() { # COMMAND
     "${jail[@]}" "${words[@]}"
 }
 
+# The configuration as installed (root's, in the package's mode) must be readable by the agent's
+# user: checked outside the namespace, where root's files are root's.
+setpriv --reuid="$AGENT_UID" --regid="$AGENT_UID" --clear-groups cat "$SCRATCH/scep-agent.conf" >/dev/null 2>&1 \
+    && pass "the installed configuration is readable by the agent's user" \
+    || fail "the agent's user cannot read the configuration as the package installs it ($(stat -c '%a %U' "$SCRATCH/scep-agent.conf"))"
+# Inside a user namespace root's files show as nobody's, which the agent rightly refuses for its
+# configuration: there the file is the agent's own (the other owner it accepts).
+chown "$AGENT_UID:$AGENT_UID" "$SCRATCH/scep-agent.conf"
 printf 's3cret\n' > "$SCRATCH/state/challenge"
+chown "$AGENT_UID:$AGENT_UID" "$SCRATCH/state/challenge"
 chmod 600 "$SCRATCH/state/challenge"
-if "${jail[@]}" /usr/sbin/scep-agent --version >/dev/null 2>&1; then
-    expect_status "enroll inside the jail" 0 jailed enroll
+if "${jail[@]}" /usr/sbin/scep-agent --version >/dev/null 2>"$SCRATCH/bwrap.err"; then
+    expect_status "enroll inside the jail, as the agent's user" 0 jailed enroll
     [ -e "$SCRATCH/state/keystore/current" ] && pass "the identity is committed in the jail's state" || fail "no identity in $SCRATCH/state/keystore"
     [ ! -e "$SCRATCH/state/challenge" ] && pass "the challenge is consumed inside the jail" || fail "the challenge is still there"
     expect_status "renew inside the jail" 0 jailed renew
@@ -115,7 +165,7 @@ if "${jail[@]}" /usr/sbin/scep-agent --version >/dev/null 2>&1; then
     "${jail[@]}" /usr/sbin/scep-agent status --keystore "$SCRATCH/responder" >/dev/null 2>"$SCRATCH/outside.err"
     expect_text "outside the recorded paths nothing is visible" "$(cat "$SCRATCH/outside.err")" "No such file or directory"
 else
-    echo "# the jail itself: not checked, bubblewrap cannot build one here: $("${jail[@]}" /usr/sbin/scep-agent --version 2>&1 | tail -1)"
+    fail "bubblewrap cannot build the jail here (it needs user namespaces): $(tail -1 "$SCRATCH/bwrap.err")"
 fi
 
 finish

@@ -243,3 +243,15 @@ import Testing
         #expect(userID(named: "root") == 0)
     }
 }
+
+@Suite struct HookHelperTests {
+    /// What the key process sends reaches the hook only as SCEP_AGENT_* values, beside the
+    /// helper's own PATH: a loader or shell variable, or another PATH, is dropped.
+    @Test func onlyTheAgentsVariablesReachTheHook() {
+        let request = Array("SCEP_AGENT_EVENT=certificate-committed\0LD_PRELOAD=/tmp/evil.so\0PATH=/tmp\0BASH_ENV=/tmp/x\0SCEP_AGENT_CERT=/ks/g1/cert.pem\0SCEP_AGENT_NOVALUE\0".utf8)
+        let environment = HookHelper.hookEnvironment(request)
+        #expect(environment.map { $0.0 } == ["PATH", "SCEP_AGENT_EVENT", "SCEP_AGENT_CERT"])
+        #expect(environment.first?.1 == "/usr/sbin:/usr/bin:/sbin:/bin")
+        #expect(environment.last?.1 == "/ks/g1/cert.pem")
+    }
+}

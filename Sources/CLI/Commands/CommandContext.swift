@@ -14,12 +14,12 @@ struct CommandContext {
     /// The process that runs hooks, forked before any secret was read (`withHookHelper`).
     var hooks: HookHelper? = nil
 
-    /// This context with a hook helper, forked now: call it first, before the challenge is read or
-    /// the keystore opened. Without a hook configured (and `always` false) there is none.
-    func withHookHelper(always: Bool) -> CommandContext {
-        guard always || settings.hook != nil else { return self }
+    /// This context with a hook helper for the configured hook, forked now: call it first, before
+    /// the challenge is read or the keystore opened. Without a hook configured there is none.
+    func withHookHelper() -> CommandContext {
+        guard let hook = settings.hook else { return self }
         var context = self
-        do { context.hooks = try HookHelper.start(timeoutMilliseconds: 5 * 60 * 1000) } catch {
+        do { context.hooks = try HookHelper.start(command: hook, timeoutMilliseconds: 5 * 60 * 1000) } catch {
             logger.error("cannot start the hook helper; hooks will not run", [("detail", "\(error)")])
         }
         return context

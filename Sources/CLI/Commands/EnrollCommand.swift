@@ -6,7 +6,7 @@ import Platform
 /// `enroll` and `renew`: one transaction (resuming a pending one first), shared with the daemon.
 func enrollCommand(_ context: CommandContext, renewing: Bool) throws(CommandFailure) {
     guard context.settings.caFingerprint != nil else { throw CommandFailure(.usage, "needs --ca-fingerprint") }
-    let context = context.withHookHelper(always: false)
+    let context = context.withHookHelper()
     context.confineKeyProcess()
     let authority = try context.keyAuthority(challengeRequired: !renewing)
     context.repairPublishedCopies(authority)

@@ -6,8 +6,8 @@ import Platform
 /// `run`: the daemon, in the foreground, until SIGTERM or SIGINT (exit 0). It holds the keystore
 /// lock for its whole life, so a second instance on the same keystore refuses to start.
 func runCommand(_ context: CommandContext, reloadArguments: [String]) throws(CommandFailure) {
-    // The hook helper first, before any secret is read; always, since SIGHUP may add a hook.
-    var context = context.withHookHelper(always: true)
+    // The hook helper first, before any secret is read.
+    var context = context.withHookHelper()
     context.confineKeyProcess()
     do { context.waiter = try Waiter() } catch { throw CommandFailure(.failure, "cannot set up signal handling: \(error)") }
     let authority = try context.keyAuthority(challengeRequired: false, loadFailureIsFatal: false)

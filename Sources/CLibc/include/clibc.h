@@ -135,7 +135,8 @@ int scep_landlock_deny_all_files(int abi);
 int scep_seccomp_network_filter(int self);
 /* The key process's deny-list: privileged calls it never makes fail with EPERM. */
 int scep_seccomp_key_process_filter(void);
-/* Test builds: one call the key process's filter refuses (0 mount, 1 unshare, 2 kcmp). */
+/* Test builds: one call the key process's filter refuses (0 mount, 1 unshare, 2 kcmp, 3 clone
+ * and 4 clone3 with a namespace flag). */
 int scep_probe_key_process(int which);
 long scep_probe_ptrace_parent(void);
 
