@@ -25,6 +25,7 @@ packages=(
     socat           # TLS in front of the test responder (Tests/Interop/tls.sh)
     tinyproxy       # a real HTTP proxy (Tests/Interop/proxy.sh)
     bubblewrap      # the OpenWrt service's jail, rebuilt from its init script (Tests/Packaging/openwrt.sh)
+    busybox         # the OpenWrt package's shell and tools, for its upgrade step (Tests/Packaging/openwrt.sh)
     # The independent SCEP server the replies are checked against (Tests/Oracle), and its selftest.
     python3 python3-asn1crypto python3-cryptography curl
     # A TPM 2.0 for the TPM-backed keys (Tests/Interop/tpm.sh, the bench, the demo), and an

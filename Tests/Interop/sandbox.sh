@@ -87,7 +87,11 @@ if [ -z "$RUNNER" ] && grep -q '^Seccomp:' /proc/self/status; then
             AGENT=$PROBES SCEP_AGENT_KEY_PROBE=$probe expect_status "key process probe $probe: the renewal still succeeds" 0 agent renew "$SCRATCH/ks"
             reason="Operation not permitted"
             [ "$probe" = clone3 ] && reason="Function not implemented"
-            expect_text "key process probe $probe: refused by its filter" "$ERR" "result=\"$probe failed: $reason\""
+            # The same probe before the filter: an answer the kernel gives by itself proves nothing.
+            case "$ERR" in
+                *"before=\"$probe failed: $reason\""*) echo "# key process probe $probe: the kernel itself answers '$reason'; not checked" ;;
+                *) expect_text "key process probe $probe: refused by its filter" "$ERR" "result=\"$probe failed: $reason\"" ;;
+            esac
         done
     fi
 

@@ -38,6 +38,11 @@ record_service() { # RECORD
         procd_add_jail_mount_rw() { echo "rw $*" >> "$RECORD"; }
         config_load() { :; }
         config_get() { eval "$1=\${UCI_$3:-\${4:-}}"; }
+        config_get_bool() {
+            local value
+            eval "value=\${UCI_$3:-\${4:-}}"
+            case "$value" in 1|on|true|yes|enabled) eval "$1=1" ;; *) eval "$1=0" ;; esac
+        }
         user_exists() { [ "${USER_EXISTS:-yes}" = yes ]; }
         chown() { echo "chown $*" >> "$RECORD"; command chown -h "$AGENT_UID:$AGENT_UID" "${@: -1}"; }
         . "$PACKAGE/files/scep-agent.init"
@@ -85,31 +90,52 @@ expect_text "the package needs ujail" "$(cat "$PACKAGE/Makefile")" "DEPENDS:=+pr
 
 UCI_jail=0 record_service "$SCRATCH/unjailed"
 grep -q '^jail\|^ro \|^rw ' "$SCRATCH/unjailed" && fail "option jail 0 still asks for a jail" || pass "option jail 0: no jail"
+UCI_jail=yes record_service "$SCRATCH/jail-yes"
+grep -q '^jail scep-agent' "$SCRATCH/jail-yes" && pass "option jail yes keeps the jail" || fail "option jail yes ran without a jail"
 USER_EXISTS=no record_service "$SCRATCH/no-user"
-grep -q '^param command' "$SCRATCH/no-user" && fail "started without its user (procd would run it as root)" \
-    || pass "no start without the agent's user: $(tail -1 "$SCRATCH/no-user")"
-ln -s /etc "$SCRATCH/linked-state"
+grep -q '^param command' "$SCRATCH/no-user" && fail "started without its user (procd would run it as root)"
+expect_text "no start without the agent's user" "$(cat "$SCRATCH/no-user")" "the user scep-agent does not exist"
+mkdir -m 755 "$SCRATCH/elsewhere"
+ln -s "$SCRATCH/elsewhere" "$SCRATCH/linked-state"
 STATE_UNDER_TEST=$SCRATCH/linked-state record_service "$SCRATCH/linked"
-grep -q '^param command\|^chown' "$SCRATCH/linked" && fail "a state directory that is a link was used" \
-    || pass "a state directory that is a link is refused: $(tail -1 "$SCRATCH/linked")"
+grep -q '^param command\|^chown' "$SCRATCH/linked" && fail "a state directory that is a link was used"
+expect_text "a state directory that is a link is refused" "$(cat "$SCRATCH/linked")" "is a symbolic link; refusing it"
+[ "$(stat -c '%a %u' "$SCRATCH/elsewhere")" = "755 0" ] && pass "the link's target is untouched" \
+    || fail "the link's target changed: $(stat -c '%a %u' "$SCRATCH/elsewhere")"
 # Extra mounts are words, never patterns: a * stays a * (and names no file here).
 UCI_jail_mount='/e*' record_service "$SCRATCH/pattern"
 grep -q '^ro .* /e\*$' "$SCRATCH/pattern" && pass "extra jail mounts are not expanded as patterns" \
     || fail "extra jail mounts: $(grep '^ro ' "$SCRATCH/pattern")"
 
-# 2. The upgrade step: a state directory the old package left to root becomes the agent's, links
-# included but never their targets.
-postinst=$(sed -n '/^define Package\/scep-agent\/postinst/,/^endef/p' "$PACKAGE/Makefile" | sed '1d;$d' \
-    | sed 's/\$\$/$/g' | sed "s|/etc/scep-agent|$SCRATCH/old-state|; s|scep-agent:scep-agent|$AGENT_UID:$AGENT_UID|")
+# 2. The upgrade step, under BusyBox's shell and applets as on OpenWrt: a state directory the old
+# package left to root becomes the agent's, links never followed; one already the agent's is
+# left alone.
+postinst=$(sed -n '/^define Package\/scep-agent\/postinst/,/^endef/p' "$PACKAGE/Makefile" | sed '1d;$d' | sed 's/\$\$/$/g')
+upgrade() { # STATE
+    local applets=$SCRATCH/busybox-bin
+    if [ ! -d "$applets" ]; then
+        mkdir -p "$applets"
+        for applet in sh find chown; do ln -s "$(command -v busybox)" "$applets/$applet"; done
+    fi
+    local script
+    script=$(sed "s|/etc/scep-agent|$1|; s|scep-agent:scep-agent|$AGENT_UID:$AGENT_UID|" <<<"$postinst")
+    PATH=$applets busybox sh -c "$script"
+}
 mkdir -p "$SCRATCH/old-state/keystore/g1"
 echo key > "$SCRATCH/old-state/keystore/g1/key.pem"
 echo s3cret > "$SCRATCH/old-state/challenge"
 echo outside > "$SCRATCH/outside"
 ln -s "$SCRATCH/outside" "$SCRATCH/old-state/link"
-sh -c "$postinst" && pass "the upgrade step runs" || fail "the upgrade step failed"
-[ -z "$(find "$SCRATCH/old-state" ! -uid "$AGENT_UID")" ] && pass "the upgrade step gives the old state to the agent's user" \
-    || fail "still not the agent's: $(find "$SCRATCH/old-state" ! -uid "$AGENT_UID")"
+upgrade "$SCRATCH/old-state" && pass "the upgrade step runs (BusyBox)" || fail "the upgrade step failed"
+[ -z "$(find "$SCRATCH/old-state" ! -type l ! -uid "$AGENT_UID")" ] && pass "the upgrade step gives the old state to the agent's user" \
+    || fail "still not the agent's: $(find "$SCRATCH/old-state" ! -type l ! -uid "$AGENT_UID")"
 [ "$(stat -c %u "$SCRATCH/outside")" = 0 ] && pass "a link's target outside the state is left alone" || fail "the upgrade step followed a link"
+mkdir -p "$SCRATCH/new-state"
+echo root > "$SCRATCH/new-state/root-file"
+chown "$AGENT_UID:$AGENT_UID" "$SCRATCH/new-state"
+upgrade "$SCRATCH/new-state"
+[ "$(stat -c %u "$SCRATCH/new-state/root-file")" = 0 ] && pass "a state directory already the agent's is left alone" \
+    || fail "the upgrade step handed over a root file in the agent's own directory"
 
 # 3. The recorded jail, rebuilt: only the recorded mounts, the binary where the package puts it,
 # and the loopback network the responder is on (ujail keeps the host's network unless told).

@@ -245,13 +245,36 @@ import Testing
 }
 
 @Suite struct HookHelperTests {
-    /// What the key process sends reaches the hook only as SCEP_AGENT_* values, beside the
-    /// helper's own PATH: a loader or shell variable, or another PATH, is dropped.
-    @Test func onlyTheAgentsVariablesReachTheHook() {
-        let request = Array("SCEP_AGENT_EVENT=certificate-committed\0LD_PRELOAD=/tmp/evil.so\0PATH=/tmp\0BASH_ENV=/tmp/x\0SCEP_AGENT_CERT=/ks/g1/cert.pem\0SCEP_AGENT_NOVALUE\0".utf8)
-        let environment = HookHelper.hookEnvironment(request)
-        #expect(environment.map { $0.0 } == ["PATH", "SCEP_AGENT_EVENT", "SCEP_AGENT_CERT"])
-        #expect(environment.first?.1 == "/usr/sbin:/usr/bin:/sbin:/bin")
-        #expect(environment.last?.1 == "/ks/g1/cert.pem")
+    let hook = HookHelper.Hook(command: "/usr/local/sbin/on-new-certificate", keystore: "/var/lib/scep-agent",
+                               published: [("SCEP_AGENT_CERT_OUT", "/etc/scep-agent/published/cert.pem")])
+
+    func environment(_ fields: [String]) -> [(String, String)] {
+        HookHelper.hookEnvironment(Array(fields.joined(separator: "\0").utf8), hook: hook)
+    }
+
+    /// What the key process sends reaches the hook only as the announced values: a loader or
+    /// shell variable, another PATH, keystore or published path is dropped, and the helper's own
+    /// stand instead.
+    @Test func onlyTheAnnouncedValuesReachTheHook() {
+        let env = environment(["SCEP_AGENT_EVENT=certificate-committed", "LD_PRELOAD=/tmp/evil.so", "PATH=/tmp",
+                               "BASH_ENV=/tmp/x", "SCEP_AGENT_KEYSTORE=/etc", "SCEP_AGENT_CERT_OUT=/etc/shadow",
+                               "SCEP_AGENT_SERIAL=01ab", "SCEP_AGENT_NOVALUE"])
+        #expect(env.map { $0.0 } == ["PATH", "SCEP_AGENT_KEYSTORE", "SCEP_AGENT_CERT_OUT", "SCEP_AGENT_EVENT", "SCEP_AGENT_SERIAL"])
+        #expect(env[0].1 == "/usr/sbin:/usr/bin:/sbin:/bin")
+        #expect(env[1].1 == "/var/lib/scep-agent")
+        #expect(env[2].1 == "/etc/scep-agent/published/cert.pem")
+    }
+
+    /// SCEP_AGENT_CERT and SCEP_AGENT_CHAIN pass only as a generation's own file in the keystore.
+    @Test func certificatePathsMustNameAGenerationFile() {
+        let keystore = "/var/lib/scep-agent"
+        for (path, accepted) in [(keystore + "/g000007/cert.pem", true), (keystore + "/../cert.pem", false),
+                                 (keystore + "/./cert.pem", false), (keystore + "/g1/../../etc/cert.pem", false),
+                                 ("/etc/shadow", false), (keystore + "/cert.pem", false), (keystore + "/g1/chain.pem", false),
+                                 (keystore + "x/g1/cert.pem", false)] {
+            let env = environment(["SCEP_AGENT_CERT=" + path])
+            #expect(env.contains { $0.0 == "SCEP_AGENT_CERT" } == accepted, "\(path)")
+        }
+        #expect(environment(["SCEP_AGENT_CHAIN=" + keystore + "/g2/chain.pem"]).contains { $0 == ("SCEP_AGENT_CHAIN", keystore + "/g2/chain.pem") })
     }
 }

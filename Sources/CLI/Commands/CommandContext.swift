@@ -17,9 +17,15 @@ struct CommandContext {
     /// This context with a hook helper for the configured hook, forked now: call it first, before
     /// the challenge is read or the keystore opened. Without a hook configured there is none.
     func withHookHelper() -> CommandContext {
-        guard let hook = settings.hook else { return self }
+        guard let command = settings.hook else { return self }
+        var published: [(String, String)] = []
+        if let path = settings.certOut { published.append(("SCEP_AGENT_CERT_OUT", path)) }
+        if let path = settings.keyOut { published.append(("SCEP_AGENT_KEY_OUT", path)) }
+        if let path = settings.chainOut { published.append(("SCEP_AGENT_CHAIN_OUT", path)) }
+        if let path = settings.bundleOut { published.append(("SCEP_AGENT_BUNDLE_OUT", path)) }
+        let hook = HookHelper.Hook(command: command, keystore: settings.keystore, published: published)
         var context = self
-        do { context.hooks = try HookHelper.start(command: hook, timeoutMilliseconds: 5 * 60 * 1000) } catch {
+        do { context.hooks = try HookHelper.start(hook, timeoutMilliseconds: 5 * 60 * 1000) } catch {
             logger.error("cannot start the hook helper; hooks will not run", [("detail", "\(error)")])
         }
         return context
@@ -29,12 +35,18 @@ struct CommandContext {
     /// forked, before any secret is read. A kernel without seccomp is said once, and the agent
     /// goes on.
     func confineKeyProcess() {
+        #if SCEP_SANDBOX_PROBES
+        // The probe once before the filter too, so a test can tell the filter's answer from the
+        // kernel's own (an old kernel answers clone3 with ENOSYS by itself).
+        let probe = environmentValue("SCEP_AGENT_KEY_PROBE")
+        let before = probe.map { Sandbox.keyProcessProbe($0) }
+        #endif
         for (step, reason) in Sandbox.confineKeyProcess() {
             logger.info("key process: a sandbox step is unavailable", [("step", step.name), ("reason", reason)])
         }
         #if SCEP_SANDBOX_PROBES
-        if let probe = environmentValue("SCEP_AGENT_KEY_PROBE") {
-            logger.warn("key process probe", [("probe", probe), ("result", Sandbox.keyProcessProbe(probe))])
+        if let probe, let before {
+            logger.warn("key process probe", [("probe", probe), ("before", before), ("result", Sandbox.keyProcessProbe(probe))])
         }
         #endif
     }

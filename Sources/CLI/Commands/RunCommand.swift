@@ -28,6 +28,10 @@ func runCommand(_ context: CommandContext, reloadArguments: [String]) throws(Com
                 try? authority.keystore.writeState(IdentityMetadata(values))
                 context.logger.info("challenge read again")
             }
+            if settings.hook != context.hooks?.command {
+                context.logger.warn("the hook changed: it takes effect when the agent restarts",
+                                    [("running", context.hooks?.command ?? "none"), ("configured", settings.hook ?? "none")])
+            }
             return settings.agentConfiguration
         } catch {
             context.logger.error("reload failed", [("detail", error.message)])

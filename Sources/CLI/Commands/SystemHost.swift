@@ -110,25 +110,21 @@ struct SystemHost: AgentHost {
     }
 
     /// The hook, run by the hook helper (forked before any secret was loaded) in a process group
-    /// of its own, with exactly the environment it is told, for five minutes at most; SIGTERM to
-    /// the daemon ends it at once. The helper runs the command configured at start: a hook that
-    /// a reload added or changed takes effect at the next start.
+    /// of its own, with the environment the helper allows, for five minutes at most; SIGTERM to the
+    /// daemon ends it at once. The helper runs the hook configured at start (command, keystore,
+    /// published paths): a hook that a reload added or changed takes effect at the next start.
     mutating func runHook(_ command: String, environment: [(String, String)]) -> Bool {
         guard let hooks = context.hooks else {
-            logger.warn("the hook did not run: it was not configured when the agent started (restart it)", [("command", command)])
+            logger.warn("the hook did not run: the agent started without a hook helper (no hook configured then, "
+                        + "or it could not start); restart the agent", [("command", command)])
             return false
         }
         if command != hooks.command {
             logger.warn("the hook changed since the agent started: the one it started with runs until a restart",
                         [("running", hooks.command), ("configured", command)])
         }
-        var all = environment
-        if let path = context.settings.certOut { all.append(("SCEP_AGENT_CERT_OUT", path)) }
-        if let path = context.settings.keyOut { all.append(("SCEP_AGENT_KEY_OUT", path)) }
-        if let path = context.settings.chainOut { all.append(("SCEP_AGENT_CHAIN_OUT", path)) }
-        if let path = context.settings.bundleOut { all.append(("SCEP_AGENT_BUNDLE_OUT", path)) }
         let waiter = context.waiter
-        let exit = hooks.run(environment: all, shouldStop: { waiter?.terminationRequested() ?? false })
+        let exit = hooks.run(environment: environment, shouldStop: { waiter?.terminationRequested() ?? false })
         if let exit, exit != .exited(0) { logger.warn("hook exited", [("status", "\(exit)")]) }
         return exit == .exited(0)
     }
