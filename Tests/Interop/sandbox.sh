@@ -206,6 +206,9 @@ SCEP_CHALLENGE=s3cret expect_status "enroll with a hook" 0 $RUNNER "$BIN" enroll
 if [ -s "$SCRATCH/hook.env" ]; then
     case "$(cat "$SCRATCH/hook.env")" in *s3cret*) fail "the hook saw the challenge" ;; *) pass "the hook's environment has no challenge" ;; esac
     expect_text "the hook is told the event" "$(cat "$SCRATCH/hook.env")" "SCEP_AGENT_EVENT=certificate-committed"
+    # The helper checks the certificate's path against the keystore it was started with.
+    expect_text "the hook is told the new certificate, in the keystore" "$(cat "$SCRATCH/hook.env")" "SCEP_AGENT_CERT=$SCRATCH/ks-hook/"
+    expect_text "the hook is told the keystore" "$(cat "$SCRATCH/hook.env")" "SCEP_AGENT_KEYSTORE=$SCRATCH/ks-hook"
     # The hook helper is forked before the key process confines itself: a hook may use sudo.
     # (As free as this test: under a parent that set it already, both show 1.)
     expect_text "the hook is free of the key process's no_new_privs" "$(cat "$SCRATCH/hook.status")" "$(grep '^NoNewPrivs:' /proc/self/status)"

@@ -119,7 +119,7 @@ upgrade() { # STATE
     fi
     local script
     script=$(sed "s|/etc/scep-agent|$1|; s|scep-agent:scep-agent|$AGENT_UID:$AGENT_UID|" <<<"$postinst")
-    PATH=$applets busybox sh -c "$script"
+    PATH=$applets "$(command -v busybox)" sh -c "$script"
 }
 mkdir -p "$SCRATCH/old-state/keystore/g1"
 echo key > "$SCRATCH/old-state/keystore/g1/key.pem"
