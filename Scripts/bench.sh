@@ -93,15 +93,25 @@ run_pair() {
 # micromdm scepclient: no key (generates one), a key but no certificate, key and certificate.
 fresh_full() { rm -rf "$WORK/ks-full"; }
 enrolled_one() { [ -d "$WORK/ks-one" ] || "${IN_NS[@]}" "$BIN" enroll --url "$URL" --ca-fingerprint "$FP" --challenge-file "$WORK/challenge" --keystore "$WORK/ks-one" --subject CN=bench-one >/dev/null 2>&1; }
-client_fresh() { rm -f "$WORK/c.key" "$WORK/c.pem"; }
-client_key_only() { [ -f "$WORK/k.key" ] || openssl genrsa -traditional -out "$WORK/k.key" 2048 2>/dev/null; rm -f "$WORK/k.pem"; }
-client_enrolled() { [ -f "$WORK/r.pem" ] || { openssl genrsa -traditional -out "$WORK/r.key" 2048 2>/dev/null; "${IN_NS[@]}" scepclient -server-url "$URL" -challenge bench -private-key "$WORK/r.key" -certificate "$WORK/r.pem" -cn bench-r >/dev/null 2>&1; }; }
+# scepclient keeps the CSR it made in csr.pem beside the key, and reuses it when it finds one:
+# each of its three cases has a directory of its own, and every run starts without a CSR, so it
+# makes one for the key it is given (a CSR left from another key got certificates issued for that
+# key, and renewals refused: "crypto/rsa: verification error").
+mkdir -p "$WORK/sc-full" "$WORK/sc-existing" "$WORK/sc-renew"
+client_fresh() { rm -f "$WORK/sc-full/c.key" "$WORK/sc-full/c.pem" "$WORK/sc-full/csr.pem"; }
+client_key_only() { [ -f "$WORK/sc-existing/k.key" ] || openssl genrsa -traditional -out "$WORK/sc-existing/k.key" 2048 2>/dev/null
+                    rm -f "$WORK/sc-existing/k.pem" "$WORK/sc-existing/csr.pem"; }
+client_enrolled() {
+    [ -f "$WORK/sc-renew/r.pem" ] || { openssl genrsa -traditional -out "$WORK/sc-renew/r.key" 2048 2>/dev/null
+        "${IN_NS[@]}" scepclient -server-url "$URL" -challenge bench -private-key "$WORK/sc-renew/r.key" -certificate "$WORK/sc-renew/r.pem" -cn bench-r >/dev/null 2>&1; }
+    rm -f "$WORK/sc-renew/csr.pem"
+}
 AGENT_FULL=("$BIN" enroll --url "$URL" --ca-fingerprint "$FP" --challenge-file "$WORK/challenge" --keystore "$WORK/ks-full" --subject CN=bench-full)
 AGENT_EXISTING=("$BIN" renew --url "$URL" --ca-fingerprint "$FP" --challenge-file "$WORK/challenge" --keystore "$WORK/ks-one" --reuse-key)
 AGENT_RENEW=("$BIN" renew --url "$URL" --ca-fingerprint "$FP" --challenge-file "$WORK/challenge" --keystore "$WORK/ks-one")
-CLIENT_FULL=(scepclient -server-url "$URL" -challenge bench -private-key "$WORK/c.key" -certificate "$WORK/c.pem" -cn bench-c)
-CLIENT_EXISTING=(scepclient -server-url "$URL" -challenge bench -private-key "$WORK/k.key" -certificate "$WORK/k.pem" -cn bench-k)
-CLIENT_RENEW=(scepclient -server-url "$URL" -challenge bench -private-key "$WORK/r.key" -certificate "$WORK/r.pem" -cn bench-r)
+CLIENT_FULL=(scepclient -server-url "$URL" -challenge bench -private-key "$WORK/sc-full/c.key" -certificate "$WORK/sc-full/c.pem" -cn bench-c)
+CLIENT_EXISTING=(scepclient -server-url "$URL" -challenge bench -private-key "$WORK/sc-existing/k.key" -certificate "$WORK/sc-existing/k.pem" -cn bench-k)
+CLIENT_RENEW=(scepclient -server-url "$URL" -challenge bench -private-key "$WORK/sc-renew/r.key" -certificate "$WORK/sc-renew/r.pem" -cn bench-r)
 run_pair agent-full fresh_full AGENT_FULL client-full client_fresh CLIENT_FULL
 run_pair agent-existing enrolled_one AGENT_EXISTING client-existing client_key_only CLIENT_EXISTING
 run_pair agent-renew enrolled_one AGENT_RENEW client-renew client_enrolled CLIENT_RENEW
@@ -146,13 +156,20 @@ for i in $(seq "$RUNS"); do
     "${IN_NS[@]}" "${AGENT_EXISTING[@]}" --log-level debug 2>"$WORK/timings.log" >/dev/null \
         || { echo "# failed: timed renewal" >&2; continue; }
     end=$(date +%s%N)
-    read -r http exchange commit total < <(awk '
+    # The network process's HTTP lines (each round trip), the key process's commit, and the
+    # transaction's total; a timing missing from the log fails the run rather than reading as 0.
+    read -r http commit total < <(awk '
         / event="http response" / { for (i = 1; i <= NF; i++) if ($i ~ /^ms=/) http += substr($i, 4) }
-        / event=timings / { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
-        END { print http, v["exchange_ms"], v["commit_ms"], v["total_ms"] }' "$WORK/timings.log")
+        / event=committed / { for (i = 1; i <= NF; i++) if ($i ~ /^ms=/) commit = substr($i, 4) }
+        / event=timings / { for (i = 1; i <= NF; i++) if ($i ~ /^total_ms=/) total = substr($i, 10) }
+        END { print (http == "" ? "-" : http), (commit == "" ? "-" : commit), (total == "" ? "-" : total) }' "$WORK/timings.log")
+    if [ "$http" = - ] || [ "$commit" = - ] || [ "$total" = - ]; then
+        echo "# failed: the timed renewal's debug log lacks a timing (http=$http commit=$commit total=$total)" >&2
+        continue
+    fi
     wall=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", (e - s) / 1e6 }')
     PH_WALL+=("$wall"); PH_HTTP+=("$http"); PH_COMMIT+=("$commit")
-    PH_WORK+=("$(awk -v x="$exchange" -v h="$http" 'BEGIN { printf "%.1f", x - h }')")
+    PH_WORK+=("$(awk -v t="$total" -v h="$http" -v c="$commit" 'BEGIN { printf "%.1f", t - h - c }')")
     PH_START+=("$(awk -v w="$wall" -v t="$total" 'BEGIN { printf "%.1f", w - t }')")
 done
 # client_phases: Scripts/lib/bench-trace.sh.
@@ -235,7 +252,7 @@ echo "| part | ms |"
 echo "|---|---|"
 echo "| process start, keystore opened and identity loaded (wall minus the transaction) | $(printf '%s\n' "${PH_START[@]}" | median) |"
 echo "| HTTP round trips: network and the server's work (GetCACaps, GetCACert, PKIOperation) | $(printf '%s\n' "${PH_HTTP[@]}" | median) |"
-echo "| the agent's protocol work: CSR and request signatures, envelope, reply verified and decrypted | $(printf '%s\n' "${PH_WORK[@]}" | median) |"
+echo "| the rest of the transaction: the network process started and sandboxed, the messages between the processes, the request built and signed, the reply verified and decrypted | $(printf '%s\n' "${PH_WORK[@]}" | median) |"
 echo "| keystore commit: generation written, made durable, read back, pointers swapped | $(printf '%s\n' "${PH_COMMIT[@]}" | median) |"
 echo "| wall time | $(printf '%s\n' "${PH_WALL[@]}" | median) |"
 if [ -s "$WORK/phases" ]; then

@@ -45,7 +45,8 @@ certmonger_enroll() {
 # RUNS runs in ms; else "0" and each attempt's last error line.
 strongswan_existing() {
     command -v pki >/dev/null || { echo "0 not installed"; return; }
-    local command=(pki --scep --url "$URL" --in "$WORK/k.key" --dn CN=bench-sw --password bench
+    [ -f "$WORK/sw.key" ] || openssl genrsa -traditional -out "$WORK/sw.key" 2048 2>/dev/null
+    local command=(pki --scep --url "$URL" --in "$WORK/sw.key" --dn CN=bench-sw --password bench
                    --cacert-enc "$WORK/depot/ca.pem" --cacert-sig "$WORK/depot/ca.pem" --outform pem)
     local cipher errors=() times=() ms rss
     for cipher in aes des3; do
