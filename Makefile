@@ -112,7 +112,7 @@ package-test: deb responder
 	@echo "== openwrt.sh" && Tests/Packaging/openwrt.sh $(BINARY) .build/debug/scep-test-responder
 
 # The Debian package in a booted Debian system (systemd as PID 1, in qemu): not part of make test,
-# for time (an image build and two emulated boots; the run prints how long each boot took).
+# for time (an image build and three emulated boots, the third with a TPM; the run prints how long each boot took).
 test-system: deb
 	@Scripts/install-deps.sh --system
 	@echo "== System/run.sh" && Tests/System/run.sh $(DIST)/scep-agent_*.deb

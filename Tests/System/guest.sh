@@ -8,7 +8,10 @@
 #
 # Phase 1 (first boot): install the package, deliver the factory challenge the way docs/daemon.md
 # says, enable the unit, enroll, renew short certificates, reload a consumer through the path
-# unit, restart. Phase 2 (after a reboot): the identity survived; purge.
+# unit, restart. Phase 2 (after a reboot): the identity survived; purge. Phase 3 (a third boot,
+# with a TPM 2.0: swtpm on the host): the package again, with tpm-udev, and the shipped TPM
+# drop-in (Packaging/systemd/tpm.conf): without it the unit cannot reach the TPM and says so, the
+# identity staying in service; with it, the identity renews into a key made in the TPM.
 exec >/dev/ttyS0 2>&1
 ok() { echo "SYSTEM ok $*"; }
 bad() { echo "SYSTEM FAIL $*"; }
@@ -143,6 +146,54 @@ if [ "$PHASE" = 2 ]; then
     check "purge removed the units" sh -c '[ ! -e /lib/systemd/system/scep-agent.service ] && [ ! -e /lib/systemd/system/scep-agent-reload.path ]'
     echo 3 > /root/phase
     finish_phase 2
+fi
+
+if [ "$PHASE" = 3 ]; then
+    check "the machine has a TPM (/dev/tpmrm0)" wait_for 30 test -c /dev/tpmrm0
+    check "tpm-udev installs" dpkg -i /root/tpm-udev.deb
+    udevadm trigger --action=change /dev/tpmrm0 >/dev/null 2>&1
+    udevadm settle
+    check "tpm-udev gives /dev/tpmrm0 to the tss group" sh -c '[ "$(stat -c %G /dev/tpmrm0)" = tss ]'
+    check "the package installs again" dpkg -i /root/scep-agent.deb
+    before=$(serial)
+    check "the identity kept by the purge is in service, its key in a file" sh -c \
+        "[ -n '$before' ] && runuser -u scep-agent -- scep-agent status --keystore /var/lib/scep-agent | grep -qx key_storage=file"
+    cat > /etc/scep-agent.conf <<CONF
+url = http://127.0.0.1:8080/scep
+ca-fingerprint = $FP
+subject = CN=booted-0042,O=Acme
+keystore = /var/lib/scep-agent
+cert-out = /etc/scep-agent/published/cert.pem
+key-storage = tpm
+retry-min = 5s
+renew-before = 95%
+CONF
+    systemctl daemon-reload
+    # The shipped unit hides every device (PrivateDevices=yes): without the drop-in the renewal
+    # into the TPM fails, saying which device, and the identity in service stays.
+    check "without the TPM drop-in the unit starts" systemctl start scep-agent.service
+    check "without the TPM drop-in the renewal fails, naming the device (within 300 s)" \
+        wait_for 300 sh -c 'journalctl -u scep-agent.service --no-pager | grep "renewal failed" | grep -q "/dev/tpmrm0"'
+    check "and the identity in service is untouched" sh -c "[ \"\$(runuser -u scep-agent -- scep-agent status --keystore /var/lib/scep-agent | sed -n 's/^serial=//p')\" = '$before' ]"
+    check "systemctl stop" systemctl stop scep-agent.service
+    # The drop-in as docs/tpm.md says: scep-agent.service.d/tpm.conf, then daemon-reload.
+    install -D -m 0644 /root/tpm.conf /etc/systemd/system/scep-agent.service.d/tpm.conf
+    systemctl daemon-reload
+    check "the unit with the drop-in passes systemd-analyze verify" systemd-analyze verify --man=no scep-agent.service
+    check "with the drop-in the unit starts" systemctl start scep-agent.service
+    check "with the drop-in the identity renews into a TPM key (within 300 s)" \
+        wait_for 300 sh -c 'runuser -u scep-agent -- scep-agent status --keystore /var/lib/scep-agent | grep -qx key_storage=tpm'
+    check "the keystore holds a TSS2 key file, not a PEM key" sh -c \
+        'k=$(ls /var/lib/scep-agent/*/key.tpm2 2>/dev/null | head -1); [ -n "$k" ] && grep -q "BEGIN TSS2 PRIVATE KEY" "$k"'
+    check "the certificate issued for the TPM key verifies" openssl verify -CAfile /srv/scep/state/ca.pem /etc/scep-agent/published/cert.pem
+    pid=$(main_pid)
+    check "the agent reaches the TPM through the tss group, still as scep-agent" sh -c \
+        "[ \"\$(ps -o user= -p $pid)\" = scep-agent ] && grep '^Groups:' /proc/$pid/status | grep -qw \"\$(getent group tss | cut -d: -f3)\""
+    tpm_serial=$(serial)
+    check "the TPM-backed identity renews again, inside the TPM (within 300 s)" wait_for 300 sh -c \
+        "s=\$(runuser -u scep-agent -- scep-agent status --keystore /var/lib/scep-agent | sed -n 's/^serial=//p'); [ -n \"\$s\" ] && [ \"\$s\" != '$tpm_serial' ] && runuser -u scep-agent -- scep-agent status --keystore /var/lib/scep-agent | grep -qx key_storage=tpm"
+    echo 4 > /root/phase
+    finish_phase 3
 fi
 bad "unknown phase $PHASE"
 systemctl poweroff

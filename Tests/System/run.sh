@@ -66,6 +66,15 @@ WantedBy=multi-user.target
 UNIT
 ln -s /etc/systemd/system/scep-system-test.service "$ROOT/etc/systemd/system/multi-user.target.wants/scep-system-test.service"
 install -D -m 0644 "$HERE/../Oracle/scep_oracle.py" "$ROOT/srv/scep/scep_oracle.py"
+# The third boot's: the TPM drop-in the package ships (the image's dpkg leaves out
+# /usr/share/doc, where the package puts it), and Debian's tpm-udev, fetched here (the machine
+# has no network).
+install -m 0644 "$HERE/../../Packaging/systemd/tpm.conf" "$ROOT/root/tpm.conf"
+if (cd "$SCRATCH" && apt-get download -qq tpm-udev >/dev/null 2>&1); then
+    install -m 0644 "$SCRATCH"/tpm-udev_*.deb "$ROOT/root/tpm-udev.deb"
+else
+    fail "apt-get download tpm-udev (for the TPM boot)"
+fi
 printf '/dev/vda / ext4 rw,errors=remount-ro 0 1\n' > "$ROOT/etc/fstab"
 echo scep-device > "$ROOT/etc/hostname"
 # No getty on the serial console: the console carries the test's lines only.
@@ -87,14 +96,16 @@ LIMIT=1500
 if [ "${SCEP_SYSTEM_KVM:-0}" = 1 ]; then ACCEL=(-enable-kvm); LIMIT=300; fi
 echo "# booting with ${ACCEL[*]}"
 
-# boot PHASE: one boot of the machine; its console goes to $SCRATCH/console-PHASE.log.
+# boot PHASE [QEMU OPTIONS...]: one boot of the machine; its console goes to
+# $SCRATCH/console-PHASE.log.
 boot() {
     local phase=$1 console=$SCRATCH/console-$1.log
+    shift
     : > "$console"
     qemu-system-x86_64 "${ACCEL[@]}" -m 1024 -smp 2 -nodefaults -no-reboot -display none -monitor none \
         -kernel "$SCRATCH/vmlinuz" -initrd "$SCRATCH/initrd" \
         -append "root=/dev/vda rw console=ttyS0 panic=-1 systemd.show_status=0 quiet" \
-        -drive file="$IMAGE",format=raw,if=virtio -nic none -serial file:"$console" &
+        -drive file="$IMAGE",format=raw,if=virtio -nic none -serial file:"$console" "$@" &
     QEMU_PID=$!
     local start
     start=$(date +%s)
@@ -124,4 +135,17 @@ boot() {
 
 boot 1
 boot 2
+# The third boot with a TPM 2.0: swtpm on the host, behind qemu's TPM TIS device.
+mkdir -p "$SCRATCH/tpm"
+swtpm socket --tpm2 --tpmstate dir="$SCRATCH/tpm" --ctrl type=unixio,path="$SCRATCH/swtpm.sock" \
+    --log file="$SCRATCH/swtpm.log" --terminate &
+SWTPM_PID=$!
+for _ in $(seq 50); do [ -S "$SCRATCH/swtpm.sock" ] && break; sleep 0.1; done
+if [ -S "$SCRATCH/swtpm.sock" ]; then
+    boot 3 -chardev socket,id=chrtpm,path="$SCRATCH/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm \
+        -device tpm-tis,tpmdev=tpm0
+else
+    fail "swtpm starts for the TPM boot" "$(tail -n 3 "$SCRATCH/swtpm.log" 2>/dev/null)"
+fi
+kill "$SWTPM_PID" 2>/dev/null
 finish
