@@ -144,9 +144,11 @@ public struct HTTPClient {
         let deadline = monotonicMilliseconds() + exchangeTimeoutMilliseconds
         let channel: Channel
         do throws(HTTPError) {
+            #if !SCEP_NO_TLS
             if let viaProxy, url.scheme == .https {
                 try HTTPClient.openTunnel(connection, through: viaProxy, to: url, userAgent: userAgent, deadline: deadline)
             }
+            #endif
             channel = try Channel.open(connection, url: url, trust: tlsTrust, deadline: deadline)
         } catch {
             connection.close()
@@ -188,6 +190,8 @@ public struct HTTPClient {
     }
 }
 
+// A tunnel carries TLS only: the build without TLS (the tiny one) has no use for it.
+#if !SCEP_NO_TLS
 extension HTTPClient {
     /// Asks the proxy for a tunnel to the server (CONNECT) and reads its answer: 2xx opens the
     /// tunnel, in which TLS then runs end to end; anything else is the proxy's refusal, named.
@@ -226,6 +230,7 @@ extension HTTPClient {
         }
     }
 }
+#endif
 
 /// A request head, appended as bytes: leaner than joining strings.
 struct HeaderBytes {

@@ -58,6 +58,7 @@ public struct ProxyConfiguration: Equatable, Sendable {
         return false
     }
 
+    #if !SCEP_NO_TLS
     /// The CONNECT request for the server's host and port (RFC 9110 section 9.3.6).
     func connectRequest(for url: ServerURL, userAgent: String) -> [UInt8] {
         let authority = (url.hostIsIPv6 ? "[\(url.host)]" : url.host) + ":\(url.port)"
@@ -69,6 +70,7 @@ public struct ProxyConfiguration: Equatable, Sendable {
         head.add("\r\n")
         return head.bytes
     }
+    #endif
 }
 
 /// Why a proxy could not be used.
