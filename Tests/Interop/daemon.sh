@@ -10,7 +10,7 @@ BIN=$(readlink -f "$1")
 RESPONDER=$(readlink -f "$2")
 . "$(dirname "$0")/../lib/checks.sh"
 
-PORT=$((20000 + RANDOM % 20000))
+PORT=$(test_port_base)
 RESPONDER_PID=
 DAEMON_PID=
 cleanup() {

@@ -13,7 +13,7 @@ RUNNER=${3:-}
 ONLY=${4:-}
 . "$(dirname "$0")/../lib/checks.sh"
 
-PORT=$((20000 + RANDOM % 20000))
+PORT=$(test_port_base)
 printf 's3cret\n' > "$SCRATCH/challenge"
 chmod 600 "$SCRATCH/challenge"
 RESPONDER_PID=

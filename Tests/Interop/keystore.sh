@@ -12,7 +12,7 @@ RENEWALS=${3:-200}
 KEY_TYPE=${4:-}
 . "$(dirname "$0")/../lib/checks.sh"
 
-PORT=$((20000 + RANDOM % 20000))
+PORT=$(test_port_base)
 mkdir -p "$SCRATCH/responder"
 launch_responder "$SCRATCH/responder/out" --port "$PORT" --fault none --state "$SCRATCH/responder" --max-requests 100000
 RESPONDER_PID=$LAUNCHED_PID

@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PORT=$((20000 + RANDOM % 20000))
+PORT=$(test_port_base)
 URL="http://127.0.0.1:$PORT/scep"
 DEPOT="$SCRATCH/depot"
 start_scepserver "$DEPOT" "$PORT" factory-secret "$SCRATCH/server.log" || { fail "micromdm scepserver starts"; finish; exit 1; }

@@ -14,7 +14,7 @@ HERE=$(dirname "$(readlink -f "$0")")
 . "$HERE/../lib/checks.sh"
 ORACLE=$HERE/../Oracle/scep_oracle.py
 
-PORT=$((30000 + RANDOM % 20000))
+PORT=$(test_port_base)
 SERVER_PID=
 cleanup() {
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null

@@ -25,7 +25,7 @@ trap cleanup EXIT
 cd "$SCRATCH"
 run() { "${IN_NS[@]}" "$@"; }
 
-BASE=$((20000 + RANDOM % 20000))
+BASE=$(test_port_base)
 RPORT=$BASE; TPORT=$((BASE + 1)); PROXY=$((BASE + 2)); STRICT=$((BASE + 3)); AUTH=$((BASE + 4))
 
 # The test responder (plain HTTP) and an HTTPS server (openssl s_server) behind the proxies.

@@ -20,7 +20,7 @@ RUNNER=${4:-}
 # The probe build is a development build: it finds the Swift runtime through this.
 export LD_LIBRARY_PATH=$(dirname "$(command -v swiftc)")/../lib/swift/linux
 
-PORT=$((20000 + RANDOM % 20000))
+PORT=$(test_port_base)
 printf 's3cret\n' > "$SCRATCH/challenge"
 chmod 600 "$SCRATCH/challenge"
 RESPONDER_PID=

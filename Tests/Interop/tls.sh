@@ -26,7 +26,7 @@ issue localhost "DNS:localhost,DNS:127.0.0.1"
 issue elsewhere "DNS:elsewhere.example"
 mkdir -p www && printf 'AES\nSHA-256\nPOSTPKIOperation\n' > 'www/scep?operation=GetCACaps'
 
-PORT=$((20000 + RANDOM % 20000))
+PORT=$(test_port_base)
 serve() { # CERT [s_server options]
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
     PORT=$((PORT + 1))

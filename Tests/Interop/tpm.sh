@@ -38,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-BASE=$((20000 + RANDOM % 20000))
+BASE=$(test_port_base)
 start_swtpm "$SCRATCH/tpm" "$BASE" "$SCRATCH/swtpm.log" || { fail "swtpm starts"; finish; exit 1; }
 TPM=$TPM_DEVICE
 TPM_PORT=$BASE

@@ -14,7 +14,7 @@ RESPONDER=$(readlink -f "$2")
 . "$(dirname "$0")/../lib/checks.sh"
 export LD_LIBRARY_PATH=$(dirname "$(command -v swiftc)")/../lib/swift/linux
 
-PORT=$((20000 + RANDOM % 20000))
+PORT=$(test_port_base)
 PID=
 start() { # FAULT
     [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null

@@ -63,7 +63,7 @@ grep -Eq '^ReadWritePaths=.*(^| )-?/etc/scep-agent/factory( |$)' /lib/systemd/sy
 if [ -n "${2:-}" ]; then
     RESPONDER=$(readlink -f "$2")
     mkdir -p "$SCRATCH/responder"
-    PORT=$((20000 + RANDOM % 20000))
+    PORT=$(test_port_base)
     if launch_responder "$SCRATCH/responder/out" --port "$PORT" --fault none --state "$SCRATCH/responder"; then
         printf 's3cret\n' > /etc/scep-agent/factory/challenge
         chown scep-agent:scep-agent /etc/scep-agent/factory/challenge

@@ -52,7 +52,7 @@ record_service() { # RECORD
     ) >> "$1" 2>&1
 }
 
-PORT=$((20000 + RANDOM % 20000))
+PORT=$(test_port_base)
 mkdir -p "$SCRATCH/responder"
 launch_responder "$SCRATCH/responder/out" --port "$PORT" --state "$SCRATCH/responder" || exit 1
 RESPONDER_PID=$LAUNCHED_PID

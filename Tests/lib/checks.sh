@@ -31,6 +31,12 @@ expect_one_line() {
     if [ "$lines" -eq 1 ]; then pass "$1"; else fail "$1" "$lines lines: $2"; fi
 }
 
+# test_port_base: a first port for a test's servers, below the kernel's range of ephemeral ports
+# (32768 and up by default), so that no outgoing connection's local port (an agent's, a
+# previous scenario's) can hold a port a test server is about to bind. Leaves 1,700 ports above
+# it for the scenarios that count up from it.
+test_port_base() { echo $((20000 + RANDOM % 11000)); }
+
 # launch_responder OUT ARGS...: starts $RESPONDER (the project's test responder) with ARGS in
 # the background, stdout to OUT and stderr (its request log) to OUT.log, sets LAUNCHED_PID, and
 # waits until it says "ready"; fails, saying why, when it has not within 10 s.
