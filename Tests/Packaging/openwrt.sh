@@ -190,8 +190,12 @@ if "${jail[@]}" /usr/sbin/scep-agent --version >/dev/null 2>"$SCRATCH/bwrap.err"
     # The jail holds nothing else: the responder's state, beside the agent's, is out of sight.
     "${jail[@]}" /usr/sbin/scep-agent status --keystore "$SCRATCH/responder" >/dev/null 2>"$SCRATCH/outside.err"
     expect_text "outside the recorded paths nothing is visible" "$(cat "$SCRATCH/outside.err")" "No such file or directory"
+elif ! setpriv --reuid="$AGENT_UID" --regid="$AGENT_UID" --clear-groups unshare --user true 2>/dev/null; then
+    # As sandbox.sh does without seccomp: a machine that gives an unprivileged user no user
+    # namespace (a container's seccomp profile, a sysctl) cannot host this jail. Said, not passed.
+    echo "# the jail itself: not checked, this machine gives an unprivileged user no user namespace"
 else
-    fail "bubblewrap cannot build the jail here (it needs user namespaces): $(tail -1 "$SCRATCH/bwrap.err")"
+    fail "bubblewrap cannot build the jail here: $(tail -1 "$SCRATCH/bwrap.err")"
 fi
 
 finish
