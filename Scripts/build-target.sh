@@ -4,6 +4,8 @@
 #
 #   Scripts/build-target.sh TARGET OUTPUT
 #
+# UNSTRIPPED_OUTPUT, when set, also gets a copy of the unstripped product (its symbols, for
+# Scripts/size-breakdown.sh);
 # EXTRA_SWIFT_BUILD_FLAGS, when set, is appended to `swift build` (for size experiments);
 # SCRATCH_SUFFIX gives a variant its own scratch folder; PRODUCT builds another executable.
 # The binary's size is recorded in docs/generated/sizes.md (SIZES_TABLE), one row per target.
@@ -115,6 +117,7 @@ rm -f "$output"
 
 mkdir -p "$(dirname "$output")"
 "$strip_tool" "${strip_flags[@]}" -o "$output" "$product"
+if [ -n "${UNSTRIPPED_OUTPUT:-}" ]; then cp "$product" "$UNSTRIPPED_OUTPUT"; fi
 echo "built $output ($target): $(stat -c %s "$output") bytes"
 # The size goes into docs/generated/sizes.md (SIZES_TABLE names another file; empty: none), one
 # row per target. Size experiments (EXTRA_SWIFT_BUILD_FLAGS) are not recorded. Never fails the build.

@@ -18,17 +18,17 @@ output=${2:-docs/generated/size-breakdown.md}
 work=$(mktemp -d /tmp/scep-size-breakdown.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
+# The C library each target links, and the nm that reads the target's objects.
 case "$target" in
-    x86_64-linux-gnu) scratch=.build-embedded libc=/usr/lib/x86_64-linux-gnu/libc.a nm_tool=nm ;;
-    x86_64-linux-musl-tiny) scratch=.build-tiny libc=/usr/lib/x86_64-linux-musl/libc.a nm_tool=nm ;;
-    aarch64-linux-gnu) scratch=.build-aarch64 libc=/usr/aarch64-linux-gnu/lib/libc.a nm_tool=aarch64-linux-gnu-nm ;;
-    arm-linux-gnueabihf) scratch=.build-armv7 libc=/usr/arm-linux-gnueabihf/lib/libc.a nm_tool=arm-linux-gnueabihf-nm ;;
+    x86_64-linux-gnu) libc=/usr/lib/x86_64-linux-gnu/libc.a nm_tool=nm ;;
+    x86_64-linux-musl-tiny) libc=/usr/lib/x86_64-linux-musl/libc.a nm_tool=nm ;;
+    aarch64-linux-gnu) libc=/usr/aarch64-linux-gnu/lib/libc.a nm_tool=aarch64-linux-gnu-nm ;;
+    arm-linux-gnueabihf) libc=/usr/arm-linux-gnueabihf/lib/libc.a nm_tool=arm-linux-gnueabihf-nm ;;
     *) echo "size-breakdown.sh: unknown target '$target'" >&2; exit 2 ;;
 esac
-SIZES_TABLE= Scripts/build-target.sh "$target" "$work/stripped" > "$work/build.log" 2>&1 \
+product=$work/unstripped
+SIZES_TABLE= UNSTRIPPED_OUTPUT=$product Scripts/build-target.sh "$target" "$work/stripped" > "$work/build.log" 2>&1 \
     || { echo "size-breakdown.sh: the build failed; see $work/build.log" >&2; tail -5 "$work/build.log" >&2; exit 1; }
-product=$(find "$scratch" -path '*/release/scep-agent' -type f | head -1)
-[ -n "$product" ] || { echo "size-breakdown.sh: no unstripped product in $scratch" >&2; exit 1; }
 
 # Names each C part defines, from its archives.
 "$nm_tool" --defined-only -j .build-mbedtls/"$target"/lib/*.a 2>/dev/null | grep -v ':$' | sort -u > "$work/mbedtls.names"

@@ -204,57 +204,81 @@ static const long memory_mapping[] = {
     SYS_mprotect,
 };
 
+/* A filter program being written: instructions appended in order, and an overflow remembered
+ * rather than checked at every step (install refuses it). */
+struct bpf_builder {
+    struct scep_sock_filter *program;
+    int count;
+    int capacity;
+};
+
+static void emit(struct bpf_builder *b, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k) {
+    if (b->count < b->capacity) {
+        b->program[b->count].code = code;
+        b->program[b->count].jt = jt;
+        b->program[b->count].jf = jf;
+        b->program[b->count].k = k;
+    }
+    b->count++;
+}
+
+/* Every filter's opening: a call from another architecture (x32, or the 32-bit entry on a
+ * 64-bit kernel) could alias numbers, so it gets `refusal`; then the call's number is loaded. */
+static void emit_architecture_check(struct bpf_builder *b, uint32_t refusal) {
+    emit(b, BPF_LD_W_ABS, 0, 0, DATA_ARCH);
+    emit(b, BPF_JEQ_K, 1, 0, SCEP_AUDIT_ARCH);
+    emit(b, BPF_RET_K, 0, 0, refusal);
+    emit(b, BPF_LD_W_ABS, 0, 0, DATA_NR);
+#if defined(__x86_64__)
+    emit(b, BPF_JGE_K, 0, 1, 0x40000000u); /* the x32 ABI's numbers */
+    emit(b, BPF_RET_K, 0, 0, refusal);
+#endif
+}
+
+static int install(const struct bpf_builder *b) {
+    if (b->count > b->capacity) { errno = E2BIG; return -1; }
+    struct scep_sock_fprog fprog = { (unsigned short)b->count, b->program };
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER_, 0, &fprog);
+}
+
 int scep_seccomp_network_filter(int self) {
-    enum { capacity = 160 };
-    struct scep_sock_filter program[capacity];
-    int n = 0;
-#define EMIT(c, t, f, value) do { if (n >= capacity) { errno = E2BIG; return -1; } \
-    program[n].code = (c); program[n].jt = (t); program[n].jf = (f); program[n].k = (value); n++; } while (0)
+    struct scep_sock_filter program[160];
+    struct bpf_builder b = { program, 0, (int)(sizeof program / sizeof program[0]) };
     size_t allowed_count = sizeof allowed / sizeof allowed[0];
     size_t mapping_count = sizeof memory_mapping / sizeof memory_mapping[0];
     size_t signal_count = sizeof self_signal / sizeof self_signal[0];
 
-    /* A call from another architecture (x32, or 32-bit on 64) could alias numbers: kill it. */
-    EMIT(BPF_LD_W_ABS, 0, 0, DATA_ARCH);
-    EMIT(BPF_JEQ_K, 1, 0, SCEP_AUDIT_ARCH);
-    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
-    EMIT(BPF_LD_W_ABS, 0, 0, DATA_NR);
-#if defined(__x86_64__)
-    EMIT(BPF_JGE_K, 0, 1, 0x40000000u); /* the x32 ABI's numbers */
-    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
-#endif
+    emit_architecture_check(&b, SECCOMP_RET_KILL_PROCESS_);
     for (size_t i = 0; i < allowed_count; i++) {
-        EMIT(BPF_JEQ_K, 0, 1, (uint32_t)allowed[i]);
-        EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
+        emit(&b, BPF_JEQ_K, 0, 1, (uint32_t)allowed[i]);
+        emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
     }
     /* socket(domain, ...): AF_INET and AF_INET6 only; no unix, netlink or packet sockets. */
-    EMIT(BPF_JEQ_K, 0, 5, (uint32_t)SYS_socket);
-    EMIT(BPF_LD_W_ABS, 0, 0, DATA_ARG(0));
-    EMIT(BPF_JEQ_K, 1, 0, AF_INET);
-    EMIT(BPF_JEQ_K, 0, 1, AF_INET6);
-    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
-    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
+    emit(&b, BPF_JEQ_K, 0, 5, (uint32_t)SYS_socket);
+    emit(&b, BPF_LD_W_ABS, 0, 0, DATA_ARG(0));
+    emit(&b, BPF_JEQ_K, 1, 0, AF_INET);
+    emit(&b, BPF_JEQ_K, 0, 1, AF_INET6);
+    emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
+    emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
     /* tgkill and tkill aimed at this process only. */
     for (size_t i = 0; i < signal_count; i++) {
-        EMIT(BPF_JEQ_K, 0, 4, (uint32_t)self_signal[i]);
-        EMIT(BPF_LD_W_ABS, 0, 0, DATA_ARG(0));
-        EMIT(BPF_JEQ_K, 0, 1, (uint32_t)self);
-        EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
-        EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
+        emit(&b, BPF_JEQ_K, 0, 4, (uint32_t)self_signal[i]);
+        emit(&b, BPF_LD_W_ABS, 0, 0, DATA_ARG(0));
+        emit(&b, BPF_JEQ_K, 0, 1, (uint32_t)self);
+        emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
+        emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
     }
     /* mmap and mprotect without PROT_EXEC: no new executable memory. */
     for (size_t i = 0; i < mapping_count; i++) {
-        EMIT(BPF_JEQ_K, 0, 4, (uint32_t)memory_mapping[i]);
-        EMIT(BPF_LD_W_ABS, 0, 0, DATA_ARG(2));
-        EMIT(BPF_JSET_K, 1, 0, PROT_EXEC);
-        EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
-        EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
+        emit(&b, BPF_JEQ_K, 0, 4, (uint32_t)memory_mapping[i]);
+        emit(&b, BPF_LD_W_ABS, 0, 0, DATA_ARG(2));
+        emit(&b, BPF_JSET_K, 1, 0, PROT_EXEC);
+        emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
+        emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
         /* A call that is not this one jumped past these four with its number still loaded. */
     }
-    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
-#undef EMIT
-    struct scep_sock_fprog fprog = { (unsigned short)n, program };
-    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER_, 0, &fprog);
+    emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
+    return install(&b);
 }
 
 /* ---- the key process's filter -------------------------------------------------------------
@@ -337,69 +361,56 @@ static const long key_process_denied[] = {
 #define SCEP_TIOCSTI 0x5412u
 
 int scep_seccomp_key_process_filter(void) {
-    enum { count = sizeof key_process_denied / sizeof key_process_denied[0], capacity = 2 * count + 24 };
-    struct scep_sock_filter program[capacity];
-    int n = 0;
-#define EMIT(c, t, f, value) do { if (n >= (int)capacity) { errno = E2BIG; return -1; } \
-    program[n].code = (c); program[n].jt = (t); program[n].jf = (f); program[n].k = (value); n++; } while (0)
-    /* Another architecture's numbers (x32, or the 32-bit entry on a 64-bit kernel) would slip
-     * past a list of this one's: refused alike. */
-    EMIT(BPF_LD_W_ABS, 0, 0, DATA_ARCH);
-    EMIT(BPF_JEQ_K, 1, 0, SCEP_AUDIT_ARCH);
-    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO_ | EPERM);
-    EMIT(BPF_LD_W_ABS, 0, 0, DATA_NR);
-#if defined(__x86_64__)
-    EMIT(BPF_JGE_K, 0, 1, 0x40000000u);
-    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO_ | EPERM);
-#endif
+    enum { count = sizeof key_process_denied / sizeof key_process_denied[0] };
+    struct scep_sock_filter program[2 * count + 24];
+    struct bpf_builder b = { program, 0, (int)(sizeof program / sizeof program[0]) };
+    uint32_t refused = SECCOMP_RET_ERRNO_ | EPERM;
+
+    emit_architecture_check(&b, refused);
     for (size_t i = 0; i < count; i++) {
-        EMIT(BPF_JEQ_K, 0, 1, (uint32_t)key_process_denied[i]);
-        EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO_ | EPERM);
+        emit(&b, BPF_JEQ_K, 0, 1, (uint32_t)key_process_denied[i]);
+        emit(&b, BPF_RET_K, 0, 0, refused);
     }
     /* clone3 passes its flags in memory, out of a filter's reach: ENOSYS, on which the C
      * libraries fall back to clone, whose flags are argument 0 on every architecture here. */
-    EMIT(BPF_JEQ_K, 0, 1, (uint32_t)SYS_clone3);
-    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO_ | ENOSYS);
+    emit(&b, BPF_JEQ_K, 0, 1, (uint32_t)SYS_clone3);
+    emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO_ | ENOSYS);
     /* clone (fork is one) unless it asks for a namespace. Both ways return: A is reloaded. */
-    EMIT(BPF_JEQ_K, 0, 4, (uint32_t)SYS_clone);
-    EMIT(BPF_LD_W_ABS, 0, 0, DATA_ARG(0));
-    EMIT(BPF_JSET_K, 0, 1, SCEP_CLONE_NAMESPACES);
-    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO_ | EPERM);
-    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
+    emit(&b, BPF_JEQ_K, 0, 4, (uint32_t)SYS_clone);
+    emit(&b, BPF_LD_W_ABS, 0, 0, DATA_ARG(0));
+    emit(&b, BPF_JSET_K, 0, 1, SCEP_CLONE_NAMESPACES);
+    emit(&b, BPF_RET_K, 0, 0, refused);
+    emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
     /* ioctl, unless it is TIOCSTI (the request is argument 1; its low 32 bits are the number). */
-    EMIT(BPF_JEQ_K, 0, 4, (uint32_t)SYS_ioctl);
-    EMIT(BPF_LD_W_ABS, 0, 0, DATA_ARG(1));
-    EMIT(BPF_JEQ_K, 0, 1, SCEP_TIOCSTI);
-    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO_ | EPERM);
-    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
-    EMIT(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
-#undef EMIT
-    struct scep_sock_fprog fprog = { (unsigned short)n, program };
-    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER_, 0, &fprog);
+    emit(&b, BPF_JEQ_K, 0, 4, (uint32_t)SYS_ioctl);
+    emit(&b, BPF_LD_W_ABS, 0, 0, DATA_ARG(1));
+    emit(&b, BPF_JEQ_K, 0, 1, SCEP_TIOCSTI);
+    emit(&b, BPF_RET_K, 0, 0, refused);
+    emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
+    emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
+    return install(&b);
 }
 
 /* Test builds' key-process probes (SCEP_SANDBOX_PROBES): calls the filter refuses, each
  * harmless when it is not there (a tmpfs on a path that does not exist, a namespace for this
  * process alone or for a child that exits at once). Returns 0, or -1 with errno set. */
+/* A probe's clone: the child exits at once, the parent waits for it. */
+static int reap_probe_child(long pid) {
+    if (pid == 0) _exit(0);
+    if (pid < 0) return -1;
+    waitpid((pid_t)pid, 0, 0);
+    return 0;
+}
+
 int scep_probe_key_process(int which) {
     switch (which) {
     case 0: return mount("none", "/nonexistent-scep-agent-probe", "tmpfs", 0, 0);
     case 1: return unshare(CLONE_NEWUTS);
     case 2: return (int)syscall(SYS_kcmp, getpid(), getpid(), 0, 0, 0);
-    case 3: {
-        long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWUTS | SIGCHLD), 0, 0, 0, 0);
-        if (pid == 0) _exit(0);
-        if (pid < 0) return -1;
-        waitpid((pid_t)pid, 0, 0);
-        return 0;
-    }
+    case 3: return reap_probe_child(syscall(SYS_clone, (unsigned long)(CLONE_NEWUTS | SIGCHLD), 0, 0, 0, 0));
     case 4: {
         uint64_t args[8] = { CLONE_NEWUTS, 0, 0, 0, SIGCHLD, 0, 0, 0 };
-        long pid = syscall(SYS_clone3, args, sizeof args);
-        if (pid == 0) _exit(0);
-        if (pid < 0) return -1;
-        waitpid((pid_t)pid, 0, 0);
-        return 0;
+        return reap_probe_child(syscall(SYS_clone3, args, sizeof args));
     }
     default: errno = EINVAL; return -1;
     }

@@ -143,8 +143,9 @@ public final class HookHelper {
         let bytes = Array(path.utf8), prefix = Array((keystore + "/").utf8), suffix = Array(("/" + file).utf8)
         guard bytes.count > prefix.count + suffix.count, bytes.starts(with: prefix),
               Array(bytes.suffix(suffix.count)) == suffix else { return false }
+        // (A request's fields are split at NUL bytes, so none is left here.)
         let generation = bytes[prefix.count..<(bytes.count - suffix.count)]
-        return !generation.contains(UInt8(ascii: "/")) && !generation.contains(0)
-            && generation.elementsEqual(Array(".".utf8)) == false && generation.elementsEqual(Array("..".utf8)) == false
+        return !generation.contains(UInt8(ascii: "/")) && !generation.elementsEqual(Array(".".utf8))
+            && !generation.elementsEqual(Array("..".utf8))
     }
 }
