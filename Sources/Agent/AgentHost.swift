@@ -66,7 +66,7 @@ public struct AgentFailure: Error {
         case interrupted
     }
 
-    public enum Cause {
+    public enum Cause: Sendable {
         case scep(SCEPError)
         case keystore(KeystoreError)
         case crypto(CryptoError)
@@ -104,7 +104,7 @@ public struct AgentFailure: Error {
     }
 
     /// What went wrong between the key process and the network process.
-    public enum LinkFault {
+    public enum LinkFault: Sendable {
         case keyProcessClosed
         case malformedAnswer(DERError)
         /// The key process answered with a message kind that is not an answer.
@@ -118,7 +118,7 @@ public struct AgentFailure: Error {
     }
 
     /// A step the key side refuses because its own state does not allow it.
-    public enum OutOfOrder {
+    public enum OutOfOrder: Sendable {
         case issuedNeverCommitted
         case pendingNeverReported
         case noPendingTransaction
@@ -130,7 +130,7 @@ public struct AgentFailure: Error {
         case committedNothing
     }
 
-    public enum Stop {
+    public enum Stop: Sendable {
         case duringTransaction
         case whileWaitingForPending
     }
