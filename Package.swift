@@ -19,12 +19,30 @@
 // Only Crypto imports CMbedTLS, only Platform imports CLibc; `Scripts/check-layers.sh` enforces it.
 import PackageDescription
 
+/// Three SIL optimisations that trade size for speed, left out of the shipped binary. Embedded
+/// Swift specialises every generic for every type it is used with; the performance inliners then
+/// copy those bodies into each caller, and closure specialisation and function-signature
+/// specialisation make one more copy per closure or argument shape. Our hot paths are mbedTLS's C
+/// code, so the copies buy nothing measurable (`make bench`), and they cost more than the TPM code
+/// does (docs/generated/feature-cost.md). `-sil-disable-pass` matches a substring of a pass's tag
+/// or ID: "PerfInliner" names exactly EarlyPerfInliner and PerfInliner ("inline" would also match
+/// InlineAlwaysInlining, a mandatory pass); the other two match one pass each. Mandatory inlining,
+/// generic specialisation and the Embedded diagnostics still run.
+/// SCEP_AGENT_SPEED_PASSES=1 keeps them, for `make feature-cost` to measure what they would cost.
+let embeddedSizePasses = Context.environment["SCEP_AGENT_SPEED_PASSES"] == "1" ? [] :
+    ["PerfInliner", "closure-specialize", "function-signature-opts"].flatMap { ["-Xllvm", "-sil-disable-pass=\($0)"] }
+
 /// Settings every Swift library target shares, so the two modes can never drift apart.
+/// The stack protector is on in the shipped binary (`make hardening` measures what it costs).
 let swiftSettings: [SwiftSetting] = [
     .enableExperimentalFeature("Embedded", .when(traits: ["Embedded"])),
-    .unsafeFlags(["-Osize", "-Xfrontend", "-disable-stack-protector", "-Xfrontend", "-function-sections"],
-                 .when(traits: ["Embedded"])),
+    .unsafeFlags(["-Osize", "-Xfrontend", "-enable-stack-protector", "-Xfrontend", "-function-sections"]
+                 + embeddedSizePasses, .when(traits: ["Embedded"])),
 ]
+
+/// The C shims get the same protection as the Swift code (mbedTLS and the C library are built by
+/// Debian's gcc, which has it on by default).
+let shimHardening: [CSetting] = [.unsafeFlags(["-fstack-protector-strong"], .when(traits: ["Embedded"]))]
 
 let package = Package(
     name: "scep-agent",
@@ -39,9 +57,9 @@ let package = Package(
         // C shims: the only doors to libc and mbedTLS.
         .target(name: "CLibc", path: "Sources/CLibc",
                 // embedded_runtime.c corrects the Embedded runtime; the normal build must not see it.
-                cSettings: [.define("SCEP_EMBEDDED_RUNTIME", .when(traits: ["Embedded"]))],
+                cSettings: [.define("SCEP_EMBEDDED_RUNTIME", .when(traits: ["Embedded"]))] + shimHardening,
                 linkerSettings: [.linkedLibrary("m")]),
-        .target(name: "CMbedTLS", path: "Sources/CMbedTLS",
+        .target(name: "CMbedTLS", path: "Sources/CMbedTLS", cSettings: shimHardening,
                 linkerSettings: [.linkedLibrary("mbedtls"), .linkedLibrary("mbedx509"),
                                  .linkedLibrary("mbedcrypto")]),
 

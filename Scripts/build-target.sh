@@ -35,9 +35,10 @@ mbedtls_cflags=()
 mbedtls_defines=
 mbedtls_fast_sources="bignum.c rsa.c"
 strip_tool=strip
-# The host builds drop unwind tables (~100 KB; nothing unwinds). The ARM glibc builds keep them:
-# static glibc's start-up code on aarch64 reads .eh_frame, and the binary crashes without it.
-strip_flags=(-R .eh_frame -R .eh_frame_hdr)
+# The host builds drop unwind tables (~100 KB; nothing unwinds) at link time
+# (Scripts/lib/no-unwind-tables.ld). The ARM glibc builds keep them: static glibc's start-up code
+# on aarch64 reads .eh_frame, and the binary crashes without it.
+no_unwind_tables=(-Xlinker --no-eh-frame-hdr -Xlinker -T -Xlinker "$PWD/Scripts/lib/no-unwind-tables.ld")
 
 cross_flags() { # TRIPLE EMBEDDED_TRIPLE LINUX_TRIPLE SYSROOT [extra clang flags...]
     local triple=$1 embedded=$2 linux=$3 sysroot=$4
@@ -52,13 +53,23 @@ cross_flags() { # TRIPLE EMBEDDED_TRIPLE LINUX_TRIPLE SYSROOT [extra clang flags
             -Xlinker -L"$embedded_libs/$embedded")
     mbedtls_cc=$triple-gcc
     strip_tool=$triple-strip
-    strip_flags=()
 }
 
 case "$target" in
     x86_64-linux-gnu)
         scratch=.build-embedded
-        flags+=(-Xlinker -L"$embedded_libs/x86_64-unknown-linux-gnu")
+        flags+=(-Xlinker -L"$embedded_libs/x86_64-unknown-linux-gnu" "${no_unwind_tables[@]}"
+                -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld)
+        # static-pie: the kernel loads the binary at a random address, glibc relocates it at start
+        # and then makes the relocated data read-only (full RELRO, everything bound now). Relative
+        # relocations are packed (DT_RELR, glibc 2.36): as plain RELA entries they cost tens of KB.
+        # lld (gold has no --no-dynamic-linker, nor the INSERT of no-unwind-tables.ld); no $ORIGIN
+        # rpath, because glibc's static-pie start-up asserts there is none. STATIC_PIE=0 links the
+        # plain static binary instead (`make hardening` measures both).
+        if [ "${STATIC_PIE:-1}" = 1 ]; then
+            flags+=(--disable-local-rpath -Xswiftc -Xclang-linker -Xswiftc -static-pie -Xcc -fPIE -Xswiftc -Xcc -Xswiftc -fPIE
+                    -Xlinker -z -Xlinker pack-relative-relocs -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now)
+        fi
         ;;
     aarch64-linux-gnu)
         scratch=.build-aarch64
@@ -78,10 +89,11 @@ case "$target" in
         mbedtls_cc=musl-gcc
         mbedtls_defines=SCEP_AGENT_NO_TLS
         mbedtls_fast_sources=
-        # LLVM's machine outliner folds repeated instruction sequences into shared functions:
-        # ~15 KB here, what keeps this build under its 700 KB budget.
+        # LLVM's machine outliner folds repeated instruction sequences into shared functions
+        # (~15 KB here).
         # No TLS and no TPM (the TPM code costs ~58 KB; docs/tpm.md says the tiny build has none).
         flags+=(-Xswiftc -DSCEP_NO_TLS -Xswiftc -DSCEP_NO_TPM -Xswiftc -Xllvm -Xswiftc -enable-machine-outliner=always
+                "${no_unwind_tables[@]}"
                 -Xcc -nostdlibinc -Xcc -isystem -Xcc /usr/include/x86_64-linux-musl
                 -Xlinker -L"$embedded_libs/x86_64-unknown-linux-gnu"
                 # musl's start files and C library in place of glibc's: -nostdlib drops the
@@ -109,14 +121,15 @@ build=(swift build -c release --traits Embedded --product "$product_name" --scra
        -Xcc -I"$mbedtls/include" -Xcc '-DMBEDTLS_CONFIG_FILE=<scep-agent-config.h>' -Xlinker -L"$mbedtls/lib"
        "${flags[@]}" ${EXTRA_SWIFT_BUILD_FLAGS:-} -Xlinker -lswiftUnicodeDataTables)
 product=$("${build[@]}" --show-bin-path)/$product_name
-# SwiftPM does not notice a rebuilt mbedTLS archive: relink when one is newer than the binary.
-if [ -f "$product" ] && [ -n "$(find "$mbedtls/lib" -newer "$product")" ]; then rm -f "$product"; fi
+# SwiftPM does not notice a rebuilt mbedTLS archive, nor an edited linker script: relink when one
+# is newer than the binary.
+if [ -f "$product" ] && [ -n "$(find "$mbedtls/lib" Scripts/lib/no-unwind-tables.ld -newer "$product")" ]; then rm -f "$product"; fi
 
 rm -f "$output"
 "${build[@]}"
 
 mkdir -p "$(dirname "$output")"
-"$strip_tool" "${strip_flags[@]}" -o "$output" "$product"
+"$strip_tool" -o "$output" "$product"
 if [ -n "${UNSTRIPPED_OUTPUT:-}" ]; then cp "$product" "$UNSTRIPPED_OUTPUT"; fi
 echo "built $output ($target): $(stat -c %s "$output") bytes"
 # The size goes into docs/generated/sizes.md (SIZES_TABLE names another file; empty: none), one

@@ -8,23 +8,29 @@
 #   shipped   the shipped flags
 #   no-tpm    -DSCEP_NO_TPM: the TPM 2.0 code left out, as in the tiny build (issue 21 allows
 #             the TPM code at most 120 KB)
+#   speed-passes  SCEP_AGENT_SPEED_PASSES=1: the three SIL optimisations Package.swift leaves out
+#             of the shipped binary (the performance inliner, closure and function-signature
+#             specialisation) put back
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The variants set these themselves; one left in the caller's environment would change the baseline.
+unset STATIC_PIE SCEP_AGENT_SPEED_PASSES
 . Scripts/lib/generated.sh
 output=${1:-docs/generated/feature-cost.md}
 work=$(mktemp -d /tmp/scep-feature-cost.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
+# name|swift build flags|environment
 variants=(
-    "shipped|"
-    "no-tpm|-Xswiftc -DSCEP_NO_TPM"
+    "shipped||"
+    "no-tpm|-Xswiftc -DSCEP_NO_TPM|"
+    "speed-passes||SCEP_AGENT_SPEED_PASSES=1"
 )
 declare -A size
 for entry in "${variants[@]}"; do
-    name=${entry%%|*}
-    flags=${entry#*|}
+    IFS='|' read -r name flags environment <<<"$entry"
     echo "== $name"
-    if SCRATCH_SUFFIX="-cost-$name" SIZES_TABLE= EXTRA_SWIFT_BUILD_FLAGS="$flags" \
+    if env $environment SCRATCH_SUFFIX="-cost-$name" SIZES_TABLE= EXTRA_SWIFT_BUILD_FLAGS="$flags" \
             Scripts/build-target.sh x86_64-linux-gnu "$work/$name" > "$work/$name.log" 2>&1; then
         size[$name]=$(stat -c %s "$work/$name")
     else
@@ -40,5 +46,6 @@ done
     echo "| part | with it | without it | cost |"
     echo "|---|---|---|---|"
     echo "| TPM 2.0 device keys (\`Sources/TPM\`, \`SCEP_NO_TPM\`) | ${size[shipped]} | ${size[no-tpm]} | $((size[shipped] - size[no-tpm])) |"
+    echo "| Swift's performance inliner, closure and function-signature specialisation (left out of the shipped build: Package.swift's \`embeddedSizePasses\`, \`SCEP_AGENT_SPEED_PASSES=1\`) | ${size[speed-passes]} | ${size[shipped]} | $((size[speed-passes] - size[shipped])) |"
 } > "$output"
 cat "$output"

@@ -13,10 +13,11 @@ cd "$HERE/../.."
 
 # Issue 6 set 700 KB for the tiny build, and issue 20 restates it. Path validation, the DER codec,
 # EC keys, privilege separation and the DNS resolver (issues 17, 20, 22) took it past that (the
-# measured size is in docs/generated/sizes.md); the 700 KB target stays open in issue 20. This
-# ceiling only keeps it from growing further unnoticed. The tiny build leaves the TPM code out
-# (SCEP_NO_TPM, issue 21).
-TINY_MAX_BYTES=1000000
+# measured size is in docs/generated/sizes.md, where its bytes go in size-breakdown.md); the 700 KB
+# target stays open in issue 20. Leaving Swift's speed passes out (Package.swift) brought it from
+# about 990 KB to under this ceiling, which only keeps it from growing further unnoticed. The tiny
+# build leaves the TPM code out (SCEP_NO_TPM, issue 21).
+TINY_MAX_BYTES=880000
 
 # target  file(1) architecture  runner
 targets=(
