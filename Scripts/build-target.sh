@@ -39,6 +39,16 @@ strip_tool=strip
 # (Scripts/lib/no-unwind-tables.ld). The ARM glibc builds keep them: static glibc's start-up code
 # on aarch64 reads .eh_frame, and the binary crashes without it.
 no_unwind_tables=(-Xlinker --no-eh-frame-hdr -Xlinker -T -Xlinker "$PWD/Scripts/lib/no-unwind-tables.ld")
+# static-pie, for the x86_64 and aarch64 glibc builds: the kernel loads the binary at a random
+# address, glibc relocates it at start and then makes the relocated data read-only (full RELRO,
+# everything bound now). Relative relocations are packed (DT_RELR, glibc 2.36): as plain RELA
+# entries they cost tens of KB. Linked by lld (gold has no --no-dynamic-linker); no $ORIGIN rpath,
+# because glibc's static-pie start-up asserts there is none. Debian's armhf glibc has no static-pie
+# start file (rcrt1.o), and musl 1.2.3 reads no packed relocations: those two stay plain static.
+# STATIC_PIE=0 links the plain static binary instead (`make hardening` measures both).
+static_pie=(--disable-local-rpath -Xswiftc -Xclang-linker -Xswiftc -static-pie -Xcc -fPIE -Xswiftc -Xcc -Xswiftc -fPIE
+            -Xlinker -z -Xlinker pack-relative-relocs -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now)
+[ "${STATIC_PIE:-1}" = 1 ] || static_pie=()
 
 cross_flags() { # TRIPLE EMBEDDED_TRIPLE LINUX_TRIPLE SYSROOT [extra clang flags...]
     local triple=$1 embedded=$2 linux=$3 sysroot=$4
@@ -58,22 +68,14 @@ cross_flags() { # TRIPLE EMBEDDED_TRIPLE LINUX_TRIPLE SYSROOT [extra clang flags
 case "$target" in
     x86_64-linux-gnu)
         scratch=.build-embedded
+        # lld, as for every other target (gold also cannot INSERT no-unwind-tables.ld).
         flags+=(-Xlinker -L"$embedded_libs/x86_64-unknown-linux-gnu" "${no_unwind_tables[@]}"
-                -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld)
-        # static-pie: the kernel loads the binary at a random address, glibc relocates it at start
-        # and then makes the relocated data read-only (full RELRO, everything bound now). Relative
-        # relocations are packed (DT_RELR, glibc 2.36): as plain RELA entries they cost tens of KB.
-        # lld (gold has no --no-dynamic-linker, nor the INSERT of no-unwind-tables.ld); no $ORIGIN
-        # rpath, because glibc's static-pie start-up asserts there is none. STATIC_PIE=0 links the
-        # plain static binary instead (`make hardening` measures both).
-        if [ "${STATIC_PIE:-1}" = 1 ]; then
-            flags+=(--disable-local-rpath -Xswiftc -Xclang-linker -Xswiftc -static-pie -Xcc -fPIE -Xswiftc -Xcc -Xswiftc -fPIE
-                    -Xlinker -z -Xlinker pack-relative-relocs -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now)
-        fi
+                -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld "${static_pie[@]}")
         ;;
     aarch64-linux-gnu)
         scratch=.build-aarch64
         cross_flags aarch64-linux-gnu aarch64-none-none-elf aarch64-unknown-linux-gnu /usr/aarch64-linux-gnu
+        flags+=("${static_pie[@]}")
         ;;
     arm-linux-gnueabihf)
         scratch=.build-armv7

@@ -19,27 +19,28 @@ cd "$HERE/../.."
 # build leaves the TPM code out (SCEP_NO_TPM, issue 21).
 TINY_MAX_BYTES=880000
 
-# target  file(1) architecture  runner
+# target  file(1) architecture  runner  link (static-pie: Scripts/build-target.sh's hardening)
 targets=(
-    "aarch64-linux-gnu|ARM aarch64|qemu-aarch64-static"
-    "arm-linux-gnueabihf|ARM, EABI5|qemu-arm-static"
-    "x86_64-linux-musl-tiny|x86-64|"
+    "aarch64-linux-gnu|ARM aarch64|qemu-aarch64-static|static-pie"
+    "arm-linux-gnueabihf|ARM, EABI5|qemu-arm-static|static"
+    "x86_64-linux-musl-tiny|x86-64||static"
 )
 # runner_for TARGET: how its binaries run here (empty: natively).
 runner_for() {
-    local entry
+    local entry runner
     for entry in "${targets[@]}"; do
-        [ "${entry%%|*}" = "$1" ] && { printf '%s' "${entry##*|}"; return; }
+        [ "${entry%%|*}" = "$1" ] && { IFS='|' read -r _ _ runner _ <<< "$entry"; printf '%s' "$runner"; return; }
     done
 }
 status=0
 for entry in "${targets[@]}"; do
-    IFS='|' read -r target arch runner <<< "$entry"
+    IFS='|' read -r target arch runner link <<< "$entry"
     bin=$DIST/$target/scep-agent
     echo "# $target"
     info=$(file "$bin")
     expect_text "$target: file(1) says $arch" "$info" "$arch"
-    expect_text "$target: statically linked" "$info" "statically linked"
+    if [ "$link" = static-pie ]; then expect_static_pie "$target" "$bin"
+    else expect_text "$target: statically linked" "$info" "statically linked"; fi
     expect_status "$target: --version under ${runner:-the host}" 0 $runner "$bin" --version
     expect_text "$target: --version names mbedTLS" "$OUT" "mbedTLS 2.28"
     expect_status "$target: a usage error exits 2" 2 $runner "$bin" caps --url ftp://example/
@@ -72,7 +73,7 @@ finish || status=1
 # Under qemu-user without binfmt_misc the kernel cannot execute an ARM binary, so the agent's
 # network process (a fresh exec of the binary) is started through the emulator.
 for entry in "${targets[@]}"; do
-    IFS='|' read -r target arch runner <<< "$entry"
+    IFS='|' read -r target arch runner _ <<< "$entry"
     echo "== micromdm.sh, $target${runner:+ under $runner}"
     if [ -n "$runner" ]; then
         SCEP_AGENT_NETWORK_RUNNER=$(command -v "$runner") Tests/Interop/micromdm.sh "$DIST/$target/scep-agent" "$runner" || status=1

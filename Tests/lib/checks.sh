@@ -31,6 +31,22 @@ expect_one_line() {
     if [ "$lines" -eq 1 ]; then pass "$1"; else fail "$1" "$lines lines: $2"; fi
 }
 
+# expect_static_pie NAME BINARY: the hardening Scripts/build-target.sh links into the glibc builds
+# (docs/architecture.md): static-pie (no loader to depend on, a random load address), full RELRO
+# (the C library makes the relocated data read-only once it has applied the relocations itself,
+# and binds everything at start) and packed relative relocations.
+expect_static_pie() {
+    local name=$1 binary=$2 headers
+    expect_text "$name: file(1) says static-pie linked" "$(file "$binary")" "static-pie linked"
+    headers=$(readelf -lhd "$binary" 2>&1)
+    expect_text "$name: position-independent (ELF type DYN)" "$headers" "DYN (Position-Independent Executable file)"
+    if grep -q INTERP <<<"$headers"; then fail "$name: no program interpreter" "$(grep INTERP <<<"$headers")"
+    else pass "$name: no program interpreter"; fi
+    expect_text "$name: a GNU_RELRO segment" "$headers" "GNU_RELRO"
+    expect_text "$name: bound at start (BIND_NOW)" "$headers" "BIND_NOW"
+    expect_text "$name: relative relocations packed (DT_RELR)" "$headers" "(RELR)"
+}
+
 # test_port_base: a first port for a test's servers, below the kernel's range of ephemeral ports
 # (32768 and up by default), so that no outgoing connection's local port (an agent's, a
 # previous scenario's) can hold a port a test server is about to bind. Leaves 1,700 ports above
