@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 #include <sched.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -235,6 +237,18 @@ static void emit_architecture_check(struct bpf_builder *b, uint32_t refusal) {
 #endif
 }
 
+/* One call decided by one of its arguments: if the call is `nr`, argument `argument` is loaded and
+ * tested (`test`: BPF_JEQ_K or BPF_JSET_K against `value`), and the call gets `when_true` or
+ * `when_false`. Both ways return, so any other call jumps past with its number still loaded. */
+static void emit_argument_rule(struct bpf_builder *b, uint32_t nr, uint32_t argument, uint16_t test,
+                               uint32_t value, uint32_t when_true, uint32_t when_false) {
+    emit(b, BPF_JEQ_K, 0, 4, nr);
+    emit(b, BPF_LD_W_ABS, 0, 0, DATA_ARG(argument));
+    emit(b, test, 0, 1, value);
+    emit(b, BPF_RET_K, 0, 0, when_true);
+    emit(b, BPF_RET_K, 0, 0, when_false);
+}
+
 static int install(const struct bpf_builder *b) {
     if (b->count > b->capacity) { errno = E2BIG; return -1; }
     struct scep_sock_fprog fprog = { (unsigned short)b->count, b->program };
@@ -261,22 +275,13 @@ int scep_seccomp_network_filter(int self) {
     emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
     emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
     /* tgkill and tkill aimed at this process only. */
-    for (size_t i = 0; i < signal_count; i++) {
-        emit(&b, BPF_JEQ_K, 0, 4, (uint32_t)self_signal[i]);
-        emit(&b, BPF_LD_W_ABS, 0, 0, DATA_ARG(0));
-        emit(&b, BPF_JEQ_K, 0, 1, (uint32_t)self);
-        emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
-        emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
-    }
+    for (size_t i = 0; i < signal_count; i++)
+        emit_argument_rule(&b, (uint32_t)self_signal[i], 0, BPF_JEQ_K, (uint32_t)self,
+                           SECCOMP_RET_ALLOW_, SECCOMP_RET_KILL_PROCESS_);
     /* mmap and mprotect without PROT_EXEC: no new executable memory. */
-    for (size_t i = 0; i < mapping_count; i++) {
-        emit(&b, BPF_JEQ_K, 0, 4, (uint32_t)memory_mapping[i]);
-        emit(&b, BPF_LD_W_ABS, 0, 0, DATA_ARG(2));
-        emit(&b, BPF_JSET_K, 1, 0, PROT_EXEC);
-        emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
-        emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
-        /* A call that is not this one jumped past these four with its number still loaded. */
-    }
+    for (size_t i = 0; i < mapping_count; i++)
+        emit_argument_rule(&b, (uint32_t)memory_mapping[i], 2, BPF_JSET_K, PROT_EXEC,
+                           SECCOMP_RET_KILL_PROCESS_, SECCOMP_RET_ALLOW_);
     emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS_);
     return install(&b);
 }
@@ -375,18 +380,10 @@ int scep_seccomp_key_process_filter(void) {
      * libraries fall back to clone, whose flags are argument 0 on every architecture here. */
     emit(&b, BPF_JEQ_K, 0, 1, (uint32_t)SYS_clone3);
     emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO_ | ENOSYS);
-    /* clone (fork is one) unless it asks for a namespace. Both ways return: A is reloaded. */
-    emit(&b, BPF_JEQ_K, 0, 4, (uint32_t)SYS_clone);
-    emit(&b, BPF_LD_W_ABS, 0, 0, DATA_ARG(0));
-    emit(&b, BPF_JSET_K, 0, 1, SCEP_CLONE_NAMESPACES);
-    emit(&b, BPF_RET_K, 0, 0, refused);
-    emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
+    /* clone (fork is one) unless it asks for a namespace. */
+    emit_argument_rule(&b, (uint32_t)SYS_clone, 0, BPF_JSET_K, SCEP_CLONE_NAMESPACES, refused, SECCOMP_RET_ALLOW_);
     /* ioctl, unless it is TIOCSTI (the request is argument 1; its low 32 bits are the number). */
-    emit(&b, BPF_JEQ_K, 0, 4, (uint32_t)SYS_ioctl);
-    emit(&b, BPF_LD_W_ABS, 0, 0, DATA_ARG(1));
-    emit(&b, BPF_JEQ_K, 0, 1, SCEP_TIOCSTI);
-    emit(&b, BPF_RET_K, 0, 0, refused);
-    emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
+    emit_argument_rule(&b, (uint32_t)SYS_ioctl, 1, BPF_JEQ_K, SCEP_TIOCSTI, refused, SECCOMP_RET_ALLOW_);
     emit(&b, BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW_);
     return install(&b);
 }
@@ -412,6 +409,17 @@ int scep_probe_key_process(int which) {
         uint64_t args[8] = { CLONE_NEWUTS, 0, 0, 0, SIGCHLD, 0, 0, 0 };
         return reap_probe_child(syscall(SYS_clone3, args, sizeof args));
     }
+    case 5: {
+        /* TIOCSTI on /dev/null, never a terminal: without the filter it fails with ENOTTY. */
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return -1;
+        char byte = 'x';
+        int result = ioctl(fd, SCEP_TIOCSTI, &byte);
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return result;
+    }
     default: errno = EINVAL; return -1;
     }
 }
@@ -419,4 +427,13 @@ int scep_probe_key_process(int which) {
 /* Test builds' ptrace probe (SCEP_SANDBOX_PROBES): attach to the parent, the key process. */
 long scep_probe_ptrace_parent(void) {
     return ptrace(PTRACE_ATTACH, getppid(), 0, 0);
+}
+
+/* Test builds' executable-memory probe (SCEP_SANDBOX_PROBES): the network process's filter
+ * allows mmap only without PROT_EXEC. Returns 0 when the mapping was made. */
+int scep_probe_mmap_exec(void) {
+    void *page = mmap(0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) return -1;
+    munmap(page, 4096);
+    return 0;
 }

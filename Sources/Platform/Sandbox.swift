@@ -109,7 +109,7 @@ public enum Sandbox {
 extension Sandbox {
     /// From inside the sandbox, attempts one thing the network process must never do: open a
     /// file (`open:PATH`; the test names the keystore), exec, ptrace its parent, create a unix
-    /// socket, fork. The sandbox should kill the process (seccomp) or refuse (Landlock); what is
+    /// socket, fork, map executable memory. The sandbox should kill the process (seccomp) or refuse (Landlock); what is
     /// returned says what happened when it did neither, and the test fails on it.
     public static func probe(_ name: String) -> String {
         let bytes = Array(name.utf8)
@@ -138,13 +138,16 @@ extension Sandbox {
             let pid = CLibc.fork()
             if pid == 0 { exitProcess(0) }
             return "fork returned \(pid)"
+        case "mmap-exec":
+            return "mmap(PROT_EXEC) returned \(scep_probe_mmap_exec())"
         default:
             return "unknown probe \(name)"
         }
     }
 
     /// From the key process, once confined: one call its filter refuses (`mount`, `unshare`,
-    /// `kcmp`, `clone` or `clone3` with a namespace flag; each harmless where it succeeds). Says
+    /// `kcmp`, `clone` or `clone3` with a namespace flag, `tiocsti` on /dev/null; each harmless
+    /// where it succeeds). Says
     /// what the call returned.
     public static func keyProcessProbe(_ name: String) -> String {
         let which: Int32 = switch name {
@@ -153,6 +156,7 @@ extension Sandbox {
         case "kcmp": 2
         case "clone": 3
         case "clone3": 4
+        case "tiocsti": 5
         default: -1
         }
         guard which >= 0 else { return "unknown probe \(name)" }

@@ -8,9 +8,9 @@
 #
 # PROBE_BINARY is a test build (make probes: -D SCEP_SANDBOX_PROBES, which the shipped binary does
 # not have) in which SCEP_AGENT_SANDBOX_PROBE makes the network process try one forbidden thing
-# once sandboxed (open:PATH, exec, ptrace, unix-socket, fork), or die midway (crash). RUNNER runs
-# the binaries (qemu-user); there the kernel's seccomp does not apply to emulated calls, so only
-# what does not depend on it is checked.
+# once sandboxed (open:PATH, exec, ptrace, unix-socket, fork, mmap-exec), or die midway (crash).
+# RUNNER runs the binaries (qemu-user); there the kernel's seccomp does not apply to emulated
+# calls, so only what does not depend on it is checked.
 set -u
 BIN=$(readlink -f "$1")
 RESPONDER=$(readlink -f "$2")
@@ -68,7 +68,7 @@ if [ -z "$RUNNER" ] && grep -q '^Seccomp:' /proc/self/status; then
     if [ -n "$PROBES" ]; then
         # Each forbidden step kills the process (seccomp) before it can do anything: opening the
         # keystore or any file, exec, ptrace of the key process, a unix socket, a fork.
-        for probe in "open:$SCRATCH/ks/current" open:/etc/passwd exec ptrace unix-socket fork; do
+        for probe in "open:$SCRATCH/ks/current" open:/etc/passwd exec ptrace unix-socket fork mmap-exec; do
             AGENT=$PROBES SCEP_AGENT_SANDBOX_PROBE=$probe expect_status "probe $probe: the network process is stopped" 1 agent caps "$SCRATCH/ks"
             expect_text "probe $probe: killed by its sandbox" "$ERR" "made a system call its sandbox forbids and was killed (signal 31)"
             case "$ERR" in *"probe survived"*) fail "probe $probe survived: $ERR" ;; esac
@@ -80,8 +80,9 @@ if [ -z "$RUNNER" ] && grep -q '^Seccomp:' /proc/self/status; then
         # Without the filter, mount would fail with ENOENT as root (no such mount point), and kcmp
         # on itself, unshare and clone with a namespace flag (as root) would succeed. clone3 fails
         # with ENOSYS (its flags are out of a filter's reach; the C library falls back to clone),
-        # where without the filter it would create the child or fail with EPERM.
-        probes=(kcmp clone3)
+        # where without the filter it would create the child or fail with EPERM. TIOCSTI on
+        # /dev/null fails with ENOTTY without the filter.
+        probes=(kcmp clone3 tiocsti)
         [ "$(id -u)" = 0 ] && probes+=(mount unshare clone)
         for probe in "${probes[@]}"; do
             AGENT=$PROBES SCEP_AGENT_KEY_PROBE=$probe expect_status "key process probe $probe: the renewal still succeeds" 0 agent renew "$SCRATCH/ks"

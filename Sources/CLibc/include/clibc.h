@@ -136,9 +136,10 @@ int scep_seccomp_network_filter(int self);
 /* The key process's deny-list: privileged calls it never makes fail with EPERM. */
 int scep_seccomp_key_process_filter(void);
 /* Test builds: one call the key process's filter refuses (0 mount, 1 unshare, 2 kcmp, 3 clone
- * and 4 clone3 with a namespace flag). */
+ * and 4 clone3 with a namespace flag, 5 ioctl TIOCSTI). */
 int scep_probe_key_process(int which);
 long scep_probe_ptrace_parent(void);
+int scep_probe_mmap_exec(void);
 
 /* The process's arguments, captured before main (Embedded Swift has no CommandLine). */
 int scep_argc(void);
