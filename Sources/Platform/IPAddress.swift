@@ -32,12 +32,44 @@ public struct IPAddress: Equatable, Sendable, CustomStringConvertible {
         isIPv6 ? bytes == [UInt8](repeating: 0, count: 15) + [1] : bytes[0] == 127
     }
 
+    /// The address as text, as RFC 5952 recommends: IPv4 dotted decimal; IPv6 in lowercase hex
+    /// without leading zeros, the longest run of two or more zero groups (the first of equal runs)
+    /// as "::", and an IPv4-mapped address (::ffff:0:0/96) with its IPv4 part dotted. Written here
+    /// rather than by inet_ntop(3), which in musl prints through snprintf and so brings printf's
+    /// floating-point formatting into the static binary (Tests/PlatformTests compares the two).
     public var description: String {
-        var text = [CChar](repeating: 0, count: 64)
-        _ = bytes.withUnsafeBytes { source in
-            inet_ntop(isIPv6 ? AF_INET6 : AF_INET, source.baseAddress, &text, socklen_t(text.count))
+        guard isIPv6 else { return Self.dotted(bytes[0...]) }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
+            return "::ffff:" + Self.dotted(bytes[12...])
         }
-        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let groups = (0..<8).map { UInt16(bytes[2 * $0]) << 8 | UInt16(bytes[2 * $0 + 1]) }
+        var (longestStart, longestCount) = (0, 0)
+        var index = 0
+        while index < 8 {
+            var end = index
+            while end < 8 && groups[end] == 0 { end += 1 }
+            if end - index > longestCount { (longestStart, longestCount) = (index, end - index) }
+            index = end + 1
+        }
+        func hex(_ range: Range<Int>) -> String {
+            var text = ""
+            for group in range {
+                if group > range.lowerBound { text += ":" }
+                text += String(groups[group], radix: 16)
+            }
+            return text
+        }
+        guard longestCount >= 2 else { return hex(0..<8) }
+        return hex(0..<longestStart) + "::" + hex((longestStart + longestCount)..<8)
+    }
+
+    private static func dotted(_ octets: ArraySlice<UInt8>) -> String {
+        var text = ""
+        for octet in octets {
+            if !text.isEmpty { text += "." }
+            text += String(octet)
+        }
+        return text
     }
 
     /// The socket address for `port`, for `body`.

@@ -278,3 +278,49 @@ import Testing
         #expect(environment(["SCEP_AGENT_CHAIN=" + keystore + "/g2/chain.pem"]).contains { $0 == ("SCEP_AGENT_CHAIN", keystore + "/g2/chain.pem") })
     }
 }
+
+/// IPAddress formats its own text (musl's inet_ntop would bring printf into the static binary);
+/// glibc's inet_ntop is the independent implementation it is checked against.
+@Suite struct IPAddressTextTests {
+    static func libcText(_ bytes: [UInt8]) -> String {
+        var text = [CChar](repeating: 0, count: 64)
+        _ = bytes.withUnsafeBytes { inet_ntop(bytes.count == 16 ? AF_INET6 : AF_INET, $0.baseAddress, &text, socklen_t(text.count)) }
+        return String(cString: text)
+    }
+
+    @Test func namedCasesMatchRFC5952() {
+        let cases: [(String, String)] = [
+            ("192.0.2.1", "192.0.2.1"), ("0.0.0.0", "0.0.0.0"), ("255.255.255.255", "255.255.255.255"),
+            ("::", "::"), ("::1", "::1"), ("2001:DB8:0:0:0:0:0:1", "2001:db8::1"),
+            ("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"), // one zero group is not shortened
+            ("2001:0:0:1:0:0:0:1", "2001:0:0:1::1"),           // the longest run
+            ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),     // the first of equal runs
+            ("fe80::", "fe80::"), ("::ffff:192.0.2.1", "::ffff:192.0.2.1"),
+        ]
+        for (input, expected) in cases {
+            #expect(IPAddress(input)?.description == expected, "\(input)")
+            #expect(Self.libcText(IPAddress(input)!.bytes) == expected, "glibc agrees on \(input)")
+        }
+    }
+
+    /// Every pattern of zero and non-zero groups (256), with values that have leading zeros to drop.
+    @Test func everyZeroPatternMatchesGlibc() {
+        for pattern in 0..<256 {
+            var bytes = [UInt8](repeating: 0, count: 16)
+            for group in 0..<8 where pattern & (1 << group) != 0 {
+                bytes[2 * group] = UInt8(group % 3 == 0 ? 0 : 0xa0 + group)
+                bytes[2 * group + 1] = UInt8(0x01 + group * 17)
+            }
+            // glibc writes IPv4-compatible addresses (::a.b.c.d, deprecated by RFC 4291) dotted;
+            // we, like musl, do not.
+            if bytes[0..<12].allSatisfy({ $0 == 0 }) && (bytes[12] != 0 || bytes[13] != 0) { continue }
+            #expect(IPAddress(bytes: bytes)!.description == Self.libcText(bytes))
+        }
+        for last in [0, 1, 99, 100, 199, 200, 255] {
+            let v4: [UInt8] = [UInt8(last), 10, 0, UInt8(255 - last)]
+            #expect(IPAddress(bytes: v4)!.description == Self.libcText(v4))
+            let mapped = [UInt8](repeating: 0, count: 10) + [0xff, 0xff] + v4
+            #expect(IPAddress(bytes: mapped)!.description == Self.libcText(mapped))
+        }
+    }
+}
