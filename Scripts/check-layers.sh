@@ -41,6 +41,12 @@ while IFS= read -r hit; do fail "key path: $hit (not in Embedded Swift; use a cl
 while IFS= read -r hit; do fail "untyped catch: $hit (Embedded Swift has no any Error)"; done < \
     <(grep -rnE 'catch let [a-z]+ as ' Sources --include='*.swift')
 
+# Text is compared and split by its bytes (Encoding's UTF8Text.swift): String's Character-wise
+# hasPrefix, hasSuffix and split(separator: "x") would link Unicode's grapheme-cluster tables and
+# code into the shipped binary (10 KB the tiny build's budget does not have).
+while IFS= read -r hit; do fail "Character-wise text: $hit (use hasUTF8Prefix, hasUTF8Suffix, splitUTF8)"; done < \
+    <(grep -rnE '\.has(Prefix|Suffix)\(|\.split\(separator: "' Sources --include='*.swift' | grep -vE '^[^:]+:[0-9]+:\s*//')
+
 if [ "$failures" -gt 0 ]; then
     echo "layering: $failures violation(s)"
     exit 1

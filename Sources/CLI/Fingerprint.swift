@@ -5,8 +5,8 @@ import Encoding
 public enum FingerprintText {
     public static func parse(_ text: String) -> [UInt8]? {
         var body = text
-        if body.hasPrefixIgnoringASCIICase("sha256:") { body = String(body.dropFirst(7)) }
-        if body.hasPrefixIgnoringASCIICase("sha256 fingerprint=") { body = String(body.dropFirst(19)) }
+        if body.hasPrefixIgnoringASCIICase("sha256:") { body = body.droppingUTF8Prefix(7) }
+        if body.hasPrefixIgnoringASCIICase("sha256 fingerprint=") { body = body.droppingUTF8Prefix(19) }
         let digits = body.utf8.filter { $0 != UInt8(ascii: ":") && $0 != UInt8(ascii: " ") }
         guard digits.count == 64 else { return nil }
         return Hex.decode(String(decoding: digits, as: UTF8.self))

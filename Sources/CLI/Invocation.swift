@@ -1,3 +1,5 @@
+import Encoding
+
 /// One setting as given, remembering where it came from so an error can point at it.
 struct GivenOption: Equatable {
     let name: String
@@ -28,9 +30,9 @@ public struct Invocation: Equatable {
                 scan.wantsHelp = true
             } else if argument == "--version" || argument == "-V" {
                 scan.wantsVersion = true
-            } else if argument.hasPrefix("--") {
+            } else if argument.hasUTF8Prefix("--") {
                 try scan.option(argument)
-            } else if argument.hasPrefix("-") && argument.count > 1 {
+            } else if argument.hasUTF8Prefix("-") && argument.utf8.count > 1 {
                 throw UsageError("unknown option '\(argument)' (options are long: --name value)")
             } else {
                 try scan.word(argument)
@@ -61,12 +63,10 @@ private struct ArgumentScan {
 
     /// `--name value` or `--name=value`; a flag takes no value.
     mutating func option(_ argument: String) throws(UsageError) {
-        var name = String(argument.dropFirst(2))
+        var name = argument.droppingUTF8Prefix(2)
         var inlineValue: String? = nil
-        if let equals = name.firstIndex(of: "=") {
-            inlineValue = String(name[name.index(after: equals)...])
-            name = String(name[..<equals])
-        }
+        let parts = name.splitUTF8(at: UInt8(ascii: "="), maxSplits: 1, omittingEmpty: false)
+        if parts.count == 2 { (name, inlineValue) = (parts[0], parts[1]) }
         let source = "--" + name
         if name == "config" {
             guard let value = value(inlineValue) else { throw UsageError("option '--config' needs a value") }
@@ -87,7 +87,7 @@ private struct ArgumentScan {
     /// The option's value: after `=`, else the next argument unless that is an option itself.
     private mutating func value(_ inline: String?) -> String? {
         if let inline { return inline }
-        guard index < arguments.count, !arguments[index].hasPrefix("--") else { return nil }
+        guard index < arguments.count, !arguments[index].hasUTF8Prefix("--") else { return nil }
         return next()
     }
 

@@ -251,7 +251,7 @@ enum OptionTable {
 extension RenewalSchedule.Threshold {
     /// `14d` (a duration before not-after) or `33%` (a share of the lifetime, 1 to 99).
     public init?(text: String) {
-        if text.hasSuffix("%") {
+        if text.hasUTF8Suffix("%") {
             guard let percent = Numbers.parseInt(text.utf8.dropLast(), limit: 99), percent >= 1 else { return nil }
             self = .percentOfLifetime(percent)
         } else {

@@ -96,9 +96,9 @@ extension CryptoError.TLSStep {
 }
 
 func hex(_ value: UInt32) -> String {
-    var text = Hex.encode([UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff)])
-    while text.utf8.count > 4 && text.hasPrefix("0") { text.removeFirst() }
-    return text
+    var digits = Array(Hex.encode([UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff)]).utf8)
+    while digits.count > 4 && digits[0] == UInt8(ascii: "0") { digits.removeFirst() }
+    return String(decoding: digits, as: UTF8.self)
 }
 
 /// Runs an mbedTLS call and turns a non-zero result into a `CryptoError`.

@@ -75,7 +75,7 @@ public struct HTTPClient {
 
     /// A Location header: absolute URL, or an absolute path on the same server.
     static func resolve(_ location: String, against base: ServerURL) throws(HTTPError) -> ServerURL {
-        if location.hasPrefix("/") {
+        if location.hasUTF8Prefix("/") {
             let authority = base.hostIsIPv6 ? "[\(base.host)]" : base.host
             do { return try ServerURL("\(base.scheme.rawValue)://\(authority):\(base.port)\(location)") } catch {
                 throw .badRedirect("invalid Location '\(location)'")

@@ -182,7 +182,7 @@ public struct HTTPResponseParser: Sendable {
         }
         let codings = headers.filter { $0.name.equalsIgnoringASCIICase("transfer-encoding") }.map { $0.value.asciiLowercased }
         if let last = codings.last {
-            guard last.hasSuffix("chunked") else { throw .malformed("unsupported Transfer-Encoding '\(last)'") }
+            guard last.hasUTF8Suffix("chunked") else { throw .malformed("unsupported Transfer-Encoding '\(last)'") }
             state = .chunkSize
             return
         }
@@ -241,7 +241,7 @@ public struct HTTPResponseParser: Sendable {
         }
         var persistent = parts[0].elementsEqual(Array("HTTP/1.1".utf8))
         for header in headers where header.name.equalsIgnoringASCIICase("connection") {
-            for option in header.value.split(separator: ",") where option.trimmingASCIIWhitespace.equalsIgnoringASCIICase("close") {
+            for option in header.value.splitUTF8(at: UInt8(ascii: ",")) where option.trimmingASCIIWhitespace.equalsIgnoringASCIICase("close") {
                 persistent = false
             }
         }

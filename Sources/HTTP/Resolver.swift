@@ -29,11 +29,11 @@ public struct ResolverConfiguration: Equatable, Sendable {
                 search = Array(line.dropFirst().prefix(6))
             case "options":
                 for option in line.dropFirst() {
-                    if option.hasPrefix("ndots:"), let value = Numbers.parseInt(option.utf8.dropFirst(6), limit: 15) { ndots = value }
-                    if option.hasPrefix("timeout:"), let value = Numbers.parseInt(option.utf8.dropFirst(8), limit: 30), value > 0 {
+                    if option.hasUTF8Prefix("ndots:"), let value = Numbers.parseInt(option.utf8.dropFirst(6), limit: 15) { ndots = value }
+                    if option.hasUTF8Prefix("timeout:"), let value = Numbers.parseInt(option.utf8.dropFirst(8), limit: 30), value > 0 {
                         timeoutSeconds = value
                     }
-                    if option.hasPrefix("attempts:"), let value = Numbers.parseInt(option.utf8.dropFirst(9), limit: 5), value > 0 {
+                    if option.hasUTF8Prefix("attempts:"), let value = Numbers.parseInt(option.utf8.dropFirst(9), limit: 5), value > 0 {
                         attempts = value
                     }
                 }
@@ -113,7 +113,7 @@ public enum Resolver {
     /// The names to try, in order (resolv.conf(5)): the name as given first when it has at
     /// least `ndots` dots, else after the search domains.
     static func candidates(_ name: String, _ configuration: ResolverConfiguration) -> [String] {
-        if name.hasSuffix(".") { return [String(name.dropLast())] }
+        if name.hasUTF8Suffix(".") { return [name.droppingUTF8Suffix(1)] }
         let dots = name.utf8.filter { $0 == UInt8(ascii: ".") }.count
         let searched = configuration.search.map { name + "." + $0 }.filter { DNSMessage.isValidName($0) }
         return dots >= configuration.ndots ? [name] + searched : searched + [name]

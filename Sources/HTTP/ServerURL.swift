@@ -81,7 +81,7 @@ public struct ServerURL: Equatable, CustomStringConvertible {
         let path = String(decoding: rest[authorityEnd...], as: UTF8.self)
         if path.isEmpty {
             pathAndQuery = ServerURL.defaultPath
-        } else if path.hasPrefix("?") {
+        } else if path.hasUTF8Prefix("?") {
             pathAndQuery = ServerURL.defaultPath + path
         } else {
             pathAndQuery = path

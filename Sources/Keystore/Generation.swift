@@ -17,8 +17,8 @@ struct GenerationFiles {
     static func heldKey(_ format: String) -> String { "key." + format }
 
     static func heldKeyFormat(_ name: String) -> String? {
-        guard name.hasPrefix("key."), name != key, name != encryptedKey else { return nil }
-        return String(name.dropFirst(4))
+        guard name.hasUTF8Prefix("key."), name != key, name != encryptedKey else { return nil }
+        return name.droppingUTF8Prefix(4)
     }
 
     static func name(_ number: Int) -> String {
@@ -28,8 +28,8 @@ struct GenerationFiles {
     }
 
     static func number(_ name: String) -> Int? {
-        guard name.hasPrefix("gen-"), name.utf8.count == 10 else { return nil }
-        return Int(String(name.dropFirst(4)))
+        guard name.hasUTF8Prefix("gen-"), name.utf8.count == 10 else { return nil }
+        return Numbers.parseInt(name.utf8.dropFirst(4), limit: 999_999)
     }
 
     /// `sha256 <hex> <name>` lines, sorted by name.
@@ -69,8 +69,8 @@ struct GenerationPointer: Equatable {
         var digest: [UInt8]? = nil
         for line in bytes.split(separator: 0x0a) {
             let text = String(decoding: line, as: UTF8.self)
-            if text.hasPrefix("generation=") { generation = String(text.dropFirst(11)) }
-            if text.hasPrefix("manifest_sha256=") { digest = Hex.decode(String(text.dropFirst(16))) }
+            if text.hasUTF8Prefix("generation=") { generation = text.droppingUTF8Prefix(11) }
+            if text.hasUTF8Prefix("manifest_sha256=") { digest = Hex.decode(text.droppingUTF8Prefix(16)) }
         }
         guard let generation, GenerationFiles.number(generation) != nil, let digest, digest.count == 32 else { return nil }
         self.generation = generation

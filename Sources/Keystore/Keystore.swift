@@ -95,7 +95,7 @@ public final class Keystore {
         guard status.permissions & 0o077 == 0 else { throw .insecure(path: path, .loosePermissions(status.permissions)) }
         for name in try lift({ () throws(SystemError) in try directory.entries() }) {
             try checkEntry(name, in: directory, owner: me)
-            if GenerationFiles.number(name) != nil || name.hasSuffix(".staged") {
+            if GenerationFiles.number(name) != nil || name.hasUTF8Suffix(".staged") {
                 // A writer may prune a generation while a reader scans; a vanished one is fine.
                 let opened: Directory?
                 do { opened = try directory.subdirectory(name) } catch {
@@ -136,11 +136,11 @@ public final class Keystore {
                 + [readPointer(Keystore.pendingPointer)?.generation].compactMap { $0 }
             var removed = false
             for name in try directory.entries() {
-                if name.hasPrefix(".tmp-") {
+                if name.hasUTF8Prefix(".tmp-") {
                     try directory.remove(name)
                     removed = true
                     if !quietly { report.warnings.append("removed a stale temporary file \(name)") }
-                } else if name.hasSuffix(".staged") || (GenerationFiles.number(name) != nil && !keep.contains(name)) {
+                } else if name.hasUTF8Suffix(".staged") || (GenerationFiles.number(name) != nil && !keep.contains(name)) {
                     try removeGeneration(name)
                     removed = true
                     if !quietly { report.warnings.append("removed an uncommitted generation \(name)") }

@@ -16,28 +16,28 @@ public final class TPMChannel {
         /// `/dev/tpmrm0`, any absolute path, or `tcp:HOST:PORT` with a literal loopback address
         /// (a name would need the resolver, and a TPM is never reached through DNS).
         public init?(_ text: String) {
-            if text.hasPrefix("/") {
+            if text.hasUTF8Prefix("/") {
                 self = .device(text)
                 return
             }
-            guard text.hasPrefix("tcp:") else { return nil }
-            let rest = text.dropFirst(4)
-            guard let colon = rest.lastIndex(of: ":") else { return nil }
-            var host = String(rest[rest.startIndex..<colon])
-            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            let portText = rest[rest.index(after: colon)...]
+            guard text.hasUTF8Prefix("tcp:") else { return nil }
+            let rest = Array(text.utf8.dropFirst(4))
+            guard let colon = rest.lastIndex(of: UInt8(ascii: ":")) else { return nil }
+            var host = String(decoding: rest[..<colon], as: UTF8.self)
+            if host.hasUTF8Prefix("[") && host.hasUTF8Suffix("]") { host = host.droppingUTF8Prefix(1).droppingUTF8Suffix(1) }
+            let portText = rest[(colon + 1)...]
             // Loopback only: the command stream carries authorization values, and the replies
             // content keys, in the clear (swtpm runs beside the agent, for tests and development).
             // The port as ServerURL reads one: at most five digits, 1 to 65535.
-            guard let address = IPAddress(host), address.isLoopback, portText.utf8.count <= 5,
-                  let port = Numbers.parseInt(portText.utf8, limit: 65535), port >= 1 else { return nil }
+            guard let address = IPAddress(host), address.isLoopback, portText.count <= 5,
+                  let port = Numbers.parseInt(portText, limit: 65535), port >= 1 else { return nil }
             self = .tcp(host: address, port: UInt16(port))
         }
 
         /// Whether a resource manager stands between us and the TPM, flushing what a client
         /// left loaded when it goes: the kernel's `tpmrm` devices do; `/dev/tpm0` and swtpm do not.
         public var hasResourceManager: Bool {
-            if case .device(let path) = self { return fileName(of: path).hasPrefix("tpmrm") }
+            if case .device(let path) = self { return fileName(of: path).hasUTF8Prefix("tpmrm") }
             return false
         }
 

@@ -98,3 +98,45 @@ import Testing
         #expect(TerminalText.escaped("Grüße") == "Grüße")
     }
 }
+
+/// The byte-wise text helpers agree with the standard library's Character-wise operations on
+/// ASCII, which is all they are used for, and compare bytes where the two would differ.
+@Suite struct UTF8TextTests {
+    static let samples = ["", "a", "--url", "--url=http://h/", "gen-000001", "key.tpm", "a,,b,", ",x", "DNS:a:b", "%", "50%"]
+
+    @Test func prefixesAndSuffixesMatchTheStandardLibraryOnASCII() {
+        for text in Self.samples {
+            for other in Self.samples + ["-", "--", "gen-", "%", "b,", "url"] {
+                #expect(text.hasUTF8Prefix(other) == text.hasPrefix(other), "\(text) / \(other)")
+                #expect(text.hasUTF8Suffix(other) == text.hasSuffix(other), "\(text) / \(other)")
+            }
+        }
+    }
+
+    @Test func splitsMatchTheStandardLibraryOnASCII() {
+        for text in Self.samples {
+            for separator in [",", ":", "="] {
+                let byte = separator.utf8.first!
+                #expect(text.splitUTF8(at: byte) == text.split(separator: Character(separator)).map(String.init))
+                #expect(text.splitUTF8(at: byte, maxSplits: 1, omittingEmpty: false)
+                        == text.split(separator: Character(separator), maxSplits: 1, omittingEmptySubsequences: false).map(String.init))
+            }
+        }
+    }
+
+    @Test func droppingCountsBytes() {
+        #expect("gen-000042".droppingUTF8Prefix(4) == "000042")
+        #expect("example.".droppingUTF8Suffix(1) == "example")
+        #expect("ab".droppingUTF8Prefix(5) == "")
+        #expect("é=1".droppingUTF8Prefix(2) == "=1") // é is two bytes
+    }
+
+    /// "e" + COMBINING ACUTE is one Character that does not start with "e"; its bytes do.
+    @Test func comparesBytesNotCharacters() {
+        let decomposed = "e\u{301}x"
+        #expect(!decomposed.hasPrefix("e"))
+        #expect(decomposed.hasUTF8Prefix("e"))
+        #expect("café".hasUTF8Suffix("é"))
+        #expect(!"cafe\u{301}".hasUTF8Suffix("é")) // canonically equal, different bytes
+    }
+}
