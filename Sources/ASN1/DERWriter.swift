@@ -1,3 +1,5 @@
+import Encoding
+
 /// DER serialization into one growing buffer.
 ///
 /// A constructed element is written by appending its tag, letting `body` write the contents
@@ -71,7 +73,7 @@ public struct DERWriter {
     /// SET OF, and a verifier that re-encodes them will only agree with a sorted set. `tag` other
     /// than SET serves IMPLICIT-tagged sets, such as CMS's signedAttrs [0].
     public mutating func writeSetOf(_ members: [[UInt8]], tag: UInt8 = DERTag.set) {
-        let sorted = members.sorted { DERWriter.lexicographicallyPrecedes($0, $1) }
+        let sorted = members.insertionSorted(by: DERWriter.lexicographicallyPrecedes)
         writeConstructed(tag) { writer in
             for member in sorted { writer.writeEncoded(member) }
         }

@@ -35,7 +35,7 @@ struct GenerationFiles {
     /// `sha256 <hex> <name>` lines, sorted by name.
     static func manifest(_ files: [(name: String, digest: [UInt8])]) -> [UInt8] {
         var text = ""
-        for file in files.sorted(by: { $0.name < $1.name }) { text += "sha256 \(Hex.encode(file.digest)) \(file.name)\n" }
+        for file in files.insertionSorted(by: { $0.name < $1.name }) { text += "sha256 \(Hex.encode(file.digest)) \(file.name)\n" }
         return Array(text.utf8)
     }
 

@@ -1,4 +1,5 @@
 import CLibc
+import Encoding
 
 /// Facts that identify this device, for subject placeholders. Each comes from the first source
 /// that has it; nil when none does.
@@ -33,7 +34,7 @@ public enum DeviceFacts {
     static func macAddress() -> String? {
         if let mac = firstLine("/sys/class/net/eth0/address"), mac != "00:00:00:00:00:00" { return mac }
         guard let directory = try? Directory("/sys/class/net"), let names = try? directory.entries() else { return nil }
-        for name in names.sorted() where name != "lo" {
+        for name in names.insertionSorted(by: <) where name != "lo" {
             if let mac = firstLine("/sys/class/net/" + name + "/address"), mac != "00:00:00:00:00:00" { return mac }
         }
         return nil

@@ -140,3 +140,20 @@ import Testing
         #expect(!"cafe\u{301}".hasUTF8Suffix("é")) // canonically equal, different bytes
     }
 }
+
+@Suite struct InsertionSortTests {
+    /// The standard library's sort is stable too, so the two must agree element for element,
+    /// equal keys included.
+    @Test func agreesWithTheStandardLibrarysStableSort() {
+        var generator = SystemRandomNumberGenerator()
+        for count in [0, 1, 2, 3, 7, 16, 40] {
+            for _ in 0..<20 {
+                let items = (0..<count).map { (key: Int.random(in: 0..<5, using: &generator), order: $0) }
+                let ours = items.insertionSorted { $0.key < $1.key }
+                let theirs = items.sorted { $0.key < $1.key }
+                #expect(ours.map(\.key) == theirs.map(\.key))
+                #expect(ours.map(\.order) == theirs.map(\.order))
+            }
+        }
+    }
+}
