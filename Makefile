@@ -158,4 +158,4 @@ bench: static cross responder fleet-sim
 # Every scratch directory any target builds in (each `--scratch-path` and Scripts/ build dir).
 clean:
 	rm -rf .build .build-embedded .build-aarch64 .build-armv7 .build-armv7-replay .build-tiny .build-sim .build-mbedtls \
-		.build-asan .build-valgrind .build-fuzz .build-probes .build-embedded-hardening-* .build-embedded-cost-* $(DIST)
+		.build-asan .build-valgrind .build-fuzz .build-probes .build-embedded-hardening-* .build-embedded-cost-* .build-tiny-cost-* $(DIST)

@@ -8,6 +8,7 @@
 # Scripts/size-breakdown.sh);
 # EXTRA_SWIFT_BUILD_FLAGS, when set, is appended to `swift build` (for size experiments);
 # SCRATCH_SUFFIX gives a variant its own scratch folder; PRODUCT builds another executable.
+# LTO=0 and LTO_INLINE_THRESHOLD change the tiny build's code generation (below), for size experiments.
 # The binary's size is recorded in docs/generated/sizes.md (SIZES_TABLE), one row per target.
 #
 # Targets (Board/README.md):
@@ -50,6 +51,20 @@ static_pie=(--disable-local-rpath -Xswiftc -Xclang-linker -Xswiftc -static-pie -
             -Xlinker -z -Xlinker pack-relative-relocs -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now)
 [ "${STATIC_PIE:-1}" = 1 ] || static_pie=()
 
+# The tiny build's code generation, which is what brings it within its 700 KB
+# (`make feature-cost` measures the first two):
+# - link-time optimisation over all the Swift code and the C shims (mbedTLS and musl are gcc's
+#   objects and stay as they are): LLVM sees every module at once, so what a module exports but
+#   the program never calls goes, and code repeated across modules can be folded;
+# - at link time the inliner keeps only the inlining that does not grow the code (threshold 0);
+#   at its default it copies bodies that the modules kept out of line back into their callers;
+# - LLVM's machine outliner folds repeated instruction sequences into shared functions. It runs
+#   where the code is generated: in the linker with link-time optimisation, else in swiftc.
+# LTO=0 builds without link-time optimisation, LTO_INLINE_THRESHOLD=default with LLVM's own.
+tiny_code_generation=(--experimental-lto-mode=full -Xlinker -mllvm=-enable-machine-outliner=always)
+[ "${LTO_INLINE_THRESHOLD:-0}" = default ] || tiny_code_generation+=(-Xlinker -mllvm=-inline-threshold=${LTO_INLINE_THRESHOLD:-0})
+[ "${LTO:-1}" = 1 ] || tiny_code_generation=(-Xswiftc -Xllvm -Xswiftc -enable-machine-outliner=always)
+
 cross_flags() { # TRIPLE EMBEDDED_TRIPLE LINUX_TRIPLE SYSROOT [extra clang flags...]
     local triple=$1 embedded=$2 linux=$3 sysroot=$4
     shift 4
@@ -91,10 +106,8 @@ case "$target" in
         mbedtls_cc=musl-gcc
         mbedtls_defines=SCEP_AGENT_NO_TLS
         mbedtls_fast_sources=
-        # LLVM's machine outliner folds repeated instruction sequences into shared functions
-        # (~15 KB here).
         # No TLS and no TPM (the TPM code costs ~58 KB; docs/tpm.md says the tiny build has none).
-        flags+=(-Xswiftc -DSCEP_NO_TLS -Xswiftc -DSCEP_NO_TPM -Xswiftc -Xllvm -Xswiftc -enable-machine-outliner=always
+        flags+=(-Xswiftc -DSCEP_NO_TLS -Xswiftc -DSCEP_NO_TPM "${tiny_code_generation[@]}"
                 "${no_unwind_tables[@]}"
                 -Xcc -nostdlibinc -Xcc -isystem -Xcc /usr/include/x86_64-linux-musl
                 -Xlinker -L"$embedded_libs/x86_64-unknown-linux-gnu"
