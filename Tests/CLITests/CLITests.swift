@@ -224,6 +224,16 @@ func usageError(_ arguments: [String], config: String? = nil) -> String? {
         #expect(throws: UsageError.self) { try SubjectTemplate.expand("CN={serial", lookup: { facts[$0] }) }
     }
 
+    /// U+0600 (a prepended concatenation mark) and the comma after it are one Character: escaping
+    /// by Characters missed the comma, and a hostname could then add `O=Evil` to the subject.
+    @Test func aCommaAfterAPrependingMarkIsEscapedToo() throws {
+        let expanded = try SubjectTemplate.expand("CN={hostname}", lookup: { _ in "x\u{600},O=Evil" })
+        let escaped = "CN=x\u{600}\\,O\\=Evil"
+        #expect(expanded == escaped)
+        let name = try DistinguishedName(rfc4514: expanded)
+        #expect(name.attributes.count == 1)
+    }
+
     @Test func hostnameComesFromTheSystem() throws {
         let parsed = try settings(["caps", "--url", "http://h/", "--subject", "CN={hostname}"])
         #expect(parsed.subject?.value(of: OID.commonName) == ProcessInfo.processInfo.hostName)
