@@ -27,6 +27,17 @@ struct GenerationFiles {
         return "gen-" + digits
     }
 
+    /// The name for a new generation: one past the highest in use, or after gen-999999 the lowest
+    /// number free (at most the current, previous and pending generations are kept).
+    static func nextName(among entries: [String]) -> String {
+        let numbers = entries.compactMap { number($0) }
+        let highest = numbers.max() ?? 0
+        if highest < 999_999 { return name(highest + 1) }
+        var candidate = 1
+        while numbers.contains(candidate) { candidate += 1 }
+        return name(candidate)
+    }
+
     static func number(_ name: String) -> Int? {
         guard name.hasUTF8Prefix("gen-"), name.utf8.count == 10 else { return nil }
         return Numbers.parseInt(name.utf8.dropFirst(4), limit: 999_999)

@@ -279,8 +279,7 @@ public final class Keystore {
         guard lock != nil else { throw .readOnly }
         guard key.matches(publicKeyInfo: certificate.publicKeyInfo) else { throw .refused(.keyMismatch) }
         let steps = StepCounter(observer)
-        let numbers = try lift { () throws(SystemError) in try directory.entries() }.compactMap { GenerationFiles.number($0) }
-        let name = GenerationFiles.name((numbers.max() ?? 0) + 1)
+        let name = GenerationFiles.nextName(among: try lift { () throws(SystemError) in try directory.entries() })
         let staged = try stage(name, key: key, certificate: certificate, chain: chain, metadata: metadata, steps: steps)
         let pointer = GenerationPointer(generation: name, manifestDigest: DigestAlgorithm.sha256.hash(staged.manifest))
 
@@ -404,8 +403,7 @@ public final class Keystore {
     public func writePending(key: PrivateKey, signer: Certificate, metadata: IdentityMetadata) throws(KeystoreError) {
         guard lock != nil else { throw .readOnly }
         let steps = StepCounter(nil)
-        let numbers = try lift { () throws(SystemError) in try directory.entries() }.compactMap { GenerationFiles.number($0) }
-        let name = GenerationFiles.name((numbers.max() ?? 0) + 1)
+        let name = GenerationFiles.nextName(among: try lift { () throws(SystemError) in try directory.entries() })
         let staged = try stage(name, key: key, certificate: signer, chain: [], metadata: metadata, steps: steps)
         let pointer = GenerationPointer(generation: name, manifestDigest: DigestAlgorithm.sha256.hash(staged.manifest))
         let previous = readPointer(Keystore.pendingPointer)?.generation

@@ -258,6 +258,27 @@ final class Fixture {
     }
 }
 
+@Suite struct GenerationNameTests {
+    @Test func aNewGenerationIsOnePastTheHighest() {
+        #expect(GenerationFiles.nextName(among: []) == "gen-000001")
+        #expect(GenerationFiles.nextName(among: ["current", "gen-000041", "gen-000007", "gen-x", "gen-+00099"]) == "gen-000042")
+    }
+
+    /// gen-1000000 would not be read back as a generation: past gen-999999 the numbers are reused.
+    @Test func afterTheLastNumberTheLowestFreeOneIsReused() {
+        #expect(GenerationFiles.nextName(among: ["gen-999999", "gen-000001", "gen-000002"]) == "gen-000003")
+        #expect(GenerationFiles.nextName(among: ["gen-999999", "gen-000002"]) == "gen-000001")
+        #expect(GenerationFiles.number(GenerationFiles.nextName(among: ["gen-999999"])) == 1)
+    }
+
+    @Test func numbersAreSixDigitsAndNothingElse() {
+        #expect(GenerationFiles.number("gen-000042") == 42)
+        #expect(GenerationFiles.number("gen--00001") == nil)
+        #expect(GenerationFiles.number("gen-+00001") == nil)
+        #expect(GenerationFiles.number("gen-1000000") == nil)
+    }
+}
+
 @Suite struct PublishedCopiesTests {
     @Test func bundleAndSeparateCopiesAreWrittenAndRepairedOnlyWhenDifferent() throws {
         let fixture = try Fixture()
