@@ -8,7 +8,7 @@
 # Scripts/size-breakdown.sh);
 # EXTRA_SWIFT_BUILD_FLAGS, when set, is appended to `swift build` (for size experiments);
 # SCRATCH_SUFFIX gives a variant its own scratch folder; PRODUCT builds another executable.
-# LTO=0 and LTO_INLINE_THRESHOLD change the tiny build's code generation (below), for size experiments.
+# LTO=0 and LTO_INLINE_THRESHOLD change the code generation (below), for size experiments.
 # The binary's size is recorded in docs/generated/sizes.md (SIZES_TABLE), one row per target.
 #
 # Targets (Board/README.md):
@@ -36,6 +36,7 @@ mbedtls_cflags=()
 mbedtls_defines=
 mbedtls_fast_sources="bignum.c rsa.c"
 strip_tool=strip
+lto_default=1     # link-time optimisation (code_generation, below)
 # The host builds drop unwind tables (~100 KB; nothing unwinds) at link time
 # (Scripts/lib/no-unwind-tables.ld). The ARM glibc builds keep them: static glibc's start-up code
 # on aarch64 reads .eh_frame, and the binary crashes without it.
@@ -50,20 +51,6 @@ no_unwind_tables=(-Xlinker --no-eh-frame-hdr -Xlinker -T -Xlinker "$PWD/Scripts/
 static_pie=(--disable-local-rpath -Xswiftc -Xclang-linker -Xswiftc -static-pie -Xcc -fPIE -Xswiftc -Xcc -Xswiftc -fPIE
             -Xlinker -z -Xlinker pack-relative-relocs -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now)
 [ "${STATIC_PIE:-1}" = 1 ] || static_pie=()
-
-# The tiny build's code generation, which is what brings it within its 700 KB
-# (`make feature-cost` measures the first two):
-# - link-time optimisation over all the Swift code and the C shims (mbedTLS and musl are gcc's
-#   objects and stay as they are): LLVM sees every module at once, so what a module exports but
-#   the program never calls goes, and code repeated across modules can be folded;
-# - at link time the inliner keeps only the inlining that does not grow the code (threshold 0);
-#   at its default it copies bodies that the modules kept out of line back into their callers;
-# - LLVM's machine outliner folds repeated instruction sequences into shared functions. It runs
-#   where the code is generated: in the linker with link-time optimisation, else in swiftc.
-# LTO=0 builds without link-time optimisation, LTO_INLINE_THRESHOLD=default with LLVM's own.
-tiny_code_generation=(--experimental-lto-mode=full -Xlinker -mllvm=-enable-machine-outliner=always)
-[ "${LTO_INLINE_THRESHOLD:-0}" = default ] || tiny_code_generation+=(-Xlinker -mllvm=-inline-threshold=${LTO_INLINE_THRESHOLD:-0})
-[ "${LTO:-1}" = 1 ] || tiny_code_generation=(-Xswiftc -Xllvm -Xswiftc -enable-machine-outliner=always)
 
 cross_flags() { # TRIPLE EMBEDDED_TRIPLE LINUX_TRIPLE SYSROOT [extra clang flags...]
     local triple=$1 embedded=$2 linux=$3 sysroot=$4
@@ -94,6 +81,7 @@ case "$target" in
         ;;
     arm-linux-gnueabihf)
         scratch=.build-armv7
+        lto_default=0
         # 64-bit time_t and file offsets, for C and for Swift's view of the C headers alike:
         # certificates outlive 2038 and so will the boards, and without large-file support
         # readdir() fails with EOVERFLOW on file systems with 64-bit directory offsets.
@@ -107,7 +95,7 @@ case "$target" in
         mbedtls_defines=SCEP_AGENT_NO_TLS
         mbedtls_fast_sources=
         # No TLS and no TPM (the TPM code costs ~58 KB; docs/tpm.md says the tiny build has none).
-        flags+=(-Xswiftc -DSCEP_NO_TLS -Xswiftc -DSCEP_NO_TPM "${tiny_code_generation[@]}"
+        flags+=(-Xswiftc -DSCEP_NO_TLS -Xswiftc -DSCEP_NO_TPM
                 "${no_unwind_tables[@]}"
                 -Xcc -nostdlibinc -Xcc -isystem -Xcc /usr/include/x86_64-linux-musl
                 -Xlinker -L"$embedded_libs/x86_64-unknown-linux-gnu"
@@ -124,6 +112,25 @@ case "$target" in
         ;;
 esac
 
+# Code generation. It is what keeps the tiny build within its 700 KB and takes about a tenth off
+# the x86_64 and aarch64 builds; `make bench` sees no difference in speed, and `make feature-cost`
+# measures it:
+# - link-time optimisation over all the Swift code and the C shims (mbedTLS and the C library are
+#   gcc's objects and stay as they are): LLVM sees every module at once, so what a module exports
+#   but the program never calls goes, and code repeated across modules can be folded;
+# - at link time the inliner keeps only the inlining that does not grow the code (threshold 0);
+#   at its default it copies bodies that the modules kept out of line back into their callers;
+# - LLVM's machine outliner, run where the code is generated (in the linker), folds repeated
+#   instruction sequences into shared functions.
+# The armv7 build is compiled module by module as before: under link-time optimisation LLVM's
+# 32-bit ARM code generation broke Swift code (in the fuzz replay a DER reader's slice arrived
+# corrupted and trapped; micromdm.sh and faults.sh failed on it), where aarch64 and x86_64 pass
+# every suite. LTO=0 builds any target that way; LTO_INLINE_THRESHOLD=default keeps LLVM's own
+# inliner threshold.
+code_generation=(--experimental-lto-mode=full -Xlinker -mllvm=-enable-machine-outliner=always)
+[ "${LTO_INLINE_THRESHOLD:-0}" = default ] || code_generation+=(-Xlinker -mllvm=-inline-threshold=${LTO_INLINE_THRESHOLD:-0})
+[ "${LTO:-$lto_default}" = 1 ] || code_generation=()
+
 MBEDTLS_DEFINES=$mbedtls_defines MBEDTLS_FAST_SOURCES=$mbedtls_fast_sources Scripts/build-mbedtls.sh "$mbedtls" "$mbedtls_cc" "${mbedtls_cflags[@]}"
 
 # SCRATCH_SUFFIX: a scratch folder of its own for a variant build (Scripts/hardening.sh), so an
@@ -134,7 +141,7 @@ scratch=$scratch${SCRATCH_SUFFIX:-}
 product_name=${PRODUCT:-scep-agent}
 build=(swift build -c release --traits Embedded --product "$product_name" --scratch-path "$scratch"
        -Xcc -I"$mbedtls/include" -Xcc '-DMBEDTLS_CONFIG_FILE=<scep-agent-config.h>' -Xlinker -L"$mbedtls/lib"
-       "${flags[@]}" ${EXTRA_SWIFT_BUILD_FLAGS:-} -Xlinker -lswiftUnicodeDataTables)
+       "${flags[@]}" "${code_generation[@]}" ${EXTRA_SWIFT_BUILD_FLAGS:-} -Xlinker -lswiftUnicodeDataTables)
 product=$("${build[@]}" --show-bin-path)/$product_name
 # SwiftPM does not notice a rebuilt mbedTLS archive, nor an edited linker script: relink when one
 # is newer than the binary.

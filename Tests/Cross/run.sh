@@ -88,8 +88,8 @@ for arm in "arm-linux-gnueabihf|qemu-arm-static" "aarch64-linux-gnu|qemu-aarch64
     SCEP_AGENT_NETWORK_RUNNER=$(command -v "$runner") Tests/Interop/faults.sh "$DIST/$target/scep-agent" \
         .build/debug/scep-test-responder "$runner" '32-bit|truncated|oversized|bad signature|wrong recipientNonce|PENDING forever' || status=1
 done
-# The tiny build is code-generated differently from the others (link-time optimisation, its own
-# inliner threshold): every fault row, natively.
+# The tiny build, link-time optimised like aarch64 but for musl and without TLS: every fault row,
+# natively.
 echo "== faults.sh, x86_64-linux-musl-tiny (every row)"
 Tests/Interop/faults.sh "$DIST/x86_64-linux-musl-tiny/scep-agent" .build/debug/scep-test-responder || status=1
 # TPM-backed keys on the ARM builds: enrollment, renewal, the independent TSS's cross-checks and
