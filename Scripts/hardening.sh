@@ -16,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # The variants set these themselves; one left in the caller's environment would change the baseline.
-unset STATIC_PIE SCEP_AGENT_SPEED_PASSES
+unset STATIC_PIE SCEP_AGENT_SPEED_PASSES LTO LTO_INLINE_THRESHOLD
 . Scripts/lib/generated.sh
 output=${1:-docs/generated/hardening.md}
 work=$(mktemp -d /tmp/scep-hardening.XXXXXX)
