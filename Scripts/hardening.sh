@@ -31,6 +31,8 @@ variants=(
 )
 
 rows=()
+shim_canaries=()
+shims_with_stack_arrays="scep_seccomp_network_filter scep_seccomp_key_process_filter scep_landlock_deny_all_files scep_ecdh_shared_secret scep_spawn_hook scep_signals_install"
 baseline_size=
 for entry in "${variants[@]}"; do
     IFS='|' read -r name flags environment <<<"$entry"
@@ -54,6 +56,16 @@ for entry in "${variants[@]}"; do
         delta=
         [ -n "$baseline_size" ] && delta=$((size - baseline_size))
         rows+=("| $name | $size | ${delta:+$delta} | $type | $relro | $now | $relr | $canaries | $runs |")
+        # The C shims that hold arrays on the stack, each checked for its own canary: under
+        # link-time optimisation, inlined into Swift, they had lost it (Sources/CLibc/include/clibc.h).
+        if [ "$name" = baseline ]; then
+            for function in $shims_with_stack_arrays; do
+                body=$(objdump -d "${unstripped:-$binary}" 2>/dev/null | awk -v f="<$function>:" '$2 == f { on = 1; next } on && /^$/ { exit } on')
+                if [ -z "$body" ]; then shim_canaries+=("| \`$function\` | not a function of its own (inlined) |")
+                elif grep -q '__stack_chk_fail' <<<"$body"; then shim_canaries+=("| \`$function\` | yes |")
+                else shim_canaries+=("| \`$function\` | no |"); fi
+            done
+        fi
     else
         reason=$(grep -m1 -E 'error|undefined|relocation' "$work/$name.log" | cut -c1-160)
         rows+=("| $name | - | - | - | - | - | - | - | cannot be built: \`${reason:-see the build log}\` |")
@@ -70,5 +82,12 @@ done
     echo "| variant | bytes | vs baseline | ELF type | GNU_RELRO | BIND_NOW | DT_RELR | canaries | runs |"
     echo "|---|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${rows[@]}"
+    echo
+    echo "The C shims that hold arrays on the stack, in the baseline: each must have a stack protector"
+    echo "of its own (a call to \`__stack_chk_fail\`)."
+    echo
+    echo "| function | stack protector |"
+    echo "|---|---|"
+    printf '%s\n' "${shim_canaries[@]}"
 } > "$output"
 cat "$output"

@@ -5,6 +5,8 @@
  */
 #include "clibc.h"
 
+SCEP_OUT_OF_LINE_BEGIN
+
 static int captured_argc = -1;
 static char **captured_argv = 0;
 
@@ -19,3 +21,5 @@ static void scep_capture_arguments(int argc, char **argv, char **envp) {
 
 int scep_argc(void) { return captured_argc; }
 char **scep_argv(void) { return captured_argv; }
+
+SCEP_OUT_OF_LINE_END

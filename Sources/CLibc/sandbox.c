@@ -24,6 +24,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+SCEP_OUT_OF_LINE_BEGIN
+
 #ifndef PR_SET_NO_NEW_PRIVS
 #define PR_SET_NO_NEW_PRIVS 38
 #endif
@@ -441,3 +443,5 @@ int scep_probe_mmap_exec(void) {
     munmap(page, 4096);
     return 0;
 }
+
+SCEP_OUT_OF_LINE_END

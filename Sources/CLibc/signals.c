@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "clibc.h"
 
+SCEP_OUT_OF_LINE_BEGIN
+
 static int signal_pipe[2] = {-1, -1};
 
 static void scep_on_signal(int number) {
@@ -33,3 +35,5 @@ int scep_signal_take(int fd) {
     unsigned char byte = 0;
     return read(fd, &byte, 1) == 1 ? (int)byte : 0;
 }
+
+SCEP_OUT_OF_LINE_END

@@ -8,6 +8,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+SCEP_OUT_OF_LINE_BEGIN
+
 /* Signals back to their defaults and none blocked: a child starts clean whatever the agent
  * had set (it ignores SIGPIPE, and handles SIGTERM, SIGINT and SIGHUP). */
 static void reset_signals(void) {
@@ -82,3 +84,5 @@ int scep_wait(pid_t pid, int *status, int nohang) {
 }
 
 int scep_wifsignaled_signal(int status) { return WIFSIGNALED(status) ? WTERMSIG(status) : 0; }
+
+SCEP_OUT_OF_LINE_END

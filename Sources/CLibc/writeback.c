@@ -7,6 +7,10 @@
 #define _GNU_SOURCE
 #include "clibc.h"
 
+SCEP_OUT_OF_LINE_BEGIN
+
 int scep_start_writeback(int fd) {
     return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
+
+SCEP_OUT_OF_LINE_END

@@ -8,6 +8,8 @@
  */
 #include "cmbedtls.h"
 
+SCEP_OUT_OF_LINE_BEGIN
+
 int scep_ecdh_shared_secret(mbedtls_pk_context *key, const unsigned char *peer, size_t peer_length,
                             unsigned char *secret, size_t secret_length,
                             int (*f_rng)(void *, unsigned char *, size_t), void *p_rng) {
@@ -27,3 +29,5 @@ int scep_ecdh_shared_secret(mbedtls_pk_context *key, const unsigned char *peer, 
     mbedtls_ecp_point_free(&point);
     return result;
 }
+
+SCEP_OUT_OF_LINE_END

@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+SCEP_OUT_OF_LINE_BEGIN
+
 void scep_padding_source_init(scep_padding_source *source, mbedtls_ctr_drbg_context *drbg) {
     source->drbg = drbg;
     source->used = sizeof source->pool;
@@ -38,3 +40,5 @@ int scep_padding_random(void *context, unsigned char *output, size_t length) {
 void scep_padding_source_free(scep_padding_source *source) {
     mbedtls_platform_zeroize(source, sizeof *source);
 }
+
+SCEP_OUT_OF_LINE_END

@@ -37,6 +37,15 @@
 #include <spawn.h>
 #include <sys/random.h>
 
+/* Each shim's functions stay out of line (SCEP_OUT_OF_LINE_BEGIN at the top of its .c file,
+ * SCEP_OUT_OF_LINE_END at the end). With link-time optimisation LLVM inlined them into their Swift
+ * callers, and a C function's stack canary did not survive that: the seccomp filters' builders,
+ * the Landlock set-up and the ECDH shim hold arrays on the stack. */
+#ifndef SCEP_OUT_OF_LINE_BEGIN
+#define SCEP_OUT_OF_LINE_BEGIN _Pragma("clang attribute push (__attribute__((noinline)), apply_to = function)")
+#define SCEP_OUT_OF_LINE_END _Pragma("clang attribute pop")
+#endif
+
 static inline int scep_errno(void) { return errno; }
 static inline void scep_set_errno(int value) { errno = value; }
 

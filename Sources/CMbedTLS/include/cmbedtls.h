@@ -37,6 +37,15 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
+/* Each shim's functions stay out of line (SCEP_OUT_OF_LINE_BEGIN at the top of its .c file,
+ * SCEP_OUT_OF_LINE_END at the end). With link-time optimisation LLVM inlined them into their Swift
+ * callers, and a C function's stack canary did not survive that: the seccomp filters' builders,
+ * the Landlock set-up and the ECDH shim hold arrays on the stack. */
+#ifndef SCEP_OUT_OF_LINE_BEGIN
+#define SCEP_OUT_OF_LINE_BEGIN _Pragma("clang attribute push (__attribute__((noinline)), apply_to = function)")
+#define SCEP_OUT_OF_LINE_END _Pragma("clang attribute pop")
+#endif
+
 static inline size_t scep_mbedtls_pk_signature_max_size(void) { return MBEDTLS_PK_SIGNATURE_MAX_SIZE; }
 static inline size_t scep_mbedtls_mpi_max_size(void) { return MBEDTLS_MPI_MAX_SIZE; }
 /* The bit length of an RSA key's public exponent (0 for another kind of key). */
