@@ -55,7 +55,9 @@ public final class HookHelper {
         let child = try ChildProcess.fork {
             mine.closeNow()
             // What the agent was started with, SCEP_CHALLENGE included, is this copy's to wipe.
-            takeEnvironmentSecret("SCEP_CHALLENGE").map { bytes in var bytes = bytes; explicit_bzero(&bytes, bytes.count) }
+            // Wiped where it lies: a copy taken to be wiped is itself a copy (the array's
+            // copy-on-write left the original buffer to be freed unwiped).
+            wipeEnvironmentSecret("SCEP_CHALLENGE")
             _ = scep_sandbox_die_with_parent(parent)
             HookHelper.serve(theirs, hook: hook, timeoutMilliseconds: timeoutMilliseconds)
             return 0

@@ -41,6 +41,14 @@ public func takeEnvironmentSecret(_ name: String) -> [UInt8]? {
     return bytes
 }
 
+/// Wipes the environment variable `name` in place and removes it, copying nothing: for a process
+/// that must not keep a secret it inherited (the hook helper and SCEP_CHALLENGE).
+public func wipeEnvironmentSecret(_ name: String) {
+    guard let value = getenv(name) else { return }
+    explicit_bzero(value, strlen(value))
+    unsetenv(name)
+}
+
 /// Ends the process now with `status`. Output written through `StandardStream` is unbuffered.
 public func exitProcess(_ status: Int32) -> Never {
     exit(status)
