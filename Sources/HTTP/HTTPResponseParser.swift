@@ -183,10 +183,10 @@ public struct HTTPResponseParser: Sendable {
         // Every coding of every Transfer-Encoding field, in order (RFC 9112 section 6.1). Only
         // chunked alone is read: another coding (gzip, say) would hand the CMS parser bytes it
         // cannot read, and a name that merely ends in "chunked" is no coding at all.
-        let codings = headers.filter { $0.name.equalsIgnoringASCIICase("transfer-encoding") }
-            .flatMap { $0.value.splitUTF8(at: UInt8(ascii: ",")) }
+        let fields = headers.filter { $0.name.equalsIgnoringASCIICase("transfer-encoding") }
+        let codings = fields.flatMap { $0.value.splitUTF8(at: UInt8(ascii: ",")) }
             .map { $0.trimmingASCIIWhitespace }.filter { !$0.isEmpty }
-        if !codings.isEmpty {
+        if !fields.isEmpty {
             guard codings.count == 1, codings[0].equalsIgnoringASCIICase("chunked") else {
                 throw .malformed("unsupported Transfer-Encoding '\(codings.joined(separator: ", "))'")
             }
