@@ -158,6 +158,14 @@ public final class Keystore {
         try directory.remove(name, directory: true)
     }
 
+    /// A name for a new generation that no directory has and no pointer names: a pointer whose
+    /// generation was deleted must not come to name a new one by chance.
+    private func newGenerationName() throws(KeystoreError) -> String {
+        let entries = try lift { () throws(SystemError) in try directory.entries() }
+        let pointed = ["current", "previous", Keystore.pendingPointer].compactMap { readPointer($0)?.generation }
+        return GenerationFiles.nextName(among: entries + pointed)
+    }
+
     private func readPointer(_ name: String) -> GenerationPointer? {
         guard let bytes = try? directory.read(name, limit: 4096) else { return nil }
         return GenerationPointer(bytes)
@@ -279,7 +287,7 @@ public final class Keystore {
         guard lock != nil else { throw .readOnly }
         guard key.matches(publicKeyInfo: certificate.publicKeyInfo) else { throw .refused(.keyMismatch) }
         let steps = StepCounter(observer)
-        let name = GenerationFiles.nextName(among: try lift { () throws(SystemError) in try directory.entries() })
+        let name = try newGenerationName()
         let staged = try stage(name, key: key, certificate: certificate, chain: chain, metadata: metadata, steps: steps)
         let pointer = GenerationPointer(generation: name, manifestDigest: DigestAlgorithm.sha256.hash(staged.manifest))
 
@@ -403,7 +411,7 @@ public final class Keystore {
     public func writePending(key: PrivateKey, signer: Certificate, metadata: IdentityMetadata) throws(KeystoreError) {
         guard lock != nil else { throw .readOnly }
         let steps = StepCounter(nil)
-        let name = GenerationFiles.nextName(among: try lift { () throws(SystemError) in try directory.entries() })
+        let name = try newGenerationName()
         let staged = try stage(name, key: key, certificate: signer, chain: [], metadata: metadata, steps: steps)
         let pointer = GenerationPointer(generation: name, manifestDigest: DigestAlgorithm.sha256.hash(staged.manifest))
         let previous = readPointer(Keystore.pendingPointer)?.generation
@@ -428,10 +436,12 @@ public final class Keystore {
     /// Forgets the pending transaction: issued, refused, or abandoned after --poll-timeout.
     public func clearPending() throws(KeystoreError) {
         guard let pointer = readPointer(Keystore.pendingPointer) else { return }
+        // Never the identity in service, whatever the pointer says.
+        let inService = ["current", "previous"].compactMap { readPointer($0)?.generation }
         try lift { () throws(SystemError) in
             try directory.remove(Keystore.pendingPointer)
             try directory.sync()
-            try? removeGeneration(pointer.generation)
+            if !inService.contains(pointer.generation) { try? removeGeneration(pointer.generation) }
         }
     }
 

@@ -76,6 +76,19 @@ final class Fixture {
         #expect(previous.contains("generation=gen-000002"))
     }
 
+    /// A `pending` pointer that names the generation in service (damage, or a number reused after
+    /// its generation was deleted) is cleared without taking the identity in service with it.
+    @Test func clearingPendingNeverRemovesTheIdentityInService() throws {
+        let fixture = try Fixture()
+        let keystore = try fixture.open()
+        try fixture.commit(keystore, try fixture.identity())
+        let current = try String(contentsOfFile: fixture.path + "/current", encoding: .utf8)
+        try current.write(toFile: fixture.path + "/pending", atomically: true, encoding: .utf8)
+        try keystore.clearPending()
+        #expect(!FileManager.default.fileExists(atPath: fixture.path + "/pending"))
+        #expect(try keystore.load() != nil)
+    }
+
     /// A failure after every filesystem step of a commit leaves the old identity or the new one,
     /// complete, never a key without its certificate; reopening cleans up what was left.
     @Test func aFailureAfterAnyStepLeavesOldOrNew() throws {
