@@ -69,13 +69,20 @@ public enum NetworkProcess {
         }
         logger.debug("sandboxed", [("landlock_abi", "\(report.landlockABI)")])
         #if SCEP_SANDBOX_PROBES
-        if let probe = job.probe, probe != "crash" {
+        if let probe = job.probe, probe != "crash", probe != "linger" {
             logger.error("sandbox probe survived", [("probe", probe), ("result", Sandbox.probe(probe))])
         }
         #endif
 
         let result = perform(job, client: &client, link: link, logger: logger)
         link.send(result.encoded())
+        #if SCEP_SANDBOX_PROBES
+        if job.probe == "linger" {
+            // Test builds: stay alive with the channel open after the result, until the key
+            // process closes its end; it must end this process itself rather than wait for it.
+            _ = channel.isReadable(within: -1)
+        }
+        #endif
         return Status.done.rawValue
     }
 

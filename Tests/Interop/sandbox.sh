@@ -62,6 +62,14 @@ if [ -n "$PROBES" ]; then
     done
     [ "$before" = "$(snapshot "$SCRATCH/ks")" ] && pass "the crash left the identity as it was" || fail "the crash changed the keystore"
     [ ! -e "$SCRATCH/ks-empty/current" ] && pass "the crash committed no first identity" || fail "an identity appeared after a crash"
+
+    # A network process that sends its result and then stays, channel open: the key process
+    # ends it after its grace period (2 s) and the renewal stands. The probe waits for the key
+    # process to close its end, which it does only after reaping: a key process that waited for
+    # the exit instead would never return (timeout's status 124).
+    RUNNER="timeout 60" AGENT=$PROBES SCEP_AGENT_SANDBOX_PROBE=linger \
+        expect_status "a lingering network process is ended and the renewal succeeds" 0 agent renew "$SCRATCH/ks"
+    before=$(snapshot "$SCRATCH/ks")
 fi
 
 if [ -z "$RUNNER" ] && grep -q '^Seccomp:' /proc/self/status; then
