@@ -40,11 +40,17 @@ public struct Stopwatch {
 /// Sleeps for `milliseconds`, resuming after signals until the time has passed.
 public func sleepMilliseconds(_ milliseconds: Int64) {
     guard milliseconds > 0 else { return }
+    sleepMicroseconds(milliseconds.multipliedReportingOverflow(by: 1000).overflow ? Int64.max : milliseconds * 1000)
+}
+
+/// Sleeps for `microseconds`, resuming after signals until the time has passed.
+public func sleepMicroseconds(_ microseconds: Int64) {
+    guard microseconds > 0 else { return }
     // numericCast: time_t and the nanoseconds field differ in width between targets (64-bit
     // time_t on 32-bit ARM).
     var request = timespec()
-    request.tv_sec = numericCast(milliseconds / 1000)
-    request.tv_nsec = numericCast((milliseconds % 1000) * 1_000_000)
+    request.tv_sec = numericCast(microseconds / 1_000_000)
+    request.tv_nsec = numericCast((microseconds % 1_000_000) * 1000)
     var remaining = timespec()
     while nanosleep(&request, &remaining) != 0 && scep_errno() == EINTR {
         request = remaining
