@@ -26,20 +26,12 @@ public struct KeyServer {
     /// and slack for TLS and the key operations it waits for.
     static func allowance(_ job: NetworkJob) -> Int64 { job.timeoutSeconds * 6_000 + 30_000 }
 
-    /// Runs `job` in a new network process. `authority` answers key requests; without one (caps,
-    /// getca, nextCA) any key request ends the job.
-    public func run(_ job: NetworkJob, authority: KeyAuthority?) throws(AgentFailure) -> NetworkResult {
-        let channel: Channel
-        let child: ChildProcess
-        do {
-            let (mine, theirs) = try Channel.pair()
-            child = try ChildProcess.spawnSelf(role: NetworkProcess.role, channel: theirs)
-            channel = mine
-            // `theirs` closes here, as it goes out of scope: only the child holds it now, so
-            // the child's death reads as the end of the channel.
-        } catch {
-            throw AgentFailure(.failed, .system(error))
-        }
+    /// Runs `job` in a network process: `started`'s, when it has one not yet used, else a new
+    /// one. `authority` answers key requests; without one (caps, getca, nextCA) any key request
+    /// ends the job.
+    public func run(_ job: NetworkJob, authority: KeyAuthority?, started: StartedNetworkProcess? = nil) throws(AgentFailure) -> NetworkResult {
+        let (channel, child): (Channel, ChildProcess)
+        if let parts = started?.take() { (channel, child) = parts } else { (channel, child) = try StartedNetworkProcess.spawn() }
         let deadline = monotonicMilliseconds() + KeyServer.allowance(job)
         do {
             let result = try serve(job, channel: channel, child: child, deadline: deadline, authority: authority)

@@ -13,6 +13,8 @@ struct CommandContext {
     var waiter: Waiter? = nil
     /// The process that runs hooks, forked before any secret was read (`withHookHelper`).
     var hooks: HookHelper? = nil
+    /// A network process started ahead of the first job (`withNetworkProcessStarted`).
+    var startedNetworkProcess: StartedNetworkProcess? = nil
 
     /// This context with a hook helper for the configured hook, forked now: call it first, before
     /// the challenge is read or the keystore opened. Without a hook configured there is none.
@@ -49,6 +51,16 @@ struct CommandContext {
             logger.warn("key process probe", [("probe", probe), ("before", before), ("result", Sandbox.keyProcessProbe(probe))])
         }
         #endif
+    }
+
+    /// This context with a network process started now, for its first job: call it before the
+    /// challenge is read or the keystore opened. Without one, the job starts its own.
+    func withNetworkProcessStarted() -> CommandContext {
+        var context = self
+        do { context.startedNetworkProcess = try StartedNetworkProcess() } catch {
+            logger.debug("cannot start the network process ahead of its job", [("detail", error.message)])
+        }
+        return context
     }
 
     /// A job for a network process: everything it needs to reach the server, read here, by the
@@ -110,7 +122,7 @@ struct CommandContext {
     func run(_ job: NetworkJob, authority: KeyAuthority?) throws(AgentFailure) -> NetworkResult {
         let waiter = waiter
         let server = KeyServer(logger: logger, interrupted: { waiter?.terminationRequested() ?? false })
-        return try server.run(job, authority: authority)
+        return try server.run(job, authority: authority, started: startedNetworkProcess)
     }
 
     /// A job without keys (caps, getca): its result, or the failure as a command's.

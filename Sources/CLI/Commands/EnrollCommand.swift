@@ -6,8 +6,11 @@ import Platform
 /// `enroll` and `renew`: one transaction (resuming a pending one first), shared with the daemon.
 func enrollCommand(_ context: CommandContext, renewing: Bool) throws(CommandFailure) {
     guard context.settings.caFingerprint != nil else { throw CommandFailure(.usage, "needs --ca-fingerprint") }
-    let context = context.withHookHelper()
-    context.confineKeyProcess()
+    let withHooks = context.withHookHelper()
+    withHooks.confineKeyProcess()
+    // After the hook helper and the filter, before any secret: the network process's start-up
+    // overlaps the keystore's loading.
+    let context = withHooks.withNetworkProcessStarted()
     let authority = try context.keyAuthority(challengeRequired: !renewing)
     context.repairPublishedCopies(authority)
     var host = SystemHost(context: context)
