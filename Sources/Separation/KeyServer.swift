@@ -35,10 +35,13 @@ public struct KeyServer {
         let deadline = monotonicMilliseconds() + KeyServer.allowance(job)
         do {
             let result = try serve(job, channel: channel, child: child, deadline: deadline, authority: authority)
-            reap(child, channel: channel, grace: 2_000)
+            if KeyServer.reap(child, channel: channel, grace: 2_000) {
+                // Nothing is left for it to do after its result: one that stays is not behaving.
+                logger.warn("the network process did not exit after its result and was ended")
+            }
             return result
         } catch {
-            reap(child, channel: nil, grace: 0)
+            KeyServer.reap(child, channel: nil, grace: 0)
             throw error
         }
     }
@@ -128,29 +131,36 @@ public struct KeyServer {
     /// The failure for a network process that went away without a result. It is waited for
     /// briefly, then killed: one that closed its channel but lives on cannot hold this process.
     private func ended(_ child: ChildProcess) -> AgentFailure {
-        reap(child, channel: nil, grace: 1_000)
+        KeyServer.reap(child, channel: nil, grace: 1_000)
         return AgentFailure(.failed, .networkProcess(child.wait()))
     }
 
-    /// Waits up to `grace` milliseconds for the child to exit, then kills it.
+    /// Waits up to `grace` milliseconds for the child to exit, then kills it. Returns whether
+    /// it had to be killed.
     ///
     /// With `channel`, the wait is first for the channel's end, which the child's exit closes:
     /// a fixed 10 ms sleep between checks used to be most of what the second process added to
     /// each job, because a child that has just sent its result has rarely exited at the first
-    /// check. The exit follows the channel's end within microseconds, so the checks then start
-    /// 0.1 ms apart and slow to 10 ms (for a child that closed its end but lives on). The child
-    /// is not killed when its channel ends, as its exit may still be under way (under valgrind,
-    /// the leak report the memory suite reads).
-    private func reap(_ child: ChildProcess, channel: Channel?, grace: Int64) {
+    /// check. The channel is watched 10 ms at a time with the child checked in between, in case
+    /// its end outlives it. The exit follows the channel's end within microseconds, so the
+    /// checks then start 0.1 ms apart and slow to 10 ms (for a child that closed its end but
+    /// lives on). The child is not killed when its channel ends, as its exit may still be under
+    /// way (under valgrind, the leak report the memory suite reads).
+    @discardableResult
+    static func reap(_ child: ChildProcess, channel: Channel?, grace: Int64) -> Bool {
         let deadline = monotonicMilliseconds() + grace
-        if let channel, grace > 0 { _ = channel.isReadable(within: Int32(min(grace, 10_000))) }
+        if let channel {
+            while monotonicMilliseconds() < deadline && !channel.isReadable(within: 10) && child.poll() == nil {}
+        }
         var pauseMicroseconds: Int64 = 100
         while child.poll() == nil && monotonicMilliseconds() < deadline {
             sleepMicroseconds(pauseMicroseconds)
             pauseMicroseconds = min(pauseMicroseconds * 2, 10_000)
         }
+        let killed = child.poll() == nil
         child.kill()
         child.wait()
+        return killed
     }
 
     /// A forwarded log line. Keys are names the agent uses (lowercase, digits, underscore, at

@@ -67,8 +67,12 @@ if [ -n "$PROBES" ]; then
     # ends it after its grace period (2 s) and the renewal stands. The probe waits for the key
     # process to close its end, which it does only after reaping: a key process that waited for
     # the exit instead would never return (timeout's status 124).
+    linger_before=$(snapshot "$SCRATCH/ks")
     RUNNER="timeout 60" AGENT=$PROBES SCEP_AGENT_SANDBOX_PROBE=linger \
         expect_status "a lingering network process is ended and the renewal succeeds" 0 agent renew "$SCRATCH/ks"
+    expect_text "the key process says it ended the lingering network process" "$ERR" "did not exit after its result and was ended"
+    [ "$linger_before" != "$(snapshot "$SCRATCH/ks")" ] && pass "the renewal beside a lingering network process was committed" \
+        || fail "the keystore is unchanged after the renewal"
     before=$(snapshot "$SCRATCH/ks")
 fi
 
