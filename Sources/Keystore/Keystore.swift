@@ -132,8 +132,7 @@ public final class Keystore {
         let quietly = named != nil
         try lift { () throws(SystemError) in
             // A pending transaction's generation (its key waits for the certificate) is kept too.
-            let keep = (named ?? [readPointer("current")?.generation, readPointer("previous")?.generation].compactMap { $0 })
-                + [readPointer(Keystore.pendingPointer)?.generation].compactMap { $0 }
+            let keep = (named ?? generations(namedBy: Keystore.inServicePointers)) + generations(namedBy: [Keystore.pendingPointer])
             var removed = false
             for name in try directory.entries() {
                 if name.hasUTF8Prefix(".tmp-") {
@@ -162,8 +161,16 @@ public final class Keystore {
     /// generation was deleted must not come to name a new one by chance.
     private func newGenerationName() throws(KeystoreError) -> String {
         let entries = try lift { () throws(SystemError) in try directory.entries() }
-        let pointed = ["current", "previous", Keystore.pendingPointer].compactMap { readPointer($0)?.generation }
+        let pointed = generations(namedBy: Keystore.inServicePointers + [Keystore.pendingPointer])
         return GenerationFiles.nextName(among: entries + pointed)
+    }
+
+    /// The pointers that name the identity in service.
+    private static let inServicePointers = ["current", "previous"]
+
+    /// The generations the pointers `names` name, of those that exist and parse.
+    private func generations(namedBy names: [String]) -> [String] {
+        names.compactMap { readPointer($0)?.generation }
     }
 
     private func readPointer(_ name: String) -> GenerationPointer? {
@@ -437,7 +444,7 @@ public final class Keystore {
     public func clearPending() throws(KeystoreError) {
         guard let pointer = readPointer(Keystore.pendingPointer) else { return }
         // Never the identity in service, whatever the pointer says.
-        let inService = ["current", "previous"].compactMap { readPointer($0)?.generation }
+        let inService = generations(namedBy: Keystore.inServicePointers)
         try lift { () throws(SystemError) in
             try directory.remove(Keystore.pendingPointer)
             try directory.sync()

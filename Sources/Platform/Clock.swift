@@ -40,7 +40,8 @@ public struct Stopwatch {
 /// Sleeps for `milliseconds`, resuming after signals until the time has passed.
 public func sleepMilliseconds(_ milliseconds: Int64) {
     guard milliseconds > 0 else { return }
-    sleepMicroseconds(milliseconds.multipliedReportingOverflow(by: 1000).overflow ? Int64.max : milliseconds * 1000)
+    let (microseconds, overflow) = milliseconds.multipliedReportingOverflow(by: 1000)
+    sleepMicroseconds(overflow ? Int64.max : microseconds)
 }
 
 /// Sleeps for `microseconds`, resuming after signals until the time has passed.
